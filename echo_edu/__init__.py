@@ -17,6 +17,11 @@ from .errors import (AudioError, AudioFileNotFoundError, CheckpointError, Config
 from .utils import default_device, quick_mode, set_seed
 
 # --- quaternion maths and rotary embeddings (foundation) ---
+from .quaternion import (quat_angle_between, quat_conjugate, quat_from_axis_angle, quat_from_matrix,
+                         quat_inverse, quat_multiply, quat_norm, quat_normalize, quat_random, quat_rotate,
+                         quat_slerp, quat_to_axis_angle, quat_to_matrix, rodrigues_matrix, rodrigues_rotate,
+                         rodrigues_rotate_cs, skew_matrix)
+from .rotary import RotaryEmbedding
 
 # --- attention, refiner, windows ---
 
@@ -31,6 +36,10 @@ __all__ = [
     "EngineUnavailableError", "ShapeError", "TrainingError",
     "default_device", "quick_mode", "set_seed",
     # --- quaternion/rotary names ---
+    "quat_angle_between", "quat_conjugate", "quat_from_axis_angle", "quat_from_matrix", "quat_inverse",
+    "quat_multiply", "quat_norm", "quat_normalize", "quat_random", "quat_rotate", "quat_slerp",
+    "quat_to_axis_angle", "quat_to_matrix", "rodrigues_matrix", "rodrigues_rotate", "rodrigues_rotate_cs",
+    "skew_matrix", "RotaryEmbedding",
     # --- attention names ---
     # --- audio/data names ---
     # --- model names ---
