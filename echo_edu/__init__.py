@@ -24,6 +24,7 @@ from .quaternion import (quat_angle_between, quat_conjugate, quat_from_axis_angl
 from .rotary import RotaryEmbedding
 
 # --- attention, refiner, windows ---
+from .attention import ATTENTION_TYPES, KVCache, build_attention
 
 # --- audio, data, tokenizer ---
 
@@ -41,6 +42,7 @@ __all__ = [
     "quat_to_axis_angle", "quat_to_matrix", "rodrigues_matrix", "rodrigues_rotate", "rodrigues_rotate_cs",
     "skew_matrix", "RotaryEmbedding",
     # --- attention names ---
+    "ATTENTION_TYPES", "KVCache", "build_attention",
     # --- audio/data names ---
     # --- model names ---
 ]

@@ -1,0 +1,258 @@
+"""Pieces every attention type shares: the KV cache, head split/merge, the attention core, a base module.
+
+The attention core has two paths that compute the same thing:
+
+* the **explicit** path ``softmax(q kᵀ · scale + mask) v`` returns the weights ``(…, T_q, T_k)`` for
+  plots (``need_weights=True``);
+* the **fused** path calls :func:`torch.nn.functional.scaled_dot_product_attention` (flash / memory-
+  efficient kernels on GPU) and returns no weights.
+
+The choice depends only on ``need_weights`` (a Python flag), never on tensor values. Both take a bool
+mask with "True = may attend"; a query row with no allowed key returns zeros instead of NaN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError, ShapeError
+from .masks import causal_mask, check_key_padding_mask, combine_masks, padding_mask, rows_with_keys
+
+__all__ = ["ATTENTION_TYPES", "register_attention", "KVCache", "split_heads", "merge_heads", "attention_core",
+           "AttentionBase", "head_average", "info_dict"]
+
+#: The registry of attention types: name → class. Filled by :func:`register_attention`.
+ATTENTION_TYPES: dict[str, type] = {}
+
+
+def register_attention(name: str):
+    """Class decorator: make an attention type buildable as ``build_attention(name, ...)``."""
+    def decorate(cls: type) -> type:
+        ATTENTION_TYPES[name] = cls
+        cls.kind = name
+        return cls
+    return decorate
+
+
+class KVCache:
+    """Keys and values of one attention layer, kept between decoding steps.
+
+    * Self-attention: :meth:`append` adds this step's keys/values (already rotated) and returns all of
+      them; :attr:`length` is the number of cached positions — the rotary offset of the next token.
+    * Cross-attention: :meth:`set_static` stores the context's keys/values once; later steps reuse
+      them (:attr:`static` is True).
+    * :attr:`state` holds small layer-specific running tensors (prefix sums, counters) whose first
+      dimension is the batch, so a layer can stay causal and exact while decoding token by token.
+    * :meth:`reorder` picks batch rows (beam search), applied to everything above.
+
+    Attributes:
+        keys, values: ``(B, H, L, head_dim)`` or ``None`` before the first step.
+    """
+
+    def __init__(self) -> None:
+        self.keys: torch.Tensor | None = None
+        self.values: torch.Tensor | None = None
+        self.static = False
+        self.state: dict[str, torch.Tensor] = {}
+
+    @property
+    def length(self) -> int:
+        """Number of cached positions (a Python int taken from the shape: no device sync)."""
+        return 0 if self.keys is None else self.keys.shape[-2]
+
+    def append(self, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Add ``(B, H, T, head_dim)`` keys/values after the cached ones; return all ``(B, H, L+T, head_dim)``."""
+        if self.static:
+            raise ShapeError("this KVCache holds cross-attention keys; use a separate cache per layer and kind")
+        if self.keys is not None:
+            keys = torch.cat([self.keys, keys], dim=-2)
+            values = torch.cat([self.values, values], dim=-2)
+        self.keys, self.values = keys, values
+        return keys, values
+
+    def set_static(self, keys: torch.Tensor, values: torch.Tensor) -> None:
+        """Store cross-attention keys/values ``(B, H, S, head_dim)`` computed once from the context."""
+        self.keys, self.values, self.static = keys, values, True
+
+    def reorder(self, index: torch.Tensor) -> "KVCache":
+        """Keep batch rows ``index`` ``(B',)`` (long) of keys, values and state, in that order (beam search)."""
+        if self.keys is not None:
+            self.keys = self.keys.index_select(0, index)
+            self.values = self.values.index_select(0, index)
+        self.state = {name: t.index_select(0, index) for name, t in self.state.items()}
+        return self
+
+    def __repr__(self) -> str:
+        kind = "cross" if self.static else "self"
+        return f"KVCache({kind}, length={self.length}, state={sorted(self.state)})"
+
+
+def split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
+    """``(B, T, heads·d)`` → ``(B, heads, T, d)``."""
+    B, T, D = x.shape
+    return x.view(B, T, heads, D // heads).transpose(1, 2)  # (B, H, T, d)
+
+
+def merge_heads(x: torch.Tensor) -> torch.Tensor:
+    """``(B, H, T, d)`` → ``(B, T, H·d)``."""
+    B, H, T, d = x.shape
+    return x.transpose(1, 2).reshape(B, T, H * d)  # (B, T, D)
+
+
+def attention_core(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, *,
+                   causal: bool = False, scale: float | None = None, dropout: float = 0.0,
+                   need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Scaled dot-product attention over any leading dims.
+
+    Args:
+        q: ``(…, T_q, d)``; k, v: ``(…, T_k, d)``.
+        mask: bool, broadcastable to ``(…, T_q, T_k)``, True = may attend.
+        causal: also apply :func:`causal_mask` (aligned bottom-right, so it is right with a cache).
+        scale: logit scale, default ``1/√d``.
+        dropout: dropout probability on the weights (pass 0 in eval).
+        need_weights: take the explicit path and return the weights.
+    Returns:
+        ``(out (…, T_q, d), weights (…, T_q, T_k) or None)``.
+    """
+    t_q, t_k = q.shape[-2], k.shape[-2]
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    if causal and mask is None and t_q == t_k and not need_weights:
+        # the fastest fused path: no mask tensor at all
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True, scale=scale), None
+    if causal:
+        mask = combine_masks(mask, causal_mask(t_q, t_k, device=q.device))
+    has_key = None
+    if mask is not None:
+        mask = mask[None, :] if mask.dim() == 1 else mask  # a (T_k,) key mask → (1, T_k)
+        mask, has_key = rows_with_keys(mask)
+    if need_weights:
+        scores = torch.matmul(q, k.transpose(-1, -2)) * scale  # (…, T_q, T_k)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
+        dropped = F.dropout(weights, p=dropout) if dropout > 0 else weights
+        out = torch.matmul(dropped, v)  # (…, T_q, d)
+    else:
+        weights = None
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, scale=scale)
+    if has_key is not None:
+        out = out * has_key.to(out.dtype)
+        if weights is not None:
+            weights = weights * has_key.to(weights.dtype)
+    return out, weights
+
+
+def head_average(weights: torch.Tensor) -> torch.Tensor:
+    """``(B, H, T_q, T_k)`` → ``(B, T_q, T_k)``: the mean over heads (for one-picture summaries)."""
+    return weights.mean(dim=1)
+
+
+def info_dict(**entries: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    """The ``info`` returned by every attention forward: the given entries, ``None`` ones left out."""
+    return {name: value for name, value in entries.items() if value is not None}
+
+
+class AttentionBase(nn.Module):
+    """Multi-head projections, rotary, cache handling and input checks shared by every attention type.
+
+    Args:
+        dims: model width ``D`` (queries and output).
+        heads: number of heads ``H``; ``D`` must be divisible by ``H``.
+        context_dims: width of the context for cross-attention (keys/values come from it); ``None``
+            builds a self-attention layer (which may still be handed a ``context`` of width ``D``).
+        rotary: keyword options of :class:`echo_edu.rotary.RotaryEmbedding` (``dim`` is set to the head
+            size), or ``None`` for no rotary. Rotary applies to self-attention only (q and k alike).
+        dropout: dropout on attention weights while training.
+        bias: whether q/v/out projections have a bias (k never needs one: it cancels in softmax).
+    """
+
+    def __init__(self, dims: int, heads: int, *, context_dims: int | None = None, rotary: dict | None = None,
+                 dropout: float = 0.0, bias: bool = True) -> None:
+        super().__init__()
+        if not isinstance(dims, int) or not isinstance(heads, int) or dims <= 0 or heads <= 0:
+            raise ConfigError(f"attention needs positive integer dims and heads, got dims={dims!r}, heads={heads!r}")
+        if dims % heads:
+            raise ConfigError(f"attention dims={dims} must be divisible by heads={heads}")
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"attention dropout must be in [0, 1), got {dropout}")
+        if rotary is not None and not isinstance(rotary, dict):
+            raise ConfigError(f"rotary must be a dict of RotaryEmbedding options or None, got {type(rotary).__name__}")
+        self.dims, self.heads, self.head_dim = dims, heads, dims // heads
+        self.context_dims = context_dims
+        self.is_cross = context_dims is not None
+        kv_dims = context_dims if context_dims is not None else dims
+        self.query = nn.Linear(dims, dims, bias=bias)
+        self.key = nn.Linear(kv_dims, dims, bias=False)
+        self.value = nn.Linear(kv_dims, dims, bias=bias)
+        self.out = nn.Linear(dims, dims, bias=bias)
+        self.dropout = dropout
+        self.rotary = None
+        if rotary is not None and not self.is_cross:
+            from ..rotary import RotaryEmbedding
+
+            self.rotary = RotaryEmbedding(self.head_dim, **rotary)
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}, heads={self.heads}, cross={self.is_cross}, rotary={self.rotary is not None}"
+
+    @property
+    def attn_dropout(self) -> float:
+        """Dropout probability to use now: the configured one while training, 0 in eval."""
+        return self.dropout if self.training else 0.0
+
+    def check_inputs(self, x: torch.Tensor, context: torch.Tensor | None, cache: KVCache | None) -> None:
+        """Raise :class:`ShapeError` naming the tensor and its shape when the inputs cannot be used."""
+        name = type(self).__name__
+        if x.dim() != 3 or x.shape[-1] != self.dims:
+            raise ShapeError(f"{name}: x must be (batch, seq, {self.dims}), got {tuple(x.shape)}")
+        if context is not None:
+            width = self.context_dims if self.context_dims is not None else self.dims
+            if context.dim() != 3 or context.shape[-1] != width or context.shape[0] != x.shape[0]:
+                raise ShapeError(f"{name}: context must be (batch={x.shape[0]}, seq, {width}), "
+                                 f"got {tuple(context.shape)}")
+        elif self.is_cross and not (cache is not None and cache.static):
+            raise ShapeError(f"{name} was built for cross-attention (context_dims={self.context_dims}) "
+                             "but got no context and no filled cross-attention cache")
+
+    def project(self, x: torch.Tensor, context: torch.Tensor | None = None, cache: KVCache | None = None):
+        """Project to heads, rotate (self-attention) and read/extend the cache.
+
+        Args:
+            x: ``(B, T, D)``; context: ``(B, S, C)`` or ``None``; cache: a :class:`KVCache` or ``None``.
+        Returns:
+            ``(q (B, H, T, d), k (B, H, L, d), v (B, H, L, d), offset, cross)`` where ``offset`` is the
+            absolute position of the first query and ``cross`` tells whether this was cross-attention.
+        """
+        q = split_heads(self.query(x), self.heads)  # (B, H, T, d)
+        cross = context is not None or (cache is not None and cache.static)
+        if cross:
+            if cache is not None and cache.static:
+                k, v = cache.keys, cache.values
+            else:
+                k = split_heads(self.key(context), self.heads)  # (B, H, S, d)
+                v = split_heads(self.value(context), self.heads)
+                if cache is not None:
+                    cache.set_static(k, v)
+            return q, k, v, 0, True
+        offset = cache.length if cache is not None else 0
+        k = split_heads(self.key(x), self.heads)  # (B, H, T, d)
+        v = split_heads(self.value(x), self.heads)
+        if self.rotary is not None:
+            q = self.rotary.rotate_queries_or_keys(q, offset=offset)
+            k = self.rotary.rotate_queries_or_keys(k, offset=offset)
+        if cache is not None:
+            k, v = cache.append(k, v)  # (B, H, offset + T, d)
+        return q, k, v, offset, False
+
+    def key_mask(self, key_padding_mask: torch.Tensor | None, batch: int, t_k: int) -> torch.Tensor | None:
+        """Check a ``(B, T_k)`` key padding mask and return it as ``(B, 1, 1, T_k)`` (or ``None``)."""
+        check_key_padding_mask(key_padding_mask, batch, t_k)
+        return None if key_padding_mask is None else padding_mask(key_padding_mask)
+
+    def finish(self, out: torch.Tensor) -> torch.Tensor:
+        """``(B, H, T, d)`` → merged heads → output projection ``(B, T, D)``."""
+        return self.out(merge_heads(out))

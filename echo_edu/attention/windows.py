@@ -1,0 +1,172 @@
+"""Banded (sliding-window) attention: each query sees only keys near it.
+
+Definition used everywhere in echo_edu. A query at absolute position ``p`` may attend key ``j`` when
+
+* bidirectional: ``|p − j| < w``            (``w`` positions on each side, itself included),
+* causal:        ``0 ≤ p − j < w``          (itself and the ``w − 1`` previous positions).
+
+So ``w ≥ T`` gives full (or full causal) attention. ``w`` may be one int, one per example ``(B,)`` or one
+per query ``(B, T_q)`` — the integrated attention picks it per token from a fixed set of **buckets**
+(:func:`window_buckets`), which keeps every tensor shape static.
+
+Two implementations, tested equal to each other and to a reference loop:
+
+* :func:`band_mask` + the attention core: a dense ``(T_q, T_k)`` mask — simple, returns weights, works
+  with a KV cache (queries at ``offset + i``). Cost ``O(T²)``.
+* :func:`blocked_local_attention`: cut the sequence into blocks of ``C ≥ max w`` queries; block ``b``
+  only needs keys from blocks ``b−1, b`` (causal) or ``b−1, b, b+1``. Cost ``O(T · 3C)`` — this is what
+  makes long sequences cheap.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import ConfigError, ShapeError
+from .base import attention_core
+from .masks import combine_masks, padding_mask
+
+__all__ = ["band_mask", "window_buckets", "local_attention", "blocked_local_attention"]
+
+
+def window_buckets(max_window: int, count: int, min_window: int = 1) -> tuple[int, ...]:
+    """A fixed, sorted set of band widths: ``count`` roughly geometric steps from ``min_window`` up to ``max_window``.
+
+    >>> window_buckets(64, 4)
+    (8, 16, 32, 64)
+    """
+    if count < 1 or max_window < 1 or not 1 <= min_window <= max_window:
+        raise ConfigError(f"window buckets need count ≥ 1 and 1 ≤ min_window ≤ max_window, got "
+                          f"count={count}, min_window={min_window}, max_window={max_window}")
+    widths = {max(min_window, round(max_window / 2 ** i)) for i in range(count)}
+    widths = sorted(widths)
+    return tuple(widths[-count:])
+
+
+def _band(rel: torch.Tensor, window, causal: bool) -> torch.Tensor:
+    """``rel = p − j`` (any shape, long) vs window (int or broadcastable long tensor) → bool band."""
+    if causal:
+        return (rel >= 0) & (rel < window)
+    return rel.abs() < window
+
+
+def _per_query_window(window, batch: int, t_q: int, device) -> torch.Tensor | int:
+    """Normalise ``window`` to an int or a ``(B, 1, T_q, 1)`` long tensor."""
+    if isinstance(window, int):
+        if window < 1:
+            raise ConfigError(f"window must be ≥ 1, got {window}")
+        return window
+    if not isinstance(window, torch.Tensor) or window.dtype not in (torch.int32, torch.int64):
+        raise ShapeError(f"window must be an int or an integer tensor, got {type(window).__name__}")
+    if window.dim() == 1 and window.shape[0] == batch:
+        return window.to(device)[:, None, None, None]  # (B, 1, 1, 1)
+    if window.dim() == 2 and tuple(window.shape) == (batch, t_q):
+        return window.to(device)[:, None, :, None]  # (B, 1, T_q, 1)
+    raise ShapeError(f"window tensor must be (batch,) = ({batch},) or (batch, queries) = ({batch}, {t_q}), "
+                     f"got {tuple(window.shape)}")
+
+
+def band_mask(t_q: int, t_k: int, window, *, causal: bool, offset: int | None = None, batch: int = 1,
+              device=None) -> torch.Tensor:
+    """Dense banded "may attend" mask.
+
+    Args:
+        t_q, t_k: query and key counts; ``offset`` is the absolute position of query 0 (default
+            ``t_k − t_q``: right with or without a cache).
+        window: int, ``(B,)`` or ``(B, T_q)`` long tensor.
+        causal: one-sided band (decoder) or two-sided (encoder).
+    Returns:
+        ``(T_q, T_k)`` for an int window, else ``(B, 1, T_q, T_k)``; bool, True = may attend.
+    """
+    offset = t_k - t_q if offset is None else offset
+    w = _per_query_window(window, batch, t_q, device)
+    rel = (torch.arange(t_q, device=device) + offset)[:, None] - torch.arange(t_k, device=device)[None, :]
+    return _band(rel, w, causal)  # (T_q, T_k) or (B, 1, T_q, T_k)
+
+
+def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window, *, max_window: int,
+                    causal: bool, key_padding_mask: torch.Tensor | None = None, dropout: float = 0.0,
+                    need_weights: bool = False, blocked: bool | None = None):
+    """Sliding-window attention with the cheapest exact implementation for the shapes at hand.
+
+    Args:
+        q: ``(B, H, T_q, d)``; k, v: ``(B, H, T_k, d)`` (``T_k > T_q`` while decoding with a cache).
+        window: int, ``(B,)`` or ``(B, T_q)``; every value must be ≤ ``max_window``.
+        max_window: the largest possible window (sets the block size of the blocked path).
+        key_padding_mask: ``(B, T_k)`` bool, True = real key.
+        blocked: force a path; by default the blocked path is used when ``T_q == T_k > 2·max_window``
+            and no weights are requested (a decision on shapes only, never on values).
+    Returns:
+        ``(out (B, H, T_q, d), weights (B, H, T_q, T_k) or None)``.
+    """
+    B, H, t_q, _ = q.shape
+    t_k = k.shape[-2]
+    if blocked is None:
+        blocked = t_q == t_k and t_q > 2 * max_window and not need_weights
+    if blocked:
+        if t_q != t_k or need_weights:
+            raise ShapeError("blocked local attention needs T_q == T_k (no cache) and need_weights=False")
+        out = blocked_local_attention(q, k, v, window, block=max_window, causal=causal,
+                                      key_padding_mask=key_padding_mask, dropout=dropout)
+        return out, None
+    mask = band_mask(t_q, t_k, window, causal=causal, batch=B, device=q.device)
+    if key_padding_mask is not None:
+        mask = combine_masks(mask, padding_mask(key_padding_mask))
+    return attention_core(q, k, v, mask, dropout=dropout, need_weights=need_weights)
+
+
+def _shifted_blocks(x: torch.Tensor, n_blocks: int, shifts: int, dim: int) -> torch.Tensor:
+    """Concatenate ``shifts`` consecutive block-views: block ``b`` gets blocks ``b, b+1, …`` (of the padded x)."""
+    parts = [x.narrow(dim, s, n_blocks) for s in range(shifts)]
+    return torch.cat(parts, dim=dim + 1)
+
+
+def blocked_local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window, *, block: int,
+                            causal: bool, key_padding_mask: torch.Tensor | None = None,
+                            dropout: float = 0.0) -> torch.Tensor:
+    """Exact sliding-window attention that only computes the band (plus block slack).
+
+    Queries are grouped into ``n = ⌈T/C⌉`` blocks of ``C = block`` positions. With ``w ≤ C``, every key a
+    query in block ``b`` may see lies in blocks ``b−1, b`` (causal) or ``b−1, b, b+1`` (bidirectional),
+    so scores are ``(B, H, n, C, 2C or 3C)`` instead of ``(B, H, T, T)``.
+
+    Args:
+        q, k, v: ``(B, H, T, d)``; window: int, ``(B,)`` or ``(B, T)`` with values ≤ ``block``.
+    Returns:
+        ``(B, H, T, d)``.
+    """
+    B, H, T, d = q.shape
+    C = block
+    n = math.ceil(T / C)
+    pad = n * C - T
+    shifts = 2 if causal else 3
+    qb = F.pad(q, (0, 0, 0, pad)).view(B, H, n, C, d)  # (B, H, n, C, d)
+    kp = F.pad(k, (0, 0, C, C + pad)).view(B, H, n + 2, C, d)  # one empty block in front, one behind
+    vp = F.pad(v, (0, 0, C, C + pad)).view(B, H, n + 2, C, d)
+    kb = _shifted_blocks(kp, n, shifts, dim=2).view(B, H, n, shifts * C, d)  # (B, H, n, sC, d)
+    vb = _shifted_blocks(vp, n, shifts, dim=2).view(B, H, n, shifts * C, d)
+
+    q_pos = torch.arange(n * C, device=q.device).view(n, C)  # (n, C)
+    k_pos = torch.arange(-C, (n + 1) * C, device=q.device).view(n + 2, C)
+    k_pos = _shifted_blocks(k_pos, n, shifts, dim=0).view(n, shifts * C)  # (n, sC)
+    rel = q_pos[:, :, None] - k_pos[:, None, :]  # (n, C, sC)
+    valid = ((k_pos >= 0) & (k_pos < T))[:, None, :]  # (n, 1, sC)
+
+    if isinstance(window, int):
+        w = window
+    else:
+        w = _per_query_window(window, B, T, q.device)  # (B, 1, 1|T, 1)
+        if w.shape[2] == T:
+            w = F.pad(w.view(B, T), (0, pad), value=1).view(B, 1, n, C, 1)  # (B, 1, n, C, 1)
+        else:
+            w = w.view(B, 1, 1, 1, 1)
+    mask = _band(rel, w, causal) & valid  # (n, C, sC) or (B, 1, n, C, sC)
+    if key_padding_mask is not None:
+        kpm = F.pad(key_padding_mask, (C, C + pad), value=False).view(B, n + 2, C)
+        kpm = _shifted_blocks(kpm, n, shifts, dim=1).view(B, n, shifts * C)  # (B, n, sC)
+        mask = mask & kpm[:, None, :, None, :]  # (B, 1, n, C, sC)
+    out, _ = attention_core(qb, kb, vb, mask, dropout=dropout)  # (B, H, n, C, d)
+    return out.reshape(B, H, n * C, d)[:, :, :T]
