@@ -29,6 +29,9 @@ from .attention import ATTENTION_TYPES, KVCache, build_attention
 # --- audio, data, tokenizer ---
 
 # --- model, decoding, training ---
+from .audio import process_audio
+from .dimensions import Dimensions
+from .model import Echo, EchoOutput
 
 __version__ = "0.1.0"
 
@@ -45,4 +48,5 @@ __all__ = [
     "ATTENTION_TYPES", "KVCache", "build_attention",
     # --- audio/data names ---
     # --- model names ---
+    "Dimensions", "Echo", "EchoOutput", "process_audio",
 ]

@@ -1,0 +1,215 @@
+"""``Dimensions``: every number that fixes the shape of an Echo model, in one dataclass.
+
+The field names are the seed's (``mels, audio_ctx, audio_dims, ... eos_token_id``) so the seed usage
+runs as written; everything has a default, so ``Dimensions()`` is a small working model for our
+character tokenizer (vocab 31: ``<|pad|>`` 0, ``<|startoftranscript|>`` 1, ``<|endoftext|>`` 2, space,
+apostrophe, a–z). The config is saved beside the weights as ``config.json`` (whisper's pattern:
+rebuild a model with ``Echo(Dimensions.from_dict(json))``).
+
+About ``cross_attention``. In the original code ``cross_attention=False`` removed cross-attention from
+the layer-A blocks, and with the seed's ``text_layerB=0`` the decoder could not see the audio at all: it
+was an unconditional language model. Here **every decoder block always cross-attends to the encoded
+audio** (with ``cross_attention_type``), whatever this flag says. ``cross_attention=False`` is accepted
+so the seed usage runs, and :meth:`Dimensions.validate` warns that it no longer switches the audio off.
+A configuration with no decoder blocks at all (so no path to the audio) is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+
+__all__ = ["Dimensions", "ACTIVATIONS", "NORMS", "KNOWN_ATTENTION_TYPES"]
+
+#: Activation names accepted for ``audio_act`` / ``text_act`` (the seed's list).
+ACTIVATIONS = ("gelu", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "silu")
+#: Normalisation layers accepted for ``norm``.
+NORMS = ("rmsnorm", "layernorm")
+#: Used only when ``echo_edu.attention`` cannot be imported; otherwise its registry is the truth.
+KNOWN_ATTENTION_TYPES = ("standard", "myelinated", "integrated", "adaptive")
+
+
+def _attention_types() -> tuple[str, ...]:
+    try:
+        from .attention import ATTENTION_TYPES
+    except ImportError:  # attention package not importable yet: fall back to the documented names
+        return KNOWN_ATTENTION_TYPES
+    return tuple(ATTENTION_TYPES)
+
+
+@dataclass
+class Dimensions:
+    """Shape and wiring of an Echo encoder–decoder (``Echo(Dimensions(...))``)."""
+
+    # --- audio encoder ---
+    mels: int = 80                  # log-mel channels of the input (conv1 input channels)
+    audio_ctx: int = 200            # encoder positions; the mel input has 2*audio_ctx frames (10 ms each)
+    audio_dims: int = 128           # encoder width
+    audio_head: int = 4             # encoder attention heads
+    audio_layerA: int = 2           # encoder blocks with standard self-attention (run first)
+    audio_layerB: int = 0           # encoder blocks with `self_attention_type` self-attention (run after)
+    audio_act: str = "gelu"         # activation of the conv stem and encoder MLPs
+    # --- text decoder ---
+    vocab: int = 31                 # len(tokenizer)
+    text_ctx: int = 64              # longest token sequence the decoder handles (start token included)
+    text_dims: int = 128            # decoder width (may differ from audio_dims: cross-attn projects)
+    text_head: int = 4              # decoder attention heads
+    text_layerA: int = 2            # decoder blocks with standard self-attention
+    text_layerB: int = 0            # decoder blocks with `self_attention_type` self-attention
+    text_act: str = "gelu"          # activation of the decoder MLPs
+    # --- attention wiring ---
+    self_attention_type: str = "standard"   # self-attention of the layer-B blocks (encoder and decoder)
+    cross_attention_type: str = "standard"  # cross-attention of every decoder block
+    cross_attention: bool = True    # kept for the seed; the decoder ALWAYS attends to the audio (see module doc)
+    # --- special tokens ---
+    decoder_start_token_id: int = 1  # <|startoftranscript|>: the first decoder input
+    pad_token_id: int = 0            # <|pad|>
+    eos_token_id: int = 2            # <|endoftext|>: decoding stops here
+    # --- positions (rotary lives inside self-attention; cross-attention rotates nothing) ---
+    rotary: bool = True             # rotary embeddings in every self-attention layer
+    rotary_theta: float = 10000.0   # base of the rotary frequencies (negative turns the other way)
+    use_quaternion: bool = False    # quaternion (4-D) rotations instead of 2-D pairs
+    use_projection: bool = False    # rotate in a learned low-dimensional projection
+    rot_scale: float = 1.0          # angle multiplier
+    rot_count: int | None = None    # number of rotated channel groups (None: all)
+    learned_freq: bool = False      # learn the rotary frequencies
+    # --- the rest ---
+    mlp_ratio: int = 4              # MLP hidden width = mlp_ratio * dims
+    norm: str = "rmsnorm"           # "rmsnorm" or "layernorm" (pre-norm blocks)
+    dropout: float = 0.0            # dropout on attention weights and residual branches
+    attention_options: dict[str, Any] = field(default_factory=dict)  # extra kwargs for build_attention
+
+    # ------------------------------------------------------------------ presets
+    @classmethod
+    def tiny(cls, **overrides) -> "Dimensions":
+        """A model small enough for tests and CPU lessons (~0.1 M parameters, 2 s of audio)."""
+        base = dict(audio_ctx=100, audio_dims=64, audio_head=2, audio_layerA=1, audio_layerB=0,
+                    text_ctx=48, text_dims=64, text_head=2, text_layerA=1, text_layerB=0)
+        return cls(**{**base, **overrides})
+
+    @classmethod
+    def small(cls, **overrides) -> "Dimensions":
+        """The CPU-trainable size used for the digits model (~2 M parameters, 8 s of audio)."""
+        base = dict(audio_ctx=400, audio_dims=192, audio_head=4, audio_layerA=3, audio_layerB=0,
+                    text_ctx=128, text_dims=192, text_head=4, text_layerA=2, text_layerB=0)
+        return cls(**{**base, **overrides})
+
+    @classmethod
+    def seed(cls, **overrides) -> "Dimensions":
+        """The seed README's configuration (30 s of audio, width 512) with our tokenizer's ids."""
+        base = dict(mels=80, audio_ctx=1500, audio_dims=512, audio_head=2, audio_layerA=2, audio_layerB=1,
+                    text_ctx=448, text_dims=512, text_head=2, text_layerA=2, text_layerB=0,
+                    self_attention_type="myelinated", cross_attention_type="myelinated")
+        return cls(**{**base, **overrides})
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def audio_head_dim(self) -> int:
+        return self.audio_dims // self.audio_head
+
+    @property
+    def text_head_dim(self) -> int:
+        return self.text_dims // self.text_head
+
+    @property
+    def n_audio_samples(self) -> int:
+        """Waveform samples one encoder window covers at 16 kHz, hop 160 (``audio_ctx * 2 * 160``)."""
+        return self.audio_ctx * 2 * 160
+
+    @property
+    def audio_seconds(self) -> float:
+        return self.n_audio_samples / 16000
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> "Dimensions":
+        """Check every field; raise :class:`ConfigError` naming the field. Returns ``self``."""
+        positive = ("mels", "audio_ctx", "audio_dims", "audio_head", "vocab", "text_ctx", "text_dims",
+                    "text_head", "mlp_ratio")
+        for name in positive:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"Dimensions.{name} must be a positive integer, got {value!r}")
+        for name in ("audio_layerA", "audio_layerB", "text_layerA", "text_layerB"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"Dimensions.{name} must be an integer >= 0, got {value!r}")
+        if self.text_layerA + self.text_layerB == 0:
+            raise ConfigError("Dimensions.text_layerA + text_layerB is 0: the decoder would have no blocks and "
+                              "no cross-attention, so it could never hear the audio (the original Echo's defect)")
+        for side in ("audio", "text"):
+            dims, heads = getattr(self, f"{side}_dims"), getattr(self, f"{side}_head")
+            if dims % heads:
+                raise ConfigError(f"Dimensions.{side}_dims={dims} is not divisible by {side}_head={heads}")
+            if self.rotary and (dims // heads) % 2:
+                raise ConfigError(f"Dimensions.{side}_head: head size {dims}/{heads}={dims // heads} must be even "
+                                  "for rotary embeddings (channels rotate in pairs)")
+            act = getattr(self, f"{side}_act")
+            if act not in ACTIVATIONS:
+                raise ConfigError(f"Dimensions.{side}_act={act!r} is unknown; choose one of {', '.join(ACTIVATIONS)}")
+        if self.text_ctx < 2:
+            raise ConfigError(f"Dimensions.text_ctx={self.text_ctx} must be >= 2 (start token + one token)")
+        known = _attention_types()
+        for name in ("self_attention_type", "cross_attention_type"):
+            value = getattr(self, name)
+            if value not in known:
+                raise ConfigError(f"Dimensions.{name}={value!r} is unknown; choose one of {', '.join(known)}")
+        for name in ("decoder_start_token_id", "pad_token_id", "eos_token_id"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < self.vocab:
+                raise ConfigError(f"Dimensions.{name}={value!r} must be a token id in [0, vocab={self.vocab})")
+        if self.decoder_start_token_id == self.eos_token_id:
+            raise ConfigError("Dimensions.decoder_start_token_id equals eos_token_id: decoding would start "
+                              "from the end token (the original's wrong-start-token bug)")
+        if self.norm not in NORMS:
+            raise ConfigError(f"Dimensions.norm={self.norm!r} is unknown; choose one of {', '.join(NORMS)}")
+        if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
+            raise ConfigError(f"Dimensions.dropout={self.dropout!r} must be in [0, 1)")
+        if not (isinstance(self.rotary_theta, (int, float)) and math.isfinite(self.rotary_theta)
+                and self.rotary_theta != 0):
+            raise ConfigError(f"Dimensions.rotary_theta={self.rotary_theta!r} must be a finite non-zero number")
+        if self.rot_count is not None and (not isinstance(self.rot_count, int) or self.rot_count <= 0):
+            raise ConfigError(f"Dimensions.rot_count={self.rot_count!r} must be None or a positive integer")
+        if not isinstance(self.attention_options, dict):
+            raise ConfigError(f"Dimensions.attention_options must be a dict, got {type(self.attention_options).__name__}")
+        if not self.cross_attention:
+            warnings.warn("Dimensions.cross_attention=False: in the original Echo this (with text_layerB=0) left the "
+                          "decoder unable to hear the audio. echo_edu keeps cross-attention in every decoder block; "
+                          "the flag is accepted for the seed usage only.", UserWarning, stacklevel=2)
+        return self
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-safe dict of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Dimensions":
+        """Rebuild from :meth:`to_dict` output; unknown keys raise :class:`ConfigError` naming them."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"Dimensions.from_dict expects a dict, got {type(data).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"Dimensions has no field(s) {', '.join(unknown)}")
+        return cls(**data)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Dimensions":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"Dimensions JSON is not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    def replace(self, **changes) -> "Dimensions":
+        """A copy with some fields changed (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)

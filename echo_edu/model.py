@@ -1,0 +1,282 @@
+"""Echo: an encoder–decoder speech recogniser (Whisper's shape, the seed's attention experiments).
+
+Reading order: :class:`AudioEncoder` (log-mel → audio vectors), :class:`TextDecoder` (tokens + audio
+→ next-token logits), :class:`DecoderCache` (keys/values kept between decoding steps), :class:`Echo`
+(both, the loss, save/load and transcription shortcuts). The blocks are in :mod:`echo_edu.blocks`.
+
+The seed usage runs as written::
+
+    model = Echo(param=Dimensions(...))
+    encoded_audio = model.encoder(mel)                 # (B, mels, 2*audio_ctx) -> (B, audio_ctx, audio_dims)
+    logits = model.decoder(input_ids, encoded_audio)   # (B, T) -> (B, T, vocab)
+
+Unlike the original, every decoder block cross-attends to ``encoded_audio`` (see
+:mod:`echo_edu.dimensions` on ``cross_attention``), decoding starts from ``decoder_start_token_id``, and
+:meth:`Echo.new_cache` gives a KV cache so each new token costs one step, not a full recompute.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .attention import KVCache
+from .blocks import ResidualBlock, make_activation, make_norm, sinusoids
+from .dimensions import Dimensions
+from .errors import ConfigError, ShapeError
+
+__all__ = ["Echo", "EchoOutput", "AudioEncoder", "TextDecoder", "DecoderCache"]
+
+
+def _sum_aux(infos: list[dict], like: torch.Tensor) -> torch.Tensor:
+    total = like.new_zeros((), dtype=torch.float32)
+    for info in infos:
+        total = total + info["aux_loss"].float()
+    return total
+
+
+class AudioEncoder(nn.Module):
+    """Log-mel frames → one vector per 20 ms.
+
+    Conv stem (``Conv1d(mels, d, 3) → act → Conv1d(d, d, 3, stride 2) → act``) halves the frame rate;
+    fixed sinusoidal positions are added; then layer-A blocks (standard), layer-B blocks
+    (``self_attention_type``), all bidirectional; a final norm.
+    """
+
+    def __init__(self, dims: Dimensions):
+        super().__init__()
+        d = dims.audio_dims
+        self.dims = dims
+        self.conv1 = nn.Conv1d(dims.mels, d, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv1d(d, d, kernel_size=3, stride=2, padding=1)
+        self.act = make_activation(dims.audio_act)
+        self.register_buffer("positional", sinusoids(dims.audio_ctx, d), persistent=False)
+        kinds = ["standard"] * dims.audio_layerA + [dims.self_attention_type] * dims.audio_layerB
+        self.blocks = nn.ModuleList(ResidualBlock(d, dims.audio_head, dims.audio_act, kind, dims) for kind in kinds)
+        self.norm = make_norm(dims.norm, d)
+
+    def forward(self, mel: torch.Tensor, *, return_info: bool = False, need_weights: bool = False):
+        """Args:
+            mel: ``(B, mels, 2*audio_ctx)`` log-mel (a single ``(mels, 2*audio_ctx)`` gets a batch axis).
+        Returns:
+            ``(B, audio_ctx, audio_dims)``; with ``return_info`` a pair ``(x, infos)`` (one dict per block).
+        """
+        dims = self.dims
+        if mel.dim() == 2:
+            mel = mel.unsqueeze(0)
+        if mel.dim() != 3 or mel.shape[1] != dims.mels or mel.shape[2] != 2 * dims.audio_ctx:
+            raise ShapeError(f"encoder input must be (batch, mels={dims.mels}, frames={2 * dims.audio_ctx}) "
+                             f"= 2*audio_ctx frames; got {tuple(mel.shape)}. Use process_audio(audio, "
+                             f"audio_ctx={dims.audio_ctx}, mels={dims.mels}) to pad or trim.")
+        if not mel.is_floating_point():
+            raise ShapeError(f"encoder input must be a floating-point log-mel, got dtype {mel.dtype}")
+        mel = mel.to(self.conv1.weight.dtype)
+        x = self.act(self.conv1(mel))                     # (B, d, 2*audio_ctx)
+        x = self.act(self.conv2(x))                       # (B, d, audio_ctx)
+        x = x.transpose(1, 2)                             # (B, audio_ctx, d)
+        x = x + self.positional.to(x.dtype)
+        infos = []
+        for block in self.blocks:
+            x, info = block(x, causal=False, need_weights=need_weights)
+            infos.append(info)
+        x = self.norm(x)
+        return (x, infos) if return_info else x
+
+
+class DecoderCache:
+    """Keys and values of every decoder block, kept between decoding steps.
+
+    ``length`` is the number of tokens already decoded (the rotary / position offset). Cross-attention
+    caches hold the audio's keys and values, computed once on the first step.
+    """
+
+    def __init__(self, n_blocks: int):
+        self.self_caches = [KVCache() for _ in range(n_blocks)]
+        self.cross_caches = [KVCache() for _ in range(n_blocks)]
+        self.length = 0
+
+    def reorder(self, index: torch.Tensor) -> None:
+        """Reorder (or repeat) the batch axis of every cache: beam search keeps the surviving beams."""
+        for cache in self.self_caches + self.cross_caches:
+            cache.reorder(index)
+
+
+class TextDecoder(nn.Module):
+    """Token ids + encoded audio → next-token logits.
+
+    Token embeddings (N(0, 0.02), tied with the output layer), learned positions only when rotary is
+    off (rotary positions live inside self-attention), then layer-A and layer-B blocks with causal
+    self-attention and cross-attention to the audio in *every* block, a final norm, logits = x·Eᵀ.
+    """
+
+    def __init__(self, dims: Dimensions):
+        super().__init__()
+        d = dims.text_dims
+        self.dims = dims
+        self.token_embedding = nn.Embedding(dims.vocab, d)
+        self.positional = None if dims.rotary else nn.Parameter(torch.empty(dims.text_ctx, d))
+        kinds = ["standard"] * dims.text_layerA + [dims.self_attention_type] * dims.text_layerB
+        self.blocks = nn.ModuleList(
+            ResidualBlock(d, dims.text_head, dims.text_act, kind, dims,
+                          cross_attention_type=dims.cross_attention_type, context_dims=dims.audio_dims)
+            for kind in kinds)
+        self.norm = make_norm(dims.norm, d)
+
+    def forward(self, input_ids: torch.Tensor, encoded_audio: torch.Tensor, cache: DecoderCache | None = None,
+                *, return_info: bool = False, need_weights: bool = False):
+        """Args:
+            input_ids: ``(B, T)`` token ids (int64). With a ``cache``, only the *new* tokens.
+            encoded_audio: ``(B, audio_ctx, audio_dims)`` from the encoder.
+            cache: a :class:`DecoderCache` from :meth:`Echo.new_cache`, updated in place.
+        Returns:
+            logits ``(B, T, vocab)``; with ``return_info`` a pair ``(logits, infos)``.
+        """
+        dims = self.dims
+        if input_ids.dim() == 1:
+            input_ids = input_ids.unsqueeze(0)
+        if input_ids.dim() != 2 or input_ids.dtype not in (torch.int64, torch.int32):
+            raise ShapeError(f"decoder input_ids must be (batch, tokens) integers, got {tuple(input_ids.shape)} "
+                             f"{input_ids.dtype}")
+        if encoded_audio.dim() != 3 or encoded_audio.shape[-1] != dims.audio_dims:
+            raise ShapeError(f"encoded_audio must be (batch, frames, audio_dims={dims.audio_dims}), got "
+                             f"{tuple(encoded_audio.shape)}; pass model.encoder(mel)")
+        if encoded_audio.shape[0] != input_ids.shape[0]:
+            raise ShapeError(f"batch sizes differ: input_ids {input_ids.shape[0]}, encoded_audio "
+                             f"{encoded_audio.shape[0]}")
+        offset = cache.length if cache is not None else 0
+        T = input_ids.shape[1]
+        if offset + T > dims.text_ctx:
+            raise ShapeError(f"{offset + T} tokens exceed text_ctx={dims.text_ctx} (Dimensions.text_ctx)")
+        x = self.token_embedding(input_ids)              # (B, T, d)
+        if self.positional is not None:
+            x = x + self.positional[offset:offset + T].to(x.dtype)
+        infos = []
+        for i, block in enumerate(self.blocks):
+            x, info = block(x, encoded_audio.to(x.dtype), causal=True,
+                            self_cache=cache.self_caches[i] if cache is not None else None,
+                            cross_cache=cache.cross_caches[i] if cache is not None else None,
+                            need_weights=need_weights)
+            infos.append(info)
+        if cache is not None:
+            cache.length = offset + T
+        x = self.norm(x)
+        logits = x @ self.token_embedding.weight.to(x.dtype).t()   # (B, T, vocab), tied weights
+        return (logits, infos) if return_info else logits
+
+
+@dataclass
+class EchoOutput:
+    """What :meth:`Echo.forward` returns.
+
+    logits ``(B, T, vocab)``; loss: token cross-entropy over ``labels != -100`` plus ``aux_loss``
+    (``None`` without labels); aux_loss: scalar sum of attention regularisers; info: per-block dicts.
+    """
+
+    logits: torch.Tensor
+    loss: torch.Tensor | None
+    aux_loss: torch.Tensor
+    info: dict = field(default_factory=dict)
+
+
+class Echo(nn.Module):
+    """The whole recogniser: ``Echo(Dimensions(...))`` or, as in the seed, ``Echo(param=...)``."""
+
+    def __init__(self, param: Dimensions | None = None, *, dims: Dimensions | None = None):
+        super().__init__()
+        if param is not None and dims is not None:
+            raise ConfigError("pass the Dimensions once: Echo(param) or Echo(dims=...)")
+        param = param if param is not None else (dims if dims is not None else Dimensions())
+        if not isinstance(param, Dimensions):
+            raise ConfigError(f"Echo expects a Dimensions, got {type(param).__name__}")
+        self.dims = param.validate()
+        self.encoder = AudioEncoder(self.dims)
+        self.decoder = TextDecoder(self.dims)
+        self._init_weights()
+
+    # ------------------------------------------------------------------ initialisation
+    def _init_weights(self) -> None:
+        """GPT-2-style init of the modules defined here; attention modules keep their own init.
+
+        Embeddings N(0, 0.02) so the tied logits start near zero (initial loss ≈ ln(vocab)); MLP and
+        conv weights N(0, 0.02), the MLP output scaled by 1/sqrt(2·layers) so the residual stream does
+        not grow with depth; biases zero.
+        """
+        nn.init.normal_(self.decoder.token_embedding.weight, std=0.02)
+        if self.decoder.positional is not None:
+            nn.init.normal_(self.decoder.positional, std=0.01)
+        for stack in (self.encoder.blocks, self.decoder.blocks):
+            scale = 0.02 / math.sqrt(2 * max(len(stack), 1))
+            for block in stack:
+                nn.init.normal_(block.mlp.fc.weight, std=0.02)
+                nn.init.zeros_(block.mlp.fc.bias)
+                nn.init.normal_(block.mlp.proj.weight, std=scale)
+                nn.init.zeros_(block.mlp.proj.bias)
+        for conv in (self.encoder.conv1, self.encoder.conv2):
+            nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def new_cache(self) -> DecoderCache:
+        """An empty :class:`DecoderCache` for token-by-token decoding."""
+        return DecoderCache(len(self.decoder.blocks))
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, mel: torch.Tensor, input_ids: torch.Tensor, labels: torch.Tensor | None = None, *,
+                need_weights: bool = False) -> EchoOutput:
+        """Teacher-forced pass.
+
+        Args:
+            mel: ``(B, mels, 2*audio_ctx)``; input_ids: ``(B, T)`` starting with ``decoder_start_token_id``;
+            labels: ``(B, T)`` next tokens (``-100`` = ignore), or ``None``.
+        Returns:
+            :class:`EchoOutput`.
+        """
+        encoded, enc_infos = self.encoder(mel, return_info=True, need_weights=need_weights)
+        logits, dec_infos = self.decoder(input_ids, encoded, return_info=True, need_weights=need_weights)
+        aux = _sum_aux(enc_infos + dec_infos, logits)
+        loss = None
+        if labels is not None:
+            if labels.shape != logits.shape[:2]:
+                raise ShapeError(f"labels must be (batch, tokens) = {tuple(logits.shape[:2])}, got {tuple(labels.shape)}")
+            ce = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
+            loss = ce + aux
+        return EchoOutput(logits=logits, loss=loss, aux_loss=aux,
+                          info={"encoder": enc_infos, "decoder": dec_infos, "encoded": encoded})
+
+    # ------------------------------------------------------------------ conveniences
+    def save_pretrained(self, directory, tokenizer=None) -> None:
+        """Write ``model.safetensors`` + ``config.json`` + tokenizer to ``directory`` (see :mod:`echo_edu.checkpoint`)."""
+        from .checkpoint import save_pretrained
+        save_pretrained(self, directory, tokenizer=tokenizer)
+
+    @classmethod
+    def from_pretrained(cls, directory, *, device=None, dtype=None) -> "Echo":
+        """Load a folder written by :meth:`save_pretrained` (never unpickles)."""
+        from .checkpoint import from_pretrained
+        return from_pretrained(directory, device=device, dtype=dtype)
+
+    @torch.no_grad()
+    def generate(self, mel: torch.Tensor, **options) -> list[list[int]]:
+        """Decode token ids from ``mel`` ``(B, mels, 2*audio_ctx)``; options as :func:`echo_edu.decode.decode`."""
+        from .decode import decode
+        return decode(self, mel, **options).tokens
+
+    def transcribe(self, audio, **options):
+        """Text for one file/array (or a list of them); see :func:`echo_edu.transcribe.transcribe`."""
+        from .transcribe import transcribe
+        return transcribe(self, audio, **options)
