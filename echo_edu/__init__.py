@@ -27,6 +27,10 @@ from .rotary import RotaryEmbedding
 from .attention import ATTENTION_TYPES, KVCache, build_attention
 
 # --- audio, data, tokenizer ---
+from .audio import HOP_LENGTH, N_FFT, SAMPLE_RATE, load_audio, log_mel_spectrogram
+from .data import build_corpus
+from .text import normalize_text
+from .tokenizer import build_tokenizer, load_tokenizer
 
 # --- model, decoding, training ---
 from .audio import process_audio
@@ -47,6 +51,8 @@ __all__ = [
     # --- attention names ---
     "ATTENTION_TYPES", "KVCache", "build_attention",
     # --- audio/data names ---
+    "HOP_LENGTH", "N_FFT", "SAMPLE_RATE", "load_audio", "log_mel_spectrogram", "build_corpus",
+    "normalize_text", "build_tokenizer", "load_tokenizer",
     # --- model names ---
     "Dimensions", "Echo", "EchoOutput", "process_audio",
 ]

@@ -1,0 +1,281 @@
+"""Build a reproducible synthetic speech corpus as a Hugging Face ``DatasetDict``.
+
+``build_corpus("digits", 600, seed=0)`` plans every clip first (text, voice, speed, pitch, noise)
+from the seed, then synthesises the plan in worker processes (one per core) and caches the result
+on disk, so the same call later loads in a second. Three splits:
+
+* ``train`` — training voices, training texts;
+* ``validation`` — training voices, *unseen texts* (for early stopping / model choice);
+* ``test`` — *held-out voices* (never in train or validation) and unseen texts.
+
+Texts are assigned to splits by a hash of the text itself, so no transcript appears in two splits
+(for any seed). Held-out voices are a fixed ~15 % of each engine's voices (the same for every
+seed, so results of different seeds compare), see :func:`held_out_voices`.
+
+Audio is stored as plain float32 arrays (no torchcodec/FFmpeg needed): ``corpus["train"][i]["audio"]``
+is ``{"array": np.ndarray float32 (samples,), "sampling_rate": 16000}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import random
+import shutil
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, EngineUnavailableError
+from .augment import AugmentConfig
+from .engines import ENGINES, Voice, available_engines, list_voices
+from .tasks import TASKS, generate_text
+
+__all__ = ["build_corpus", "held_out_voices", "plan_corpus", "default_cache_dir", "SPLITS",
+           "CORPUS_VERSION"]
+
+CORPUS_VERSION = 1          # bump when the plan or the synthesis changes, to invalidate caches
+SPLITS = ("train", "validation", "test")
+_CHUNK = {"espeak": 64, "piper": 16}   # clips per worker job (piper re-seeds once per job)
+
+
+def default_cache_dir() -> Path:
+    """``$ECHO_EDU_CACHE/corpora`` or ``~/.cache/echo_edu/corpora``."""
+    root = os.environ.get("ECHO_EDU_CACHE") or Path.home() / ".cache" / "echo_edu"
+    return Path(root) / "corpora"
+
+
+def _stable_hash(*parts) -> int:
+    return int(hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:15], 16)
+
+
+def held_out_voices(engine: str, fraction: float = 0.15) -> list[Voice]:
+    """The voices of ``engine`` kept out of training (at least one; the same for every seed)."""
+    voices = sorted(list_voices(engine), key=lambda v: _stable_hash("held-out", v.name))
+    return sorted(voices[:max(1, math.ceil(fraction * len(voices)))], key=lambda v: v.name)
+
+
+def _text_split(task: str, text: str, fractions: Sequence[float]) -> str:
+    u = (_stable_hash(task, text) % 1_000_000) / 1_000_000
+    edges = np.cumsum(fractions)
+    return SPLITS[min(int(np.searchsorted(edges, u, side="right")), len(SPLITS) - 1)]
+
+
+def plan_corpus(task: str, n: int, seed: int, engines: Sequence[str],
+                fractions: Sequence[float] = (0.8, 0.1, 0.1), test_fraction_voices: float = 0.15,
+                augment: AugmentConfig | None = None) -> list[dict]:
+    """Decide every clip (no synthesis): a list of ``n`` job dicts in split order.
+
+    Each job: ``split, text, voice (name), engine, params`` (the voice's settings plus this clip's
+    ``speed``/``pitch`` or ``noise_w``) and ``aug_seed`` (``None`` when not augmenting).
+    """
+    rng = random.Random(f"echo-corpus|{task}|{seed}")
+    counts = [int(round(n * f)) for f in fractions[1:]]
+    counts = [n - sum(counts)] + counts
+    jobs: list[dict] = []
+    for split, count in zip(SPLITS, counts):
+        pools = {}
+        for engine in engines:
+            test = {v.name for v in held_out_voices(engine, test_fraction_voices)}
+            pool = [v for v in list_voices(engine) if (v.name in test) == (split == "test")]
+            rng.shuffle(pool)
+            pools[engine] = pool
+        for i in range(count):
+            text, tries = generate_text(task, rng), 0
+            while _text_split(task, text, fractions) != split:
+                text, tries = generate_text(task, rng), tries + 1
+                if tries > 100_000:
+                    raise ConfigError(f"cannot draw {split} texts for task {task!r}; widen its fraction")
+            engine = engines[i % len(engines)]               # engines alternate: balanced
+            pool = pools[engine]
+            voice = pool[(i // len(engines)) % len(pool)]      # voices cycle: balanced
+            params = dict(voice.params)
+            if engine == "espeak":
+                params.update(speed=rng.randint(130, 200), pitch=rng.randint(25, 75))
+            else:
+                params.update(noise_w=round(rng.uniform(0.4, 1.0), 3))
+            aug_seed = rng.randrange(2**31) if (augment is not None and split == "train") else None
+            jobs.append(dict(split=split, text=text, voice=voice.name, engine=engine,
+                             params=params, aug_seed=aug_seed))
+    return jobs
+
+
+# --------------------------------------------------------------------------- workers
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _run_chunk(args) -> tuple[list[int], list[np.ndarray]]:
+    """Synthesise one chunk of jobs (in a worker process)."""
+    import torch
+
+    from .augment import random_augment
+    from .engines import _PIPER, synthesize
+
+    chunk_seed, indices, jobs, augment = args
+    if any(j["engine"] == "piper" for j in jobs):
+        _PIPER.reseed(chunk_seed)
+    waves = []
+    for job in jobs:
+        voice = Voice(job["engine"], job["voice"], job["params"])
+        p = job["params"]
+        wave = synthesize(job["text"], voice, speed=p.get("speed", 175), pitch=p.get("pitch", 50),
+                          noise_w=p.get("noise_w", 0.8))
+        if job["aug_seed"] is not None:
+            gen = torch.Generator().manual_seed(job["aug_seed"])
+            wave = random_augment(torch.from_numpy(wave), augment, gen)[0].numpy()
+        waves.append(wave.astype(np.float32))
+    return indices, waves
+
+
+def _chunks(jobs: list[dict], seed: int, augment) -> list[tuple]:
+    out = []
+    for engine in ENGINES:
+        idx = [i for i, j in enumerate(jobs) if j["engine"] == engine]
+        size = _CHUNK[engine]
+        for c in range(0, len(idx), size):
+            part = idx[c:c + size]
+            out.append((_stable_hash("chunk", seed, engine, c) % 2**31, part, [jobs[i] for i in part], augment))
+    return out
+
+
+def _synthesise(jobs, seed, augment, workers, progress, desc) -> list[np.ndarray]:
+    from tqdm.auto import tqdm
+
+    chunks = _chunks(jobs, seed, augment)
+    waves: list[np.ndarray | None] = [None] * len(jobs)
+    with tqdm(total=len(jobs), desc=desc, unit="clip", disable=not progress) as bar:
+        if workers <= 1:
+            pool, results = None, map(_run_chunk, chunks)
+        else:
+            pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker)
+            results = pool.imap_unordered(_run_chunk, chunks)
+        try:
+            for indices, chunk_waves in results:
+                for i, w in zip(indices, chunk_waves):
+                    waves[i] = w
+                bar.update(len(indices))
+        finally:
+            if pool is not None:
+                pool.close()
+                pool.join()
+    return waves
+
+
+# --------------------------------------------------------------------------- the corpus
+
+def _features():
+    from datasets import Features, List, Value
+
+    return Features({
+        "audio": {"array": List(Value("float32")), "sampling_rate": Value("int32")},
+        "text": Value("string"), "voice": Value("string"), "engine": Value("string"),
+        "duration": Value("float32"),
+    })
+
+
+def _formatted(corpus):
+    """Arrays come back as numpy (not lists of Python floats); other columns stay Python."""
+    return corpus.with_format("numpy", columns=["audio"], output_all_columns=True)
+
+
+def build_corpus(task: str, n: int, seed: int = 0, engines: Sequence[str] = ("espeak", "piper"),
+                 cache_dir: str | os.PathLike | None = None, *,
+                 fractions: Sequence[float] = (0.8, 0.1, 0.1), test_voice_fraction: float = 0.15,
+                 augment: AugmentConfig | bool | None = None, workers: int = 2,
+                 progress: bool = True, overwrite: bool = False):
+    """Synthesise (or load from cache) ``n`` clips of ``task``.
+
+    Args:
+        task: ``"digits"``, ``"commands"`` or ``"sentences"``.
+        n: total clips over all splits.
+        seed: the plan's seed; the same arguments give the same corpus (texts, voices, audio).
+        engines: speech engines to use; ones not installed here are skipped with a warning, and
+            :class:`EngineUnavailableError` is raised when none is left.
+        cache_dir: where corpora are cached (default :func:`default_cache_dir`).
+        fractions: share of clips (and of the text space) for train / validation / test.
+        test_voice_fraction: share of each engine's voices held out for the test split.
+        augment: ``True`` or an :class:`AugmentConfig` to augment the *train* split (seeded per
+            clip); ``None`` (default) for clean audio — training can augment on the fly instead.
+        workers: synthesis processes (2 = both cores here; 1 = in this process).
+        progress: show a tqdm progress bar.
+        overwrite: rebuild even if cached.
+
+    Returns:
+        ``datasets.DatasetDict`` with splits train/validation/test and columns ``audio``
+        (``{"array", "sampling_rate"}``, 16 kHz float32), ``text`` (normalised), ``voice``,
+        ``engine``, ``duration`` (seconds).
+    """
+    from datasets import Dataset, DatasetDict, load_from_disk
+    import datasets as datasets_logging  # progress-bar switches
+
+    if task not in TASKS:
+        raise ConfigError(f"unknown task {task!r}; choose from {sorted(TASKS)}")
+    if not isinstance(n, int) or n < len(SPLITS):
+        raise ConfigError(f"n must be an int >= {len(SPLITS)} (one clip per split), got {n!r}")
+    if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
+        raise ConfigError(f"fractions must be three positive shares summing to 1, got {fractions}")
+    if isinstance(engines, str):
+        engines = (engines,)
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        raise ConfigError(f"unknown engines {unknown or engines}; choose from {ENGINES}")
+    have = available_engines()
+    missing = [e for e in engines if e not in have]
+    engines = tuple(e for e in engines if e in have)
+    if not engines:
+        from .engines import check_engine
+        for e in missing:
+            check_engine(e)  # raises with the install hint
+    if missing:
+        warnings.warn(f"speech engines {missing} are not installed; building with {list(engines)} only",
+                      stacklevel=2)
+    if augment is True:
+        augment = AugmentConfig()
+    augment = augment or None
+
+    config = dict(version=CORPUS_VERSION, task=task, n=n, seed=seed, engines=list(engines),
+                  fractions=list(fractions), test_voice_fraction=test_voice_fraction,
+                  augment=None if augment is None else vars(augment))
+    key = hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = root / f"{task}-n{n}-seed{seed}-{key}"
+    if path.is_dir() and (path / "echo_corpus.json").is_file() and not overwrite:
+        return _formatted(load_from_disk(str(path)))
+
+    jobs = plan_corpus(task, n, seed, engines, fractions, test_voice_fraction, augment)
+    waves = _synthesise(jobs, seed, augment, workers, progress, desc=f"synth {task}")
+    splits = {}
+    for split in SPLITS:
+        rows = [(j, w) for j, w in zip(jobs, waves) if j["split"] == split]
+        splits[split] = Dataset.from_dict({
+            "audio": [{"array": w, "sampling_rate": 16000} for _, w in rows],
+            "text": [j["text"] for j, _ in rows], "voice": [j["voice"] for j, _ in rows],
+            "engine": [j["engine"] for j, _ in rows],
+            "duration": [len(w) / 16000 for _, w in rows],
+        }, features=_features())
+    corpus = DatasetDict(splits)
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    quiet = not datasets_logging.are_progress_bars_disabled()
+    if quiet:
+        datasets_logging.disable_progress_bars()
+    try:
+        corpus.save_to_disk(str(tmp))
+    finally:
+        if quiet:
+            datasets_logging.enable_progress_bars()
+    meta = dict(config, test_voices={e: [v.name for v in held_out_voices(e, test_voice_fraction)]
+                                     for e in engines})
+    (tmp / "echo_corpus.json").write_text(json.dumps(meta, indent=1))
+    shutil.rmtree(path, ignore_errors=True)
+    tmp.rename(path)
+    return _formatted(load_from_disk(str(path)))
