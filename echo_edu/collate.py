@@ -1,0 +1,154 @@
+"""Batching: corpus rows → (log-mel, decoder inputs, labels) tensors for training and evaluation.
+
+A training example is one clip and its transcript. The decoder learns by *teacher forcing*: it reads the
+true transcript shifted right by one token and predicts the next token at every position::
+
+    tokens         =         h   e   l   l   o
+    input_ids      = <sot>   h   e   l   l   o          ([sot] + tokens)
+    labels         =   h     e   l   l   o <eot>        (tokens + [eot])
+
+Rows are padded to the longest transcript in the batch: ``input_ids`` with ``<|pad|>`` and ``labels``
+with ``-100`` (:data:`IGNORE_INDEX`), the value ``cross_entropy`` skips, so padding never counts.
+Audio becomes Whisper-style log-mel features of exactly ``2 * audio_ctx`` frames (``process_audio``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from .errors import AudioError, ShapeError
+
+__all__ = ["IGNORE_INDEX", "Batch", "SpeechCollator", "example_audio", "encode_targets", "select_rows"]
+
+#: Label value that the loss ignores (``torch.nn.functional.cross_entropy(ignore_index=-100)``).
+IGNORE_INDEX = -100
+
+
+@dataclass
+class Batch:
+    """One batch of examples.
+
+    Attributes:
+        mel: ``(B, mels, 2*audio_ctx)`` float32 log-mel features.
+        input_ids: ``(B, T)`` long, ``[sot] + tokens`` padded with the pad id.
+        labels: ``(B, T)`` long, ``tokens + [eot]`` padded with ``-100``.
+        texts: the ``B`` normalised reference transcripts.
+        meta: per-example metadata columns (``engine``, ``voice``, ...), each a list of length ``B``.
+    """
+
+    mel: torch.Tensor
+    input_ids: torch.Tensor
+    labels: torch.Tensor
+    texts: list[str]
+    meta: dict[str, list] = field(default_factory=dict)
+
+    def to(self, device: torch.device | str) -> "Batch":
+        """The same batch with its tensors on ``device`` (non-blocking where possible)."""
+        return replace(self, mel=self.mel.to(device, non_blocking=True),
+                       input_ids=self.input_ids.to(device, non_blocking=True),
+                       labels=self.labels.to(device, non_blocking=True))
+
+    def __len__(self) -> int:
+        return self.mel.shape[0]
+
+    @property
+    def n_label_tokens(self) -> int:
+        """How many label positions the loss counts (``labels != -100``)."""
+        return int((self.labels != IGNORE_INDEX).sum())
+
+
+def select_rows(dataset, indices: Sequence[int]) -> list[dict]:
+    """Rows ``indices`` of a ``datasets.Dataset`` (one columnar read) or of a list of dicts."""
+    indices = [int(i) for i in indices]
+    if hasattr(dataset, "select") and hasattr(dataset, "column_names"):   # datasets.Dataset
+        cols = dataset[indices]
+        return [{k: cols[k][i] for k in cols} for i in range(len(indices))]
+    return [dataset[i] for i in indices]
+
+
+def example_audio(example: Mapping[str, Any]) -> torch.Tensor:
+    """The waveform of one corpus row as a ``(samples,)`` float32 tensor at 16 kHz.
+
+    Accepts ``{"audio": {"array", "sampling_rate"}}`` (the corpus format) or ``{"audio": {"path"}}``
+    (a ``datasets.Audio(decode=False)`` column), and resamples through ``echo_edu.audio.load_audio``.
+    """
+    from .audio import SAMPLE_RATE, load_audio
+
+    audio = example.get("audio") if isinstance(example, Mapping) else None
+    if audio is None:
+        raise AudioError(f"corpus row has no 'audio' column (columns: {sorted(example)})")
+    if isinstance(audio, Mapping) and audio.get("array") is not None:
+        array = np.asarray(audio["array"], dtype=np.float32)
+        sr = int(audio.get("sampling_rate") or SAMPLE_RATE)
+        if sr == SAMPLE_RATE:
+            return torch.from_numpy(np.ascontiguousarray(array)).reshape(-1)
+        return load_audio(array, sr=sr)
+    if isinstance(audio, Mapping) and audio.get("path"):
+        return load_audio(audio["path"])
+    raise AudioError(f"corpus row's 'audio' must hold 'array' or 'path', got keys {sorted(audio)}")
+
+
+def encode_targets(tokenizer, text: str, text_ctx: int, sot_id: int, eot_id: int) -> tuple[list[int], list[int]]:
+    """Decoder inputs and labels for one transcript (both at most ``text_ctx`` long).
+
+    ``full = [sot] + tokens + [eot]``; inputs are ``full[:-1]`` and labels ``full[1:]``, both cut to
+    ``text_ctx``. Cutting both from the same sequence keeps them aligned: a truncated transcript simply
+    has no ``<eot>`` label, instead of one in the wrong place.
+    """
+    from .text import normalize_text
+
+    tokens = tokenizer.encode(normalize_text(text), add_special_tokens=False)
+    full = [sot_id] + list(tokens) + [eot_id]
+    return full[:-1][:text_ctx], full[1:][:text_ctx]
+
+
+class SpeechCollator:
+    """Turn a list of corpus rows into a :class:`Batch` (the ``collate_fn`` of training and evaluation).
+
+    Args:
+        tokenizer: the character tokenizer (``echo_edu.tokenizer.build_tokenizer()``).
+        audio_ctx, mels, text_ctx: the model's ``Dimensions`` fields.
+        sot_id, eot_id, pad_id: ``decoder_start_token_id``, ``eos_token_id``, ``pad_token_id``.
+        meta_columns: columns copied into ``Batch.meta`` when present.
+    """
+
+    def __init__(self, tokenizer, audio_ctx: int, mels: int, text_ctx: int, *, sot_id: int = 1, eot_id: int = 2,
+                 pad_id: int = 0, meta_columns: Sequence[str] = ("engine", "voice", "duration")):
+        self.tokenizer, self.audio_ctx, self.mels, self.text_ctx = tokenizer, audio_ctx, mels, text_ctx
+        self.sot_id, self.eot_id, self.pad_id = sot_id, eot_id, pad_id
+        self.meta_columns = tuple(meta_columns)
+
+    @classmethod
+    def for_model(cls, model, tokenizer, **kwargs) -> "SpeechCollator":
+        """A collator matching ``model.dims`` (audio length, mel channels, text length, special ids)."""
+        d = model.dims
+        return cls(tokenizer, d.audio_ctx, d.mels, d.text_ctx, sot_id=d.decoder_start_token_id,
+                   eot_id=d.eos_token_id, pad_id=d.pad_token_id, **kwargs)
+
+    def features(self, examples: Sequence[Mapping[str, Any]]) -> torch.Tensor:
+        """Log-mel features ``(B, mels, 2*audio_ctx)`` of the rows' audio (padded or trimmed)."""
+        from .audio import process_audio
+
+        if len(examples) == 0:
+            raise ShapeError("cannot collate an empty list of examples")
+        mels = [process_audio(example_audio(ex), self.audio_ctx, self.mels).reshape(self.mels, -1)
+                for ex in examples]
+        return torch.stack(mels)  # (B, mels, 2*audio_ctx)
+
+    def __call__(self, examples: Sequence[Mapping[str, Any]]) -> Batch:
+        mel = self.features(examples)
+        pairs = [encode_targets(self.tokenizer, str(ex["text"]), self.text_ctx, self.sot_id, self.eot_id)
+                 for ex in examples]
+        T = max(len(inp) for inp, _ in pairs)
+        input_ids = torch.full((len(pairs), T), self.pad_id, dtype=torch.long)   # (B, T)
+        labels = torch.full((len(pairs), T), IGNORE_INDEX, dtype=torch.long)    # (B, T)
+        for row, (inp, lab) in enumerate(pairs):  # ragged Python lists → padded rows (data prep, not a forward)
+            input_ids[row, :len(inp)] = torch.tensor(inp, dtype=torch.long)
+            labels[row, :len(lab)] = torch.tensor(lab, dtype=torch.long)
+        meta = {c: [ex[c] for ex in examples] for c in self.meta_columns if c in examples[0]}
+        return Batch(mel=mel, input_ids=input_ids, labels=labels, texts=[str(ex["text"]) for ex in examples],
+                     meta=meta)

@@ -1,0 +1,55 @@
+"""WER/CER: normalised on both sides, pooled over utterances, broken down per group."""
+
+import pytest
+
+from echo_edu.errors import ShapeError
+from echo_edu.metrics import breakdown, cer, error_rates, format_table, wer
+
+
+def test_both_sides_are_normalised_before_scoring():
+    assert wer(["Call 911!"], ["call nine one one"]) == 0.0
+    assert cer(["It's DONE."], ["it's done"]) == 0.0
+
+
+def test_rates_pool_counts_over_utterances():
+    r = error_rates(["hello world", "a b c"], ["hello word", "a b c d"])
+    assert r.wer == pytest.approx(2 / 5)           # 1 substitution + 1 insertion over 5 reference words
+    assert (r.substitutions, r.deletions, r.insertions, r.words, r.n) == (1, 0, 1, 5, 2)
+    assert r.cer == pytest.approx(3 / 16)          # characters, spaces included
+    # pooled, not averaged: a long perfect utterance outweighs a short wrong one
+    assert wer(["one two three four", "five"], ["one two three four", "six"]) == pytest.approx(1 / 5)
+
+
+def test_insertions_can_push_wer_above_one_and_empty_cases_are_defined():
+    assert wer(["one"], ["one two three"]) == pytest.approx(2.0)
+    assert wer([""], [""]) == 0.0 and wer([""], ["one"]) == float("inf")
+    assert error_rates([], []).n == 0
+
+
+def test_breakdown_per_group_and_table():
+    refs = ["one two", "three", "four five"]
+    hyps = ["one two", "tree", "four five"]
+    rows = breakdown(refs, hyps, ["espeak", "piper", "espeak"])
+    assert list(rows) == ["espeak", "piper"]
+    assert rows["espeak"].wer == 0.0 and rows["piper"].wer == 1.0 and rows["espeak"].n == 2
+    table = format_table(rows, "engine")
+    assert "| engine |" in table and "| piper | 1 | 1 | 100.00 |" in table
+
+
+def test_mismatched_lengths_raise_a_shape_error():
+    with pytest.raises(ShapeError, match="2 references but 1 hypotheses"):
+        wer(["a", "b"], ["a"])
+    with pytest.raises(ShapeError, match="group labels"):
+        breakdown(["a"], ["a"], ["x", "y"])
+
+
+def test_evaluate_model_reports_per_engine_and_per_voice():
+    from echo_edu.evaluate import evaluate_model, evaluation_subset
+    from training_support import tiny_model, tone_rows
+
+    rows = tone_rows(4, 0, voices=("v0", "v1")) + tone_rows(2, 1, voices=("p0",), engine="other")
+    report = evaluate_model(tiny_model(), rows, batch_size=3)
+    assert report.overall.n == 6 and set(report.per_engine) == {"tone", "other"}
+    assert set(report.per_voice) == {"v0", "v1", "p0"} and report.per_voice["p0"].n == 2
+    assert "| engine |" in report.to_markdown() and "| voice |" in report.to_markdown()
+    assert evaluation_subset(10, 3) == [0, 4, 9] and evaluation_subset(3, 10) == [0, 1, 2]
