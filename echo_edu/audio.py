@@ -174,10 +174,16 @@ def load_audio(path_or_array: Any, sr: int = SAMPLE_RATE, *, orig_sr: int | None
         raise AudioError(f"{what} has float samples up to {peak:.4g}; expected [-1, 1] "
                          "(integer PCM stored as float? divide by 32768)")
     if source_rate != sr:
-        import torchaudio.functional as AF
-
-        wave = AF.resample(wave, source_rate, sr)
+        wave = _resampler(source_rate, sr, str(wave.device))(wave)
     return wave.clamp_(-1.0, 1.0).contiguous()
+
+
+@functools.lru_cache(maxsize=16)
+def _resampler(source_rate: int, target_rate: int, device: str):
+    """A torchaudio ``Resample`` (windowed-sinc, its kernel computed once and cached)."""
+    import torchaudio
+
+    return torchaudio.transforms.Resample(source_rate, target_rate).to(device)
 
 
 def save_audio(path, wave, sr: int = SAMPLE_RATE) -> Path:

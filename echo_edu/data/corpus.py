@@ -156,7 +156,10 @@ def _synthesise(jobs, seed, augment, workers, progress, desc) -> list[np.ndarray
         if workers <= 1:
             pool, results = None, map(_run_chunk, chunks)
         else:
-            pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker)
+            # fork (Linux) starts workers in milliseconds; spawn elsewhere re-imports torch per worker.
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            pool = context.Pool(workers, initializer=_init_worker)
             results = pool.imap_unordered(_run_chunk, chunks)
         try:
             for indices, chunk_waves in results:

@@ -1,0 +1,201 @@
+"""echo_edu.data: tasks, engines, augmentation, the corpus builder and the bundled samples."""
+
+import random
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from echo_edu.audio import SAMPLE_RATE
+from echo_edu.data import (COMMAND_WORDS, AugmentConfig, add_noise, apply_gain, available_engines,
+                           build_corpus, change_speed, check_engine, compose, generate_text,
+                           held_out_voices, list_voices, load_samples, plan_corpus, random_augment,
+                           synthesize, task_vocabulary)
+from echo_edu.data import engines as engines_module
+from echo_edu.errors import ConfigError, EngineUnavailableError
+from echo_edu.text import normalize_text
+
+HAVE = available_engines()
+needs_espeak = pytest.mark.skipif("espeak" not in HAVE, reason="espeak-ng not installed")
+needs_both = pytest.mark.skipif(len(HAVE) < 2, reason="needs espeak-ng and piper")
+
+
+# --------------------------------------------------------------------------- tasks
+
+def test_digit_strings():
+    rng = random.Random(0)
+    texts = [generate_text("digits", rng) for _ in range(2000)]
+    lengths = {len(t.split()) for t in texts}
+    assert lengths == set(range(1, 8))
+    words = {w for t in texts for w in t.split()}
+    assert {"zero", "oh"} <= words and words <= task_vocabulary("digits")
+    assert all(normalize_text(t) == t for t in texts)
+
+
+def test_commands_and_sentences_vocabularies():
+    assert len(COMMAND_WORDS) == len(set(COMMAND_WORDS)) == 35
+    rng = random.Random(1)
+    texts = [generate_text("sentences", rng) for _ in range(20000)]
+    words = {w for t in texts for w in t.split()}
+    assert len(words) >= 300 and words <= task_vocabulary("sentences")
+    assert all(normalize_text(t) == t for t in texts[:500])
+    assert " a apple" not in " ".join(texts)
+    with pytest.raises(ConfigError, match="digits"):
+        generate_text("poems", rng)
+
+
+# --------------------------------------------------------------------------- engines
+
+def test_voice_lists_and_held_out_voices():
+    espeak, piper = list_voices("espeak"), list_voices("piper")
+    assert len(espeak) == 192 and len(piper) == 15
+    assert len({v.name for v in espeak + piper}) == len(espeak) + len(piper)
+    for engine, voices in (("espeak", espeak), ("piper", piper)):
+        held = held_out_voices(engine)
+        assert 1 <= len(held) < len(voices) / 4
+        assert held == held_out_voices(engine)
+
+
+def test_missing_engines_raise_clear_errors(monkeypatch):
+    with pytest.raises(EngineUnavailableError, match="unknown speech engine"):
+        check_engine("festival")
+    monkeypatch.setattr(engines_module.shutil, "which", lambda name: None)
+    with pytest.raises(EngineUnavailableError, match="apt-get install espeak-ng"):
+        check_engine("espeak")
+    monkeypatch.setattr(engines_module, "_piper_model_path", lambda: None)
+    with pytest.raises(EngineUnavailableError, match="pip install piper-tts"):
+        check_engine("piper")
+    assert available_engines() == ()
+    with pytest.raises(EngineUnavailableError):
+        build_corpus("digits", 6, engines=("espeak", "piper"), progress=False)
+
+
+@needs_espeak
+def test_espeak_synthesis_speed_and_pitch_change_the_audio():
+    voice = list_voices("espeak")[0]
+    slow = synthesize("one two three", voice, speed=120)
+    fast = synthesize("one two three", voice, speed=220)
+    assert slow.dtype == np.float32 and slow.ndim == 1 and np.abs(slow).max() <= 1.0
+    assert len(slow) > 1.3 * len(fast)
+    assert np.array_equal(slow, synthesize("one two three", voice, speed=120))   # deterministic
+
+
+@pytest.mark.skipif("piper" not in HAVE, reason="piper not installed")
+def test_piper_is_reproducible_with_a_seed():
+    voice = list_voices("piper")[7]
+    a = synthesize("seven oh two", voice, seed=3)
+    b = synthesize("seven oh two", voice, seed=3)
+    c = synthesize("seven oh two", voice, seed=4)
+    assert np.array_equal(a, b) and not (len(a) == len(c) and np.array_equal(a, c))
+    assert 0.5 * SAMPLE_RATE < len(a) < 3 * SAMPLE_RATE
+
+
+# --------------------------------------------------------------------------- augmentation
+
+def test_noise_hits_the_snr_and_is_seeded():
+    t = torch.arange(SAMPLE_RATE) / SAMPLE_RATE
+    wave = 0.3 * torch.sin(2 * torch.pi * 440 * t)
+    noisy = add_noise(wave, 10.0, torch.Generator().manual_seed(0))
+    snr = 10 * torch.log10(wave.pow(2).mean() / (noisy - wave).pow(2).mean())
+    assert abs(float(snr) - 10.0) < 0.2
+    assert torch.equal(noisy, add_noise(wave, 10.0, torch.Generator().manual_seed(0)))
+    assert torch.equal(add_noise(torch.zeros(100), 5.0), torch.zeros(100))
+
+
+def test_gain_speed_and_compose():
+    wave = 0.1 * torch.ones(16000)
+    assert torch.allclose(apply_gain(wave, 6.0206), 0.2 * torch.ones(16000), atol=1e-4)
+    assert apply_gain(wave, 40.0).max() <= 1.0
+    assert abs(change_speed(wave, 1.25).numel() - 12800) <= 2
+    assert abs(change_speed(wave, 0.8).numel() - 20000) <= 2
+    chain = compose(lambda w: apply_gain(w, 6.0206), lambda w: change_speed(w, 2.0))
+    out = chain(wave)
+    assert abs(out.numel() - 8000) <= 2 and abs(float(out[4000]) - 0.2) < 1e-3
+
+
+def test_random_augment_is_seeded_and_configurable():
+    wave = 0.2 * torch.sin(torch.arange(16000) * 0.05)
+    config = AugmentConfig(p=1.0)
+    a, info_a = random_augment(wave, config, torch.Generator().manual_seed(1))
+    b, info_b = random_augment(wave, config, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and info_a == info_b and set(info_a) == {"speed", "gain_db", "snr_db"}
+    untouched, info = random_augment(wave, AugmentConfig(p=0.0), torch.Generator().manual_seed(1))
+    assert torch.equal(untouched, wave) and info == {}
+    with pytest.raises(ConfigError, match="snr_db"):
+        AugmentConfig(snr_db=(30.0, 10.0))
+
+
+# --------------------------------------------------------------------------- the corpus
+
+def test_plan_is_deterministic_disjoint_and_holds_voices_out():
+    plan = plan_corpus("digits", 300, seed=5, engines=("espeak", "piper"))
+    assert plan == plan_corpus("digits", 300, seed=5, engines=("espeak", "piper"))
+    assert plan != plan_corpus("digits", 300, seed=6, engines=("espeak", "piper"))
+    by_split = {s: [j for j in plan if j["split"] == s] for s in ("train", "validation", "test")}
+    assert [len(v) for v in by_split.values()] == [240, 30, 30]
+    texts = {s: {j["text"] for j in jobs} for s, jobs in by_split.items()}
+    assert not (texts["train"] & texts["validation"] or texts["train"] & texts["test"]
+                or texts["validation"] & texts["test"])
+    held = {v.name for e in ("espeak", "piper") for v in held_out_voices(e)}
+    assert {j["voice"] for j in by_split["test"]} <= held
+    assert not {j["voice"] for j in by_split["train"] + by_split["validation"]} & held
+    engines = [j["engine"] for j in by_split["train"]]
+    assert engines.count("espeak") == engines.count("piper")
+    assert len({j["voice"] for j in by_split["train"]}) > 100     # voices cycle: balanced
+
+
+@needs_both
+def test_build_corpus_small(tmp_path):
+    kwargs = dict(seed=3, engines=("espeak", "piper"), fractions=(0.5, 0.25, 0.25), progress=False)
+    corpus = build_corpus("digits", 8, cache_dir=tmp_path / "a", workers=2, **kwargs)
+    assert list(corpus) == ["train", "validation", "test"]
+    assert [corpus[s].num_rows for s in corpus] == [4, 2, 2]
+    row = corpus["test"][0]
+    assert set(row) == {"audio", "text", "voice", "engine", "duration"}
+    audio = row["audio"]
+    assert isinstance(audio["array"], np.ndarray) and audio["array"].dtype == np.float32
+    assert int(audio["sampling_rate"]) == SAMPLE_RATE
+    assert row["duration"] == pytest.approx(len(audio["array"]) / SAMPLE_RATE, rel=1e-5)
+    assert normalize_text(row["text"]) == row["text"]
+    for split in corpus:
+        assert set(corpus[split]["engine"]) == {"espeak", "piper"}
+    assert not set(corpus["test"]["voice"]) & set(corpus["train"]["voice"])
+    assert not set(corpus["test"]["text"]) & set(corpus["train"]["text"])
+    # The same seed gives the same audio, whatever the number of worker processes.
+    again = build_corpus("digits", 8, cache_dir=tmp_path / "b", workers=1, **kwargs)
+    for split in corpus:
+        for x, y in zip(corpus[split], again[split]):
+            assert x["text"] == y["text"] and x["voice"] == y["voice"]
+            assert np.array_equal(x["audio"]["array"], y["audio"]["array"])
+    # A second call loads the cache instead of synthesising.
+    shutil.rmtree(tmp_path / "b")
+    cached = build_corpus("digits", 8, cache_dir=tmp_path / "a", workers=1, **kwargs)
+    assert cached["train"]["text"] == corpus["train"]["text"]
+
+
+def test_build_corpus_rejects_bad_arguments(tmp_path):
+    with pytest.raises(ConfigError, match="unknown task"):
+        build_corpus("poems", 10, cache_dir=tmp_path)
+    with pytest.raises(ConfigError, match="n must be"):
+        build_corpus("digits", 2, cache_dir=tmp_path)
+    with pytest.raises(ConfigError, match="fractions"):
+        build_corpus("digits", 10, fractions=(0.5, 0.5, 0.0), cache_dir=tmp_path)
+    with pytest.raises(ConfigError, match="unknown engines"):
+        build_corpus("digits", 10, engines=("sam",), cache_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------- bundled samples
+
+def test_bundled_samples():
+    samples = load_samples()
+    assert {"digits", "commands", "sentences"} <= set(samples["task"])
+    assert set(samples["engine"]) >= {"espeak", "piper"}
+    row = samples[0]
+    assert int(row["audio"]["sampling_rate"]) == SAMPLE_RATE and row["audio"]["array"].ndim == 1
+    digits = load_samples("digits")
+    assert set(digits["task"]) == {"digits"}
+    held = {v.name for e in ("espeak", "piper") for v in held_out_voices(e)}
+    assert any(v in held for v in digits["voice"])
+    with pytest.raises(ConfigError, match="task"):
+        load_samples("poems")
