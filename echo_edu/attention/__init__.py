@@ -53,10 +53,11 @@ def build_attention(kind: str, dims: int, heads: int, *, context_dims: int | Non
 
 # Importing a module registers its types (each class is decorated with ``@register_attention(name)``).
 from .standard import StandardAttention  # noqa: E402
+from .integrated import IntegratedAttention  # noqa: E402
 
 __all__ = [
     "ATTENTION_TYPES", "build_attention", "register_attention", "KVCache", "AttentionBase", "attention_core",
     "split_heads", "merge_heads", "head_average", "info_dict", "causal_mask", "padding_mask", "combine_masks",
     "lengths_to_padding_mask", "band_mask", "window_buckets", "local_attention", "blocked_local_attention",
-    "StandardAttention",
+    "StandardAttention", "IntegratedAttention",
 ]

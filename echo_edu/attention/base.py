@@ -46,7 +46,8 @@ class KVCache:
     * Cross-attention: :meth:`set_static` stores the context's keys/values once; later steps reuse
       them (:attr:`static` is True).
     * :attr:`state` holds small layer-specific running tensors (prefix sums, counters) whose first
-      dimension is the batch, so a layer can stay causal and exact while decoding token by token.
+      dimension is the batch, so a layer can stay causal and exact while decoding token by token, and
+      nested caches (:meth:`child`) for layers with several branches or sub-layers.
     * :meth:`reorder` picks batch rows (beam search), applied to everything above.
 
     Attributes:
@@ -83,8 +84,15 @@ class KVCache:
         if self.keys is not None:
             self.keys = self.keys.index_select(0, index)
             self.values = self.values.index_select(0, index)
-        self.state = {name: t.index_select(0, index) for name, t in self.state.items()}
+        self.state = {name: t.reorder(index) if isinstance(t, KVCache) else t.index_select(0, index)
+                      for name, t in self.state.items()}
         return self
+
+    def child(self, name: str) -> "KVCache":
+        """A nested cache kept in :attr:`state` under ``name`` (for a second branch or a sub-layer)."""
+        if name not in self.state:
+            self.state[name] = KVCache()
+        return self.state[name]
 
     def __repr__(self) -> str:
         kind = "cross" if self.static else "self"
@@ -168,10 +176,11 @@ class AttentionBase(nn.Module):
             size), or ``None`` for no rotary. Rotary applies to self-attention only (q and k alike).
         dropout: dropout on attention weights while training.
         bias: whether q/v/out projections have a bias (k never needs one: it cancels in softmax).
+        project_out: build the output projection (off when a layer fuses several branches itself).
     """
 
     def __init__(self, dims: int, heads: int, *, context_dims: int | None = None, rotary: dict | None = None,
-                 dropout: float = 0.0, bias: bool = True) -> None:
+                 dropout: float = 0.0, bias: bool = True, project_out: bool = True) -> None:
         super().__init__()
         if not isinstance(dims, int) or not isinstance(heads, int) or dims <= 0 or heads <= 0:
             raise ConfigError(f"attention needs positive integer dims and heads, got dims={dims!r}, heads={heads!r}")
@@ -188,7 +197,7 @@ class AttentionBase(nn.Module):
         self.query = nn.Linear(dims, dims, bias=bias)
         self.key = nn.Linear(kv_dims, dims, bias=False)
         self.value = nn.Linear(kv_dims, dims, bias=bias)
-        self.out = nn.Linear(dims, dims, bias=bias)
+        self.out = nn.Linear(dims, dims, bias=bias) if project_out else None
         self.dropout = dropout
         self.rotary = None
         if rotary is not None and not self.is_cross:
@@ -254,5 +263,6 @@ class AttentionBase(nn.Module):
         return None if key_padding_mask is None else padding_mask(key_padding_mask)
 
     def finish(self, out: torch.Tensor) -> torch.Tensor:
-        """``(B, H, T, d)`` → merged heads → output projection ``(B, T, D)``."""
-        return self.out(merge_heads(out))
+        """``(B, H, T, d)`` → merged heads → output projection (when built) ``(B, T, D)``."""
+        merged = merge_heads(out)  # (B, T, D)
+        return merged if self.out is None else self.out(merged)

@@ -1,0 +1,192 @@
+"""Integrated attention: a coarse global view decides how wide a fine local window should be.
+
+Two branches, fused by a learned projection ``out = W_f [local ; global]``:
+
+* **global branch** — multi-head attention over the whole sequence at *block resolution*: keys and
+  values are averaged over blocks of ``P = global_pool`` positions (``P = 1``: exactly standard
+  attention). Cost ``O(T · T/P)``. Causal use only sees *complete* past blocks (a block ending at or
+  before the query), so nothing leaks from the future.
+* **local branch** — multi-head sliding-window attention at full resolution (its own projections),
+  with one window per token chosen from a fixed set of band widths ``windows`` (static shapes; the
+  blocked kernel makes it ``O(T · 3·max(windows))``).
+
+**Span choice = a contextual bandit** (:class:`echo_edu.refiner.QLearningRefiner`, ``gamma = 0``). For
+every query token:
+
+* *state* — two bounded statistics of that token's global attention (head-averaged, no gradient):
+  which window bucket its expected attended distance ``E|t − c_j|`` falls in (``A + 1`` bins), and
+  whether its normalised entropy is above ½ (diffuse vs peaked); ``S = 2(A + 1)`` states.
+* *action* — a bucket index ``a``, window ``w = windows[a] ≥ 1`` (never zero span).
+* *reward* — ``coverage − width_cost · w / max(windows)`` ∈ ``[−width_cost, 1]``, where coverage is the
+  global attention mass on blocks whose centre lies inside the chosen band. It rewards the narrowest
+  window that still covers where the layer is looking.
+
+Updates run only in ``train()`` (ε-greedy exploration with a seeded generator); ``eval()`` is greedy,
+deterministic and leaves the table alone. Because the state of token ``t`` comes from token ``t``'s own
+causal global attention, the span choice in a decoder uses no future token, and decoding token by token
+with a :class:`KVCache` (global keys live in ``cache.child("global")``) reproduces the full pass.
+
+Cross-attention (``context_dims`` given): text and audio positions are not aligned, so a band makes no
+sense; the layer is then the global branch at full resolution with an output projection.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError, ShapeError
+from ..refiner import QLearningRefiner
+from .base import AttentionBase, KVCache, attention_core, info_dict, merge_heads, register_attention
+from .masks import check_key_padding_mask
+from .windows import local_attention
+
+__all__ = ["IntegratedAttention", "pool_blocks"]
+
+
+def pool_blocks(k: torch.Tensor, v: torch.Tensor, key_padding_mask: torch.Tensor | None, pool: int):
+    """Average keys/values over blocks of ``pool`` positions (padding keys excluded).
+
+    Args:
+        k, v: ``(B, H, L, d)``; key_padding_mask: ``(B, L)`` bool or ``None``.
+    Returns:
+        ``(k_pooled (B, H, K, d), v_pooled (B, H, K, d), block_has_key (B, K) bool)`` with ``K = ⌈L/pool⌉``.
+    """
+    B, H, L, d = k.shape
+    K = math.ceil(L / pool)
+    pad = K * pool - L
+    real = torch.ones(B, L, dtype=k.dtype, device=k.device) if key_padding_mask is None else key_padding_mask.to(k.dtype)
+    real = F.pad(real, (0, pad)).view(B, 1, K, pool, 1)  # (B, 1, K, P, 1)
+    count = real.sum(dim=3)  # (B, 1, K, 1)
+    kp = (F.pad(k, (0, 0, 0, pad)).view(B, H, K, pool, d) * real).sum(dim=3) / count.clamp(min=1)
+    vp = (F.pad(v, (0, 0, 0, pad)).view(B, H, K, pool, d) * real).sum(dim=3) / count.clamp(min=1)
+    return kp, vp, count.view(B, K) > 0  # (B, H, K, d) ×2, (B, K)
+
+
+@register_attention("integrated")
+class IntegratedAttention(nn.Module):
+    """Local banded + global pooled attention with Q-learned per-token windows.
+
+    Args:
+        dims, heads, context_dims, rotary, dropout: as for every attention type.
+        windows: the fixed, increasing band widths the refiner chooses from (each ≥ 1).
+        global_pool: block size ``P`` of the global branch (1 = full-resolution global attention).
+            Keep ``min(windows) ≥ P`` so the local band covers the incomplete block before a causal query.
+        width_cost: price of width in the reward (see module docstring).
+        epsilon, alpha, seed: the refiner's exploration rate, learning rate and generator seed.
+    """
+
+    def __init__(self, dims: int, heads: int, *, context_dims: int | None = None, rotary: dict | None = None,
+                 dropout: float = 0.0, windows=(8, 16, 32, 64), global_pool: int = 8, width_cost: float = 0.25,
+                 epsilon: float = 0.1, alpha: float = 0.1, seed: int = 0) -> None:
+        super().__init__()
+        windows = tuple(int(w) for w in windows)
+        if not windows or min(windows) < 1 or list(windows) != sorted(set(windows)):
+            raise ConfigError(f"integrated attention windows must be increasing integers ≥ 1, got {windows}")
+        if global_pool < 1:
+            raise ConfigError(f"integrated attention global_pool must be ≥ 1, got {global_pool}")
+        self.dims, self.heads = dims, heads
+        self.is_cross = context_dims is not None
+        self.global_pool = 1 if self.is_cross else global_pool
+        self.width_cost = width_cost
+        self.max_window = max(windows)
+        self.entropy_bins = 2
+        self.globe = AttentionBase(dims, heads, context_dims=context_dims, rotary=rotary, dropout=dropout,
+                                   project_out=self.is_cross)
+        self.register_buffer("windows", torch.tensor(windows), persistent=False)  # (A,)
+        if not self.is_cross:
+            self.local = AttentionBase(dims, heads, rotary=rotary, dropout=dropout, project_out=False)
+            self.fuse = nn.Linear(2 * dims, dims)
+            self.refiner = QLearningRefiner((len(windows) + 1) * self.entropy_bins, len(windows), alpha=alpha,
+                                            gamma=0.0, epsilon=epsilon, seed=seed, initial_q=1.0)
+
+    def extra_repr(self) -> str:
+        return (f"windows={tuple(self.windows.tolist())}, global_pool={self.global_pool}, "
+                f"width_cost={self.width_cost}, cross={self.is_cross}")
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, *, causal: bool = False,
+                key_padding_mask: torch.Tensor | None = None, cache: KVCache | None = None,
+                need_weights: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """See the module docstring. ``x`` ``(B, T, D)`` → ``(out (B, T, D), info)``.
+
+        ``info``: ``window``/``action``/``state`` ``(B, T)`` long, ``reward`` ``(B, T)``; with
+        ``need_weights`` also ``weights`` (local, ``(B, H, T, keys)``) and ``global_weights``
+        (``(B, H, T, blocks)``).
+        """
+        self.globe.check_inputs(x, context, cache)
+        if self.is_cross:
+            return self._cross(x, context, key_padding_mask, cache, need_weights)
+        if context is not None:
+            raise ShapeError("IntegratedAttention was built for self-attention; build it with context_dims=... "
+                             "for cross-attention")
+        B, T, _ = x.shape
+        out_g, w_g, visible, q_pos = self._global(x, causal, key_padding_mask, cache)
+        # --- the refiner picks one window per token from the global view (no gradient, no host sync)
+        with torch.no_grad():
+            p, distance, state = self._statistics(w_g, visible, q_pos)
+            action = self.refiner.act(state)  # (B, T)
+            window = self.windows[action]  # (B, T)
+            reward = self._reward(p, distance, window)  # (B, T) in [-width_cost, 1]
+            valid = None if key_padding_mask is None else key_padding_mask[:, -T:]
+            self.refiner.update(state, action, reward, valid=valid)  # no-op in eval
+
+        # --- local branch: full resolution inside the chosen band
+        ql, kl, vl, _, _ = self.local.project(x, None, cache)
+        out_l, w_l = local_attention(ql, kl, vl, window, max_window=self.max_window, causal=causal,
+                                     key_padding_mask=key_padding_mask, dropout=self.local.attn_dropout,
+                                     need_weights=need_weights)
+        out = self.fuse(torch.cat([merge_heads(out_l), merge_heads(out_g)], dim=-1))  # (B, T, D)
+        info = info_dict(window=window, action=action, state=state, reward=reward,
+                         weights=w_l, global_weights=w_g if need_weights else None)
+        return out, info
+
+    def _global(self, x, causal, key_padding_mask, cache):
+        """Global branch: ``(out (B, H, T, d), weights (B, H, T, K), visible (B, 1, T|1, K), q_pos (T,))``."""
+        B, T, _ = x.shape
+        q, k, v, offset, _ = self.globe.project(x, None, cache.child("global") if cache is not None else None)
+        check_key_padding_mask(key_padding_mask, B, k.shape[-2])
+        kp, vp, has_key = pool_blocks(k, v, key_padding_mask, self.global_pool)  # (B, H, K, d), (B, K)
+        q_pos = torch.arange(T, device=x.device) + offset  # (T,) absolute query positions
+        visible = has_key[:, None, None, :]  # (B, 1, 1, K)
+        if causal:
+            block = torch.arange(kp.shape[-2], device=x.device)
+            complete = (block + 1) * self.global_pool - 1 <= q_pos[:, None]  # (T, K): block ended by t
+            visible = visible & complete
+        out, weights = attention_core(q, kp, vp, visible, dropout=self.globe.attn_dropout, need_weights=True)
+        return out, weights, visible, q_pos
+
+    def _statistics(self, w_g, visible, q_pos):
+        """Head-averaged global weights ``p (B, T, K)``, token–block distances ``(T, K)`` and states ``(B, T)``."""
+        B, _, T, K = w_g.shape
+        p = w_g.float().mean(dim=1)  # (B, T, K)
+        centre = torch.arange(K, device=p.device).float() * self.global_pool + (self.global_pool - 1) / 2
+        distance = (q_pos[:, None].float() - centre[None, :]).abs()  # (T, K)
+        expected = (p * distance).sum(-1)  # (B, T) expected attended distance
+        n_visible = visible.expand(B, 1, T, K).sum(-1).squeeze(1).clamp(min=2).float()  # (B, T)
+        entropy = -(p * p.clamp(min=1e-12).log()).sum(-1) / n_visible.log()  # (B, T) in [0, 1]
+        dist_bin = torch.bucketize(expected, self.windows.to(expected.dtype))  # (B, T) in 0..A
+        ent_bin = (entropy * self.entropy_bins).long().clamp(0, self.entropy_bins - 1)
+        return p, distance, dist_bin * self.entropy_bins + ent_bin
+
+    def _reward(self, p, distance, window):
+        """``coverage − width_cost · w / max_w`` for windows ``(B, T)`` → ``(B, T)``."""
+        inside = distance[None] < window[..., None].float()  # (B, T, K) block centre inside the band
+        return (p * inside).sum(-1) - self.width_cost * window.float() / self.max_window
+
+    @torch.no_grad()
+    def span_rewards(self, x: torch.Tensor, *, causal: bool = False,
+                     key_padding_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """For analysis: every token's state ``(B, T)`` and the reward every window would earn ``(B, T, A)``."""
+        _, w_g, visible, q_pos = self._global(x, causal, key_padding_mask, None)
+        p, distance, state = self._statistics(w_g, visible, q_pos)
+        rewards = [self._reward(p, distance, w.expand(state.shape)) for w in self.windows]  # A is small
+        return state, torch.stack(rewards, dim=-1)
+
+    def _cross(self, x, context, key_padding_mask, cache, need_weights):
+        q, k, v, _, _ = self.globe.project(x, context, cache)
+        mask = self.globe.key_mask(key_padding_mask, x.shape[0], k.shape[-2])
+        out, weights = attention_core(q, k, v, mask, dropout=self.globe.attn_dropout, need_weights=need_weights)
+        return self.globe.finish(out), info_dict(weights=weights)
