@@ -1,0 +1,195 @@
+"""Myelinated attention: several attention sub-layers with node importance, learned skips and a working memory.
+
+The name borrows from biology: myelin lets a nerve signal *jump* between nodes instead of flowing
+through every bit of the axon. Here the signal is the residual stream and the nodes are sub-layers::
+
+    x₀ = x                                            (the block's normalised input, (B, T, D))
+    for i in 0 … L−1:
+        hᵢ = x₀ if i = 0 else LNᵢ(xᵢ)
+        aᵢ = Attnᵢ(hᵢ → keys/values of x₀ or of the context)        one query/out projection per sub-layer
+        sᵢ = σ(wᵢᵀ hᵢ + cᵢ)                             node importance: one score per token, (B, T)
+        rᵢ ∈ {0, 1}                                    run (1) or skip (0), from the policy, (B, T or 1)
+        xᵢ₊₁ = xᵢ + rᵢ · sᵢ · aᵢ                        the gated update
+        mᵢ = γᵢ · mᵢ₋₁ + (1 − γᵢ) · poolᵢ              working memory; γᵢ = σ(·hᵢ) is the memory gate
+        xᵢ₊₁ += ρᵢ · mᵢ                                 memory read gate ρᵢ = σ(·hᵢ)
+    return x_L − x₀                                    the update (the calling block adds the residual)
+
+* **Keys and values** are projected once from the block input (or the context) and shared by every
+  sub-layer; each sub-layer re-reads them with its own query — a refinement of the question, not of
+  the memory. Sub-layer 0 uses the ordinary projections, so ``layers=1`` with open gates *is*
+  standard attention (tested).
+* **Skip policy** ``rᵢ``: a small MLP on the pooled input picks, for every example, which sub-layers
+  run. Training samples a straight-through binary Gumbel decision (hard forward, soft gradient, seeded
+  ``torch.Generator``); eval takes the deterministic ``logit > 0``. Shapes never change: a skipped
+  sub-layer is still computed and its update multiplied by 0, so skipping is a routing choice, not a
+  speed-up. An optional ``compute_cost`` adds ``cost · P(run)`` to ``info["aux_loss"]``.
+* **Pooling never sees the future**: the policy input and ``poolᵢ`` are masked means over the stream —
+  the prefix mean ``cumsum/t`` when ``causal``, carried in ``cache.state`` while decoding (see
+  :mod:`.pooling`). For cross-attention they pool the context's values, which every query may see.
+
+``info``: ``"importance"``, ``"skip"`` (1 = skipped), ``"skip_prob"``, ``"memory_gate"`` (γ),
+``"memory_read"`` (ρ), ``"memory_norm"`` — each ``(B, L, T)`` — and with ``need_weights`` also
+``"weights"`` (mean over sub-layers, ``(B, H, T, S)``), ``"layer_weights"`` ``(B, L, H, T, S)`` and
+``"memory"`` ``(B, L, T, D)``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from .base import AttentionBase, KVCache, attention_core, merge_heads, register_attention, split_heads
+from .pooling import running_mean, straight_through_bernoulli
+
+__all__ = ["MyelinatedAttention"]
+
+
+@register_attention("myelinated")
+class MyelinatedAttention(AttentionBase):
+    """Several gated attention sub-layers with a skip policy and a working memory (see the module doc).
+
+    Args:
+        dims, heads, context_dims, rotary, dropout, bias: as :class:`~echo_edu.attention.AttentionBase`.
+        layers: number of sub-layers ``L`` (≥ 1).
+        memory: build the gated working memory.
+        policy_hidden: width of the skip policy's hidden layer (default ``max(16, dims // 2)``).
+        temperature: ``τ`` of the straight-through Gumbel sample while training.
+        run_bias: initial logit of "run" (2.0 ≈ 88 % of sub-layers run at the start).
+        compute_cost: weight of ``P(run)`` in ``info["aux_loss"]`` (0 = no cost, no ``aux_loss``).
+        seed: seed of the generator that draws the training-time skip noise.
+    """
+
+    def __init__(self, dims: int, heads: int, *, context_dims: int | None = None, rotary: dict | None = None,
+                 dropout: float = 0.0, bias: bool = True, layers: int = 3, memory: bool = True,
+                 policy_hidden: int | None = None, temperature: float = 1.0, run_bias: float = 2.0,
+                 compute_cost: float = 0.0, seed: int = 0) -> None:
+        super().__init__(dims, heads, context_dims=context_dims, rotary=rotary, dropout=dropout, bias=bias)
+        if not isinstance(layers, int) or layers < 1:
+            raise ConfigError(f"myelinated attention needs layers ≥ 1, got {layers!r}")
+        if temperature <= 0:
+            raise ConfigError(f"myelinated attention temperature must be > 0, got {temperature}")
+        if compute_cost < 0:
+            raise ConfigError(f"myelinated attention compute_cost must be ≥ 0, got {compute_cost}")
+        self.layers, self.use_memory = layers, memory
+        self.temperature, self.compute_cost, self.seed = temperature, compute_cost, seed
+        extra = layers - 1  # sub-layer 0 uses the base projections (self.query, self.out)
+        self.norms = nn.ModuleList(nn.LayerNorm(dims) for _ in range(extra))
+        self.queries = nn.ModuleList(nn.Linear(dims, dims, bias=bias) for _ in range(extra))
+        self.outs = nn.ModuleList(nn.Linear(dims, dims, bias=bias) for _ in range(extra))
+        self.importance = nn.ModuleList(nn.Linear(dims, 1) for _ in range(layers))
+        hidden = policy_hidden or max(16, dims // 2)
+        self.policy = nn.Sequential(nn.Linear(dims, hidden), nn.GELU(), nn.Linear(hidden, layers))
+        with torch.no_grad():
+            for gate in self.importance:
+                gate.bias.fill_(1.0)
+            self.policy[-1].bias.fill_(run_bias)
+        if memory:
+            self.memory_init = nn.Parameter(torch.zeros(dims))
+            self.write_gates = nn.ModuleList(nn.Linear(dims, 1) for _ in range(layers))
+            self.read_gates = nn.ModuleList(nn.Linear(dims, 1) for _ in range(layers))
+            with torch.no_grad():
+                for gate in self.read_gates:
+                    gate.bias.fill_(-2.0)  # read little memory at first (σ(−2) ≈ 0.12)
+        self._generators: dict[str, torch.Generator] = {}
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, layers={self.layers}, memory={self.use_memory}"
+
+    def _generator(self, device: torch.device) -> torch.Generator:
+        """The seeded generator of the skip noise on ``device`` (one per device, made on first use)."""
+        key = str(device)
+        if key not in self._generators:
+            self._generators[key] = torch.Generator(device=device).manual_seed(self.seed)
+        return self._generators[key]
+
+    def _context_summary(self, v: torch.Tensor, key_padding_mask: torch.Tensor | None,
+                         cache: KVCache | None) -> torch.Tensor:
+        """Masked mean of the context's values ``(B, H, S, d)`` → ``(B, 1, D)``; computed once per cache."""
+        if cache is not None and "myelin_context" in cache.state:
+            return cache.state["myelin_context"]
+        summary = running_mean(merge_heads(v), key_padding_mask, causal=False)  # (B, 1, D)
+        if cache is not None:
+            cache.state["myelin_context"] = summary
+        return summary
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, *, causal: bool = False,
+                key_padding_mask: torch.Tensor | None = None, cache: KVCache | None = None,
+                need_weights: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Run the sub-layers over ``x``.
+
+        Args:
+            x: ``(B, T, D)``; context: ``(B, S, C)`` for cross-attention or ``None``.
+            causal: decoder self-attention (attention *and* pooled statistics see only the past).
+            key_padding_mask: ``(B, keys)`` bool, True = real key (keys include cached ones).
+            cache: :class:`~echo_edu.attention.KVCache` or ``None``.
+            need_weights: also return attention maps and the memory (see the module doc).
+        Returns:
+            ``(out (B, T, D), info)``; ``out`` is the update, the caller adds the residual.
+        """
+        self.check_inputs(x, context, cache)
+        B, T, D = x.shape
+        q, k, v, offset, cross = self.project(x, context, cache)  # (B, H, T, d), (B, H, L, d) ×2
+        mask = self.key_mask(key_padding_mask, B, k.shape[-2])
+        is_causal = causal and not cross
+        valid = None if (cross or key_padding_mask is None) else key_padding_mask[:, -T:]  # (B, T)
+        if cross:
+            pooled = self._context_summary(v, key_padding_mask, cache)  # (B, 1, D)
+        else:
+            pooled = running_mean(x, valid, causal=causal, cache=cache, name="myelin0")  # (B, T|1, D)
+        generator = self._generator(x.device) if self.training else None
+        run, run_prob = straight_through_bernoulli(self.policy(pooled), training=self.training,
+                                                   temperature=self.temperature, generator=generator)
+        # run, run_prob: (B, T|1, L) — 1 = the sub-layer's update is applied
+
+        stream = x
+        memory = self.memory_init.to(x.dtype).expand(B, T, D) if self.use_memory else None
+        records: dict[str, list[torch.Tensor]] = {name: [] for name in
+                                                  ("importance", "gate", "read", "mem", "weights")}
+        for i in range(self.layers):  # a loop over sub-layers (like layers of a network), not tokens
+            h = stream if i == 0 else self.norms[i - 1](stream)
+            if i == 0:
+                q_i = q
+            else:
+                q_i = split_heads(self.queries[i - 1](h), self.heads)  # (B, H, T, d)
+                if self.rotary is not None and not cross:
+                    q_i = self.rotary.rotate_queries_or_keys(q_i, offset=offset)
+            o, weights = attention_core(q_i, k, v, mask, causal=is_causal, dropout=self.attn_dropout,
+                                        need_weights=need_weights)
+            update = (self.out if i == 0 else self.outs[i - 1])(merge_heads(o))  # (B, T, D)
+            importance = torch.sigmoid(self.importance[i](h))                   # (B, T, 1)
+            if self.use_memory:
+                if cross or i == 0:
+                    summary = pooled
+                else:
+                    summary = running_mean(stream, valid, causal=causal, cache=cache, name=f"myelin{i}")
+                gate = torch.sigmoid(self.write_gates[i](h))   # (B, T, 1) memory gate γ
+                memory = gate * memory + (1 - gate) * summary  # (B, T, D)
+                read = torch.sigmoid(self.read_gates[i](h))    # (B, T, 1)
+                stream = stream + run[..., i:i + 1] * importance * update + read * memory
+                records["gate"].append(gate[..., 0])
+                records["read"].append(read[..., 0])
+                records["mem"].append(memory)
+            else:
+                stream = stream + run[..., i:i + 1] * importance * update
+            records["importance"].append(importance[..., 0])
+            if weights is not None:
+                records["weights"].append(weights)
+
+        def stack(name: str) -> torch.Tensor:
+            return torch.stack(records[name], dim=1).detach()  # (B, L, T, …)
+
+        info = {"importance": stack("importance"),
+                "skip": (1 - run.detach()).transpose(1, 2).expand(B, self.layers, T),
+                "skip_prob": (1 - run_prob.detach()).transpose(1, 2).expand(B, self.layers, T)}
+        if self.use_memory:
+            info.update(memory_gate=stack("gate"), memory_read=stack("read"),
+                        memory_norm=stack("mem").float().norm(dim=-1))
+        if need_weights:
+            layer_weights = torch.stack(records["weights"], dim=1)  # (B, L, H, T, S)
+            info.update(weights=layer_weights.mean(dim=1), layer_weights=layer_weights)
+            if self.use_memory:
+                info["memory"] = stack("mem")
+        if self.compute_cost > 0:
+            info["aux_loss"] = self.compute_cost * run_prob.float().mean()
+        return stream - x, info

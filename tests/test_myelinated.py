@@ -1,0 +1,160 @@
+"""Myelinated attention: importance gates, skip policy and working memory each change the computation."""
+
+import pytest
+import torch
+
+from attention_contract import (check_batch_independent, check_cache_equals_recompute, check_causal,
+                                check_cross_uses_context, check_dtype_device, check_eval_deterministic,
+                                check_every_parameter_learns, one_thread)  # noqa: F401 (autouse fixture)
+from echo_edu.attention import ATTENTION_TYPES, StandardAttention, build_attention
+from echo_edu.attention.myelinated import MyelinatedAttention
+from echo_edu.errors import ConfigError
+
+D, H = 32, 4
+
+
+def _make(**kw):
+    torch.manual_seed(0)
+    return MyelinatedAttention(D, H, rotary={}, **kw)
+
+
+def _x(B=3, T=12, seed=1):
+    return torch.randn(B, T, D, generator=torch.Generator().manual_seed(seed))
+
+
+def test_registered_and_info_shapes():
+    assert ATTENTION_TYPES["myelinated"] is MyelinatedAttention
+    m = build_attention("myelinated", D, H, layers=2).eval()
+    out, info = m(_x(T=7), need_weights=True)
+    assert out.shape == (3, 7, D)
+    for name in ("importance", "skip", "skip_prob", "memory_gate", "memory_read", "memory_norm"):
+        assert info[name].shape == (3, 2, 7), name
+    assert info["weights"].shape == (3, H, 7, 7) and info["layer_weights"].shape == (3, 2, H, 7, 7)
+    assert info["memory"].shape == (3, 2, 7, D)
+    torch.testing.assert_close(info["weights"].sum(-1), torch.ones(3, H, 7))
+
+
+def test_config_errors():
+    for bad in (dict(layers=0), dict(temperature=0.0), dict(compute_cost=-1.0)):
+        with pytest.raises(ConfigError):
+            MyelinatedAttention(D, H, **bad)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_gates_policy_and_memory_all_get_gradients(causal):
+    check_every_parameter_learns(_make(run_bias=0.0), _x(B=8), causal=causal)
+
+
+def test_cross_attention_gradients_and_context():
+    m = MyelinatedAttention(D, H, context_dims=16)
+    ctx = torch.randn(3, 9, 16)
+    check_every_parameter_learns(m, _x(), context=ctx)
+    check_cross_uses_context(m, _x(), ctx)
+    check_cache_equals_recompute(m, _x(), chunks=(2, 1), context=ctx)
+
+
+def test_skipping_changes_the_output():
+    m, x = _make().eval(), _x()
+    with torch.no_grad():
+        run_all, info_run = m(x)
+        m.policy[-1].bias.fill_(-20.0)  # the policy now skips every sub-layer
+        skip_all, info_skip = m(x)
+    assert info_run["skip"].sum() == 0 and info_skip["skip"].min() == 1
+    assert not torch.allclose(run_all, skip_all, atol=1e-4)
+    # with the memory off as well, skipping everything leaves no update at all
+    with torch.no_grad():
+        for gate in m.read_gates:
+            gate.bias.fill_(-60.0)
+        torch.testing.assert_close(m(x)[0], torch.zeros_like(x), atol=1e-6, rtol=0)
+
+
+def test_skip_decisions_are_per_example_and_seeded_in_training():
+    a, b = _make(run_bias=0.0, seed=3), _make(run_bias=0.0, seed=3)
+    x = _x(B=16)
+    a.train(), b.train()
+    skip_a, skip_b = a(x)[1]["skip"], b(x)[1]["skip"]
+    assert torch.equal(skip_a, skip_b), "same seed, same training noise"
+    per_example = skip_a[:, :, 0]  # bidirectional: one decision per example and sub-layer
+    assert torch.equal(skip_a, per_example[..., None].expand_as(skip_a))
+    assert 0 < per_example.mean() < 1, "a coin-flip policy skips some examples and runs others"
+
+
+def test_importance_gates_the_update():
+    m, x = _make(memory=False).eval(), _x()
+    with torch.no_grad():
+        base, info = m(x)
+        assert ((info["importance"] > 0) & (info["importance"] < 1)).all()
+        m.importance[1].bias.fill_(-60.0)  # sub-layer 1 now finds no token important
+        changed, info2 = m(x)
+    assert info2["importance"][:, 1].max() < 1e-20
+    assert not torch.allclose(base, changed, atol=1e-4)
+
+
+def test_memory_gate_changes_the_output():
+    m, x = _make().eval(), _x()
+    with torch.no_grad():
+        base, info = m(x)
+        assert info["memory_norm"].gt(0).all()
+        m.write_gates[1].bias.fill_(8.0)  # sub-layer 1 keeps its old memory instead of writing
+        kept, info2 = m(x)
+    assert not torch.allclose(base, kept, atol=1e-4)
+    assert (info2["memory_gate"][:, 1] > 0.99).all()
+
+
+def test_reduces_to_standard_attention_with_open_gates():
+    std = StandardAttention(D, H, rotary={}).eval()
+    m = MyelinatedAttention(D, H, rotary={}, layers=1, memory=False).eval()
+    m.load_state_dict(std.state_dict(), strict=False)
+    with torch.no_grad():
+        m.importance[0].weight.zero_(), m.importance[0].bias.fill_(60.0)
+        m.policy[-1].bias.fill_(60.0)
+        for causal in (False, True):
+            torch.testing.assert_close(m(_x(), causal=causal)[0], std(_x(), causal=causal)[0])
+
+
+def test_causal_pooling_never_sees_the_future():
+    m = _make()
+    check_causal(m, _x(T=14), cut=6)
+    with torch.no_grad():  # the skip policy and memory of early positions ignore later tokens too
+        x = _x(T=14)
+        y = x.clone()
+        y[:, 6:] += 5.0
+        a, b = m(x, causal=True)[1], m(y, causal=True)[1]
+    for name in ("skip_prob", "memory_gate", "memory_norm"):
+        torch.testing.assert_close(a[name][..., :6], b[name][..., :6])
+
+
+def test_cached_decoding_equals_full_pass():
+    check_cache_equals_recompute(_make(), _x(T=10), chunks=(1,))
+    check_cache_equals_recompute(_make(), _x(T=10), chunks=(3, 2))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_batch_independence_and_determinism(causal):
+    check_batch_independent(_make(), _x(B=4), causal)
+    check_eval_deterministic(_make(), _x(), causal=causal)
+
+
+def test_padding_is_ignored_by_attention_and_pooling():
+    m, x = _make().eval(), _x(B=2, T=10)
+    padded = torch.cat([x, torch.randn(2, 4, D) * 10], 1)
+    kpm = torch.arange(14)[None, :].expand(2, 14) < 10
+    with torch.no_grad():
+        torch.testing.assert_close(m(padded, key_padding_mask=kpm)[0][:, :10], m(x)[0], atol=1e-5, rtol=1e-5)
+
+
+def test_compute_cost_is_an_aux_loss_that_pushes_towards_skipping():
+    m = _make(compute_cost=0.5)
+    opt = torch.optim.SGD(m.policy.parameters(), lr=3.0)
+    first = None
+    for _ in range(8):
+        _, info = m(_x())
+        first = info["skip_prob"].mean().item() if first is None else first
+        opt.zero_grad(), info["aux_loss"].backward(), opt.step()
+    assert m(_x())[1]["skip_prob"].mean().item() > first + 0.05
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_dtype_and_device(device, dtype):
+    info = check_dtype_device(_make(), _x(), dtype, device, causal=True, need_weights=True)
+    assert info["importance"].dtype == dtype
