@@ -61,3 +61,10 @@ __all__ = [
     "lengths_to_padding_mask", "band_mask", "window_buckets", "local_attention", "blocked_local_attention",
     "StandardAttention", "IntegratedAttention",
 ]
+
+# Myelinated, adaptive-span and adaptive-focus-window types (registered on import).
+from .myelinated import MyelinatedAttention  # noqa: E402
+from .adaptive import AdaptiveSpanAttention  # noqa: E402
+from .focus import AdaptiveFocusAttention  # noqa: E402
+
+__all__ += ["MyelinatedAttention", "AdaptiveSpanAttention", "AdaptiveFocusAttention"]
