@@ -192,14 +192,22 @@ class ToySpanTask:
         table = self.expected_reward(s[:, None], torch.arange(self.n_actions)[None, :])
         return table.argmax(dim=-1)
 
-    def train(self, agent: QLearningRefiner, steps: int, batch: int = 1) -> torch.Tensor:
-        """Let ``agent`` act and learn for ``steps`` rounds of ``batch`` situations; return the mean reward per round."""
+    def train(self, agent: QLearningRefiner, steps: int, batch: int = 1, snapshots: bool = False):
+        """Let ``agent`` act and learn for ``steps`` rounds of ``batch`` situations.
+
+        Returns:
+            the expected reward of the agent's choices per round ``(steps,)``; with ``snapshots`` also the
+            Q-table before the first and after every round ``(steps + 1, S, A)``.
+        """
         agent.train()
         history = torch.zeros(steps)
+        tables = [agent.q_table.clone()]
         for i in range(steps):  # a training loop over steps (not a forward pass)
             s = self.sample_states(batch)
             a = agent.act(s)
             r = self.reward(s, a)
             agent.update(s, a, r)
             history[i] = self.expected_reward(s, a).mean()
-        return history
+            if snapshots:
+                tables.append(agent.q_table.clone())
+        return (history, torch.stack(tables)) if snapshots else history

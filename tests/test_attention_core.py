@@ -154,3 +154,26 @@ def test_standard_runs_in_dtype_and_device(device, dtype):
     assert out.dtype == dtype and out.device.type == device.type and torch.isfinite(out.float()).all()
     out.float().square().mean().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in attn.parameters() if p.requires_grad)
+
+
+def test_attention_map_views_headless():
+    from echo_edu.viz.attention import (MEAN_HEAD, attention_map_figure, attention_map_static, attention_map_widget,
+                                        collect_attention, masks_figure)
+
+    attn = _standard()
+    maps = collect_attention([attn, attn], torch.randn(2, 5, 32), causal=True)
+    assert list(maps) == ["layer 0", "layer 1"] and maps["layer 0"].shape == (2, 4, 5, 5)
+    fig = attention_map_figure(maps, layer="layer 1", head=MEAN_HEAD, example=1, query_tokens=list("abcde"))
+    z = torch.tensor(fig.data[0].z)
+    assert z.shape == (5, 5) and torch.isfinite(z).all()
+    torch.testing.assert_close(z, maps["layer 1"][1].mean(0))
+    assert "weight" in fig.data[0].hovertemplate
+    attention_map_static(maps, 0, 2, 0)
+    widget = attention_map_widget(maps)
+    assert set(widget.controls) == {"layer", "head", "example"}
+    widget.controls["head"].value = 3
+    assert widget.figure.layout.title.text == "layer 0, head 3, example 0"
+    assert "image/png" in widget._repr_mimebundle_()
+    with pytest.raises(ShapeError, match="head 9"):
+        attention_map_figure(maps, head=9)
+    assert len(masks_figure({"a": causal_mask(3, 3), "b": causal_mask(3, 3)}).data) == 2

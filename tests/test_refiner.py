@@ -89,3 +89,22 @@ def test_bad_arguments_raise_typed_errors():
         agent.act(torch.zeros(2))
     with pytest.raises(ShapeError, match="one shape"):
         agent.update(torch.zeros(2, dtype=torch.long), torch.zeros(3, dtype=torch.long), torch.zeros(2))
+
+
+def test_refiner_views_headless():
+    from echo_edu.viz.refiner import (learning_curve_figure, q_table_figure, refiner_steps_widget,
+                                      span_timeline_figure, span_timeline_static)
+
+    task = ToySpanTask()
+    agent = QLearningRefiner(task.n_states, task.n_actions, initial_q=1.0)
+    history, tables = task.train(agent, steps=12, batch=4, snapshots=True)
+    assert tables.shape == (13, 4, 4) and torch.equal(tables[-1], agent.q_table)
+    fig = q_table_figure(tables[-1], best=task.best_actions())
+    assert torch.equal(torch.tensor(fig.data[0].z), tables[-1]) and len(fig.data) == 3
+    assert len(learning_curve_figure(history, optimum=0.9).data) == 2
+    widget = refiner_steps_widget(tables, history, best=task.best_actions())
+    widget.controls["step"].value = 5
+    assert "after 5 rounds" in widget.figure.layout.annotations[0].text
+    assert "image/png" in widget._repr_mimebundle_()
+    span_timeline_figure(torch.randint(1, 9, (3, 10)))
+    span_timeline_static(torch.randint(1, 9, (3, 10)))
