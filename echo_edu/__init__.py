@@ -28,7 +28,7 @@ from .attention import ATTENTION_TYPES, KVCache, build_attention
 
 # --- audio, data, tokenizer ---
 from .audio import HOP_LENGTH, N_FFT, SAMPLE_RATE, load_audio, log_mel_spectrogram
-from .data import build_corpus
+from .data import build_corpus, load_samples
 from .text import normalize_text
 from .tokenizer import build_tokenizer, load_tokenizer
 
@@ -52,7 +52,7 @@ __all__ = [
     "ATTENTION_TYPES", "KVCache", "build_attention",
     # --- audio/data names ---
     "HOP_LENGTH", "N_FFT", "SAMPLE_RATE", "load_audio", "log_mel_spectrogram", "build_corpus",
-    "normalize_text", "build_tokenizer", "load_tokenizer",
+    "load_samples", "normalize_text", "build_tokenizer", "load_tokenizer",
     # --- model names ---
     "Dimensions", "Echo", "EchoOutput", "process_audio",
 ]

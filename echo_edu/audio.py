@@ -159,7 +159,8 @@ def load_audio(path_or_array: Any, sr: int = SAMPLE_RATE, *, orig_sr: int | None
         wave = data.float() if data.is_floating_point() \
             else torch.from_numpy(_to_float(data.cpu().numpy(), what)).to(device)
     else:
-        wave = torch.from_numpy(np.ascontiguousarray(_to_float(np.asarray(data), what)))
+        array = np.ascontiguousarray(_to_float(np.asarray(data), what))
+        wave = torch.from_numpy(array if array.flags.writeable else array.copy())  # datasets arrays are read-only
     wave = _to_mono(wave, what).to(device)
 
     source_rate = sr if source_rate is None else int(source_rate)

@@ -199,3 +199,44 @@ def test_bundled_samples():
     assert any(v in held for v in digits["voice"])
     with pytest.raises(ConfigError, match="task"):
         load_samples("poems")
+
+
+# --------------------------------------------------------------------------- CLI and views
+
+def test_synth_command(capsys, tmp_path):
+    import argparse
+
+    from echo_edu.data import synth_command
+
+    parser = synth_command.add_arguments(argparse.ArgumentParser())
+    assert synth_command.run(parser.parse_args(["--list-voices"])) == 0
+    out = capsys.readouterr().out
+    assert "espeak:en-gb-scotland+f3" in out and "[test]" in out
+    args = parser.parse_args(["digits", "--n", "2", "--cache-dir", str(tmp_path)])
+    assert synth_command.run(args) == 2
+    assert "n must be" in capsys.readouterr().out
+
+
+def test_audio_views_follow_their_controls():
+    import matplotlib.pyplot as plt
+
+    from echo_edu.viz.audio import (corpus_browser_widget, feature_pipeline, feature_pipeline_widget,
+                                    sample_clip)
+
+    wave, label = sample_clip(2)
+    stages = feature_pipeline(wave, mels=40)
+    assert stages["filters"].shape == (40, 201) and stages["log_mel"].shape == stages["mel"].shape
+    manual = stages["mel"].clamp_min(1e-10).log10()
+    manual = (torch.maximum(manual, manual.max() - 8) + 4) / 4
+    assert torch.allclose(manual, stages["log_mel"], atol=1e-5)
+    view = feature_pipeline_widget()
+    view.controls["mels"].value = 32
+    assert "32 mel filters" in str(view.figure.layout.annotations[2].text)
+    samples = load_samples()
+    browser = corpus_browser_widget(samples)
+    voice = samples["voice"][5]
+    browser.controls["voice"].value = voice
+    assert browser.controls["clip"].max == list(samples["voice"]).count(voice) - 1
+    assert voice in browser.figure.layout.title.text
+    assert "image/png" in browser._repr_mimebundle_()
+    plt.close("all")
