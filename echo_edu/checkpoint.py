@@ -1,0 +1,170 @@
+"""Saving and loading Echo models: a folder of safetensors weights, ``config.json`` and the tokenizer.
+
+::
+
+    model.save_pretrained("my-echo")           # my-echo/model.safetensors, config.json, tokenizer.json, ...
+    model = Echo.from_pretrained("my-echo")     # rebuilt from config.json, weights checked, eval mode
+
+Why safetensors: a ``torch.save`` file is a pickle, and unpickling runs whatever code the file asks
+for. echo_edu never unpickles; handing it a pickle raises :class:`CheckpointError`. Every persistent
+buffer is saved with the parameters, so the learned state of the experimental attention types (the
+refiner's Q-table and visit counts) survives a round trip. ``config.json`` records the SHA-256 of the
+weights file, so a modified or truncated weights file is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
+import torch
+
+from .dimensions import Dimensions
+from .errors import CheckpointError, ConfigError
+
+__all__ = ["save_pretrained", "from_pretrained", "WEIGHTS_NAME", "CONFIG_NAME"]
+
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+_META_KEYS = ("model_type", "echo_edu_version", "weights_sha256")
+_PICKLE_NAMES = ("pytorch_model.bin", "model.pt", "model.pth", "checkpoint.pt", "model.ckpt")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _looks_like_pickle(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return head[:2] == b"PK" or head[:1] == b"\x80"   # torch.save zip archive, or a raw pickle stream
+
+
+def save_pretrained(model, directory, tokenizer=None) -> Path:
+    """Write ``model`` to ``directory`` (created if needed) and return the folder's path.
+
+    Args:
+        model: an :class:`~echo_edu.model.Echo`.
+        tokenizer: the tokenizer to store; default ``model.tokenizer`` if set, else the character tokenizer.
+    """
+    from safetensors.torch import save_file
+
+    from . import __version__
+
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise CheckpointError(f"cannot save into {str(directory)!r}: it is a file, not a folder")
+    directory.mkdir(parents=True, exist_ok=True)
+    if tokenizer is None:
+        tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is None:
+        from .tokenizer import build_tokenizer
+        tokenizer = build_tokenizer()
+    if len(tokenizer) != model.dims.vocab:
+        raise CheckpointError(f"the tokenizer has {len(tokenizer)} tokens but Dimensions.vocab={model.dims.vocab}")
+    # Every parameter and persistent buffer (Q-tables included); own contiguous copies, no shared storage.
+    state = {name: t.detach().to("cpu").contiguous().clone() for name, t in model.state_dict().items()}
+    weights = directory / WEIGHTS_NAME
+    save_file(state, str(weights), metadata={"format": "pt", "echo_edu_version": __version__})
+    config = {"model_type": "echo", "echo_edu_version": __version__, "weights_sha256": _sha256(weights),
+              **model.dims.to_dict()}
+    (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    tokenizer.save_pretrained(str(directory))
+    return directory
+
+
+def read_config(directory) -> tuple[Dimensions, dict]:
+    """The :class:`Dimensions` and the metadata stored in ``directory/config.json``."""
+    path = Path(directory) / CONFIG_NAME
+    if not path.is_file():
+        raise CheckpointError(f"no {CONFIG_NAME} in {str(directory)!r}: not a save_pretrained folder")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{str(path)!r} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("model_type", "echo") != "echo":
+        raise CheckpointError(f"{str(path)!r} does not describe an Echo model")
+    meta = {k: data.pop(k) for k in _META_KEYS if k in data}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)   # cross_attention=False notes, already shown at save
+            dims = Dimensions.from_dict(data).validate()
+    except (ConfigError, TypeError) as exc:
+        raise CheckpointError(f"{str(path)!r} holds an invalid configuration: {exc}") from None
+    return dims, meta
+
+
+def _check_folder(directory) -> Path:
+    directory = Path(directory)
+    if directory.is_file():
+        if _looks_like_pickle(directory):
+            raise CheckpointError(f"{str(directory)!r} is a pickle (torch.save) file; echo_edu never unpickles, "
+                                  "because loading a pickle can run arbitrary code. Save with save_pretrained.")
+        raise CheckpointError(f"{str(directory)!r} is a file; pass the folder written by save_pretrained")
+    if not directory.is_dir():
+        raise CheckpointError(f"model folder {str(directory)!r} does not exist")
+    if not (directory / WEIGHTS_NAME).is_file():
+        pickles = [n for n in _PICKLE_NAMES if (directory / n).is_file()]
+        if pickles:
+            raise CheckpointError(f"{str(directory)!r} has {pickles[0]} (a pickle) but no {WEIGHTS_NAME}; echo_edu "
+                                  "never unpickles. Convert it with save_pretrained in a trusted session.")
+        raise CheckpointError(f"no {WEIGHTS_NAME} in {str(directory)!r}")
+    return directory
+
+
+def from_pretrained(directory, *, device=None, dtype=None):
+    """Rebuild an :class:`~echo_edu.model.Echo` from a ``save_pretrained`` folder, in eval mode.
+
+    Args:
+        device, dtype: where to put the model (default: CPU, the saved dtype).
+    Raises:
+        CheckpointError: missing files, a pickle instead of safetensors, a weights file that was changed
+            after saving, or tensors that do not match ``config.json`` (names and shapes are listed).
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from .model import Echo
+    from .tokenizer import load_tokenizer
+
+    directory = _check_folder(directory)
+    dims, meta = read_config(directory)
+    weights = directory / WEIGHTS_NAME
+    expected = meta.get("weights_sha256")
+    if expected is not None and _sha256(weights) != expected:
+        raise CheckpointError(f"{str(weights)!r} does not match the checksum in {CONFIG_NAME}: the weights were "
+                              "modified or damaged after saving")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"cannot read {str(weights)!r} as safetensors: {exc}") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = Echo(dims)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    if missing or unexpected:
+        raise CheckpointError(f"{str(weights)!r} does not match {CONFIG_NAME}: missing {missing[:5]}"
+                              f"{' ...' if len(missing) > 5 else ''}, unexpected {unexpected[:5]}"
+                              f"{' ...' if len(unexpected) > 5 else ''}")
+    wrong = [f"{k}: file {tuple(state[k].shape)} vs config {tuple(v.shape)}"
+             for k, v in own.items() if tuple(state[k].shape) != tuple(v.shape)]
+    if wrong:
+        raise CheckpointError(f"{str(weights)!r} does not match {CONFIG_NAME}: " + "; ".join(wrong[:5]))
+    model.load_state_dict(state, strict=True)
+    tokenizer = load_tokenizer(directory)
+    if len(tokenizer) != dims.vocab:
+        raise CheckpointError(f"the tokenizer in {str(directory)!r} has {len(tokenizer)} tokens but "
+                              f"config.json says vocab={dims.vocab}")
+    model.tokenizer = tokenizer
+    model.to(device=device if device is not None else "cpu")
+    if dtype is not None:
+        model.to(dtype=dtype)
+    return model.eval()

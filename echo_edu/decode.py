@@ -1,0 +1,216 @@
+"""Turning encoded audio into tokens: greedy search and beam search, both with a KV cache.
+
+Decoding starts from ``decoder_start_token_id`` (``<|startoftranscript|>``; the original fed the
+end-of-text token and so asked the model to begin after a finished sentence), appends one token per
+step and stops at ``eos_token_id`` or after ``max_tokens`` new tokens (at most ``text_ctx - 1``).
+
+With ``use_cache=True`` (the default) each step feeds only the newest token: self-attention appends
+its key/value to the :class:`~echo_edu.model.DecoderCache` and cross-attention reuses the audio's keys
+and values computed on the first step, so a step costs O(T) instead of recomputing the whole O(T²)
+prefix. ``use_cache=False`` recomputes everything (the reference the tests compare against).
+
+The Python loop runs over *steps* only; every step is one batched forward for all utterances (and
+all beams). Reading ``finished.all()`` once per step is the only host sync, outside the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from .errors import ConfigError, ShapeError
+
+__all__ = ["DecodingResult", "decode", "greedy_decode", "beam_search"]
+
+
+@dataclass
+class DecodingResult:
+    """Output of :func:`decode` for a batch of B utterances.
+
+    Attributes:
+        tokens: B lists of token ids, without the start token and without ``<|endoftext|>``.
+        scores: ``(B,)`` float32 sum of the chosen tokens' log-probabilities.
+        finished: B booleans, False where decoding hit ``max_tokens`` before ``<|endoftext|>``.
+        texts: the decoded strings, when a tokenizer was given.
+    """
+
+    tokens: list[list[int]]
+    scores: torch.Tensor
+    finished: list[bool]
+    texts: list[str] | None = field(default=None)
+
+
+def _limit(model, max_tokens: int | None) -> int:
+    ceiling = model.dims.text_ctx - 1  # the start token plus every fed-back token must fit in text_ctx
+    if max_tokens is None:
+        return ceiling
+    if max_tokens < 1:
+        raise ConfigError(f"max_tokens must be >= 1, got {max_tokens}")
+    return min(int(max_tokens), ceiling)
+
+
+def _step_logprobs(model, tokens: torch.Tensor, encoded: torch.Tensor, cache) -> torch.Tensor:
+    """Log-probabilities ``(N, vocab)`` of the next token; never proposes pad or start tokens."""
+    fed = tokens[:, -1:] if cache is not None else tokens   # (N, 1) with a cache, else (N, t)
+    logits = model.decoder(fed, encoded, cache)[:, -1].float()   # (N, vocab)
+    dims = model.dims
+    banned = torch.tensor([dims.pad_token_id, dims.decoder_start_token_id], device=logits.device)
+    logits = logits.index_fill(1, banned, float("-inf"))
+    return F.log_softmax(logits, dim=-1)
+
+
+def _strip(row: list[int], eos: int) -> tuple[list[int], bool]:
+    if eos in row:
+        return row[:row.index(eos)], True
+    return row, False
+
+
+@torch.no_grad()
+def greedy_decode(model, encoded: torch.Tensor, *, max_tokens: int | None = None, use_cache: bool = True):
+    """Pick the most likely token at every step, for the whole batch at once.
+
+    Args:
+        encoded: ``(B, audio_ctx, audio_dims)`` from ``model.encoder``.
+    Returns:
+        :class:`DecodingResult` (no texts).
+    """
+    dims = model.dims
+    B = encoded.shape[0]
+    limit = _limit(model, max_tokens)
+    cache = model.new_cache() if use_cache else None
+    tokens = torch.full((B, 1), dims.decoder_start_token_id, dtype=torch.long, device=encoded.device)
+    done = torch.zeros(B, dtype=torch.bool, device=encoded.device)
+    scores = torch.zeros(B, dtype=torch.float32, device=encoded.device)
+    for _ in range(limit):
+        logprobs = _step_logprobs(model, tokens, encoded, cache)           # (B, vocab)
+        best = logprobs.argmax(-1)                                         # (B,)
+        scores = scores + torch.where(done, 0.0, logprobs.gather(1, best[:, None])[:, 0])
+        best = torch.where(done, torch.full_like(best, dims.eos_token_id), best)
+        tokens = torch.cat([tokens, best[:, None]], dim=1)                # (B, t+1)
+        done = done | (best == dims.eos_token_id)
+        if bool(done.all()):   # one host sync per step, outside the model
+            break
+    rows = [_strip(r[1:], dims.eos_token_id) for r in tokens.tolist()]
+    return DecodingResult([r for r, _ in rows], scores, [f for _, f in rows])
+
+
+@torch.no_grad()
+def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens: int | None = None,
+                length_penalty: float = 1.0, use_cache: bool = True):
+    """Keep the ``beam_size`` best partial transcripts per utterance (whisper's scheme).
+
+    Each step scores ``beam_size × vocab`` continuations per utterance and keeps the best
+    ``2·beam_size``: those ending in ``<|endoftext|>`` become finished hypotheses (the ``beam_size``
+    best are kept), the best ``beam_size`` others live on. An utterance is done when it has
+    ``beam_size`` finished hypotheses and its best live beam scores below all of them; the
+    winner maximises ``sum logprob / length**length_penalty``. With ``beam_size=1`` this is greedy.
+
+    Args:
+        encoded: ``(B, audio_ctx, audio_dims)``.
+    Returns:
+        :class:`DecodingResult` (no texts).
+    """
+    if beam_size < 1:
+        raise ConfigError(f"beam_size must be >= 1, got {beam_size}")
+    dims = model.dims
+    B, K, eos = encoded.shape[0], beam_size, dims.eos_token_id
+    limit = _limit(model, max_tokens)
+    device = encoded.device
+    encoded = encoded.repeat_interleave(K, dim=0)                          # (B*K, S, D)
+    cache = model.new_cache() if use_cache else None
+    tokens = torch.full((B * K, 1), dims.decoder_start_token_id, dtype=torch.long, device=device)
+    scores = torch.full((B, K), float("-inf"), device=device)
+    scores[:, 0] = 0.0                                                     # all beams start identical
+    hypotheses: list[list[tuple[float, list[int], float]]] = [[] for _ in range(B)]
+    done = [False] * B
+
+    def rank(score: float, length: int) -> float:
+        return score / max(length, 1) ** length_penalty
+
+    for step in range(limit):
+        logprobs = _step_logprobs(model, tokens, encoded, cache).view(B, K, -1)   # (B, K, V)
+        V = logprobs.shape[-1]
+        candidates = (scores[:, :, None] + logprobs).view(B, K * V)              # (B, K*V)
+        top_scores, top_index = candidates.topk(2 * K, dim=-1)                    # (B, 2K)
+        top_scores, top_index = top_scores.tolist(), top_index.tolist()           # host: step loop only
+        source, next_tokens, new_scores = [], [], []
+        for b in range(B):
+            kept = []
+            for s, idx in zip(top_scores[b], top_index[b]):
+                beam, tok = divmod(idx, V)
+                if s == float("-inf"):
+                    continue
+                if tok == eos:
+                    if not done[b]:
+                        prefix = tokens[b * K + beam, 1:].tolist()
+                        hypotheses[b].append((rank(s, len(prefix) + 1), prefix, s))
+                        hypotheses[b] = sorted(hypotheses[b], key=lambda h: -h[0])[:K]   # keep the K best
+                    continue
+                kept.append((b * K + beam, tok, s))
+                if len(kept) == K:
+                    break
+            # Done when K hypotheses are finished and the best live beam's log-probability is already
+            # below all of theirs (it can only fall as the beam grows). With K = 1 this is greedy search.
+            if len(hypotheses[b]) >= K and kept[0][2] < min(h[2] for h in hypotheses[b]):
+                done[b] = True
+            while len(kept) < K:                   # pad (only possible for finished utterances)
+                kept.append((b * K, eos, float("-inf")))
+            for src, tok, s in kept:
+                source.append(src)
+                next_tokens.append(tok)
+                new_scores.append(s)
+        if all(done):
+            break
+        index = torch.tensor(source, device=device)
+        tokens = torch.cat([tokens.index_select(0, index),
+                            torch.tensor(next_tokens, device=device)[:, None]], dim=1)   # (B*K, t+1)
+        scores = torch.tensor(new_scores, device=device, dtype=torch.float32).view(B, K)
+        if cache is not None:
+            cache.reorder(index)
+
+    out_tokens, out_scores, out_finished = [], [], []
+    for b in range(B):
+        finished = bool(hypotheses[b])
+        pool = hypotheses[b]
+        if not pool:    # max length reached with nothing finished: rank the live beams
+            pool = [(rank(s, tokens.shape[1] - 1), tokens[b * K + k, 1:].tolist(), s)
+                    for k, s in enumerate(scores[b].tolist()) if s != float("-inf")]
+        _, best, score = max(pool, key=lambda h: h[0])
+        out_tokens.append(best)
+        out_scores.append(score)
+        out_finished.append(finished)
+    return DecodingResult(out_tokens, torch.tensor(out_scores, dtype=torch.float32), out_finished)
+
+
+@torch.no_grad()
+def decode(model, mel: torch.Tensor | None = None, *, encoded: torch.Tensor | None = None, method: str = "greedy",
+           beam_size: int = 4, max_tokens: int | None = None, length_penalty: float = 1.0,
+           use_cache: bool = True, tokenizer=None) -> DecodingResult:
+    """Encode ``mel`` (or take ``encoded``) and decode it with ``method`` = ``"greedy"`` or ``"beam"``.
+
+    Args:
+        mel: ``(B, mels, 2*audio_ctx)`` log-mel features, or
+        encoded: ``(B, audio_ctx, audio_dims)`` already-encoded audio.
+        tokenizer: when given, ``texts`` is filled with the decoded strings.
+    """
+    if (mel is None) == (encoded is None):
+        raise ShapeError("decode needs exactly one of mel= or encoded=")
+    was_training = model.training
+    model.eval()
+    try:
+        if encoded is None:
+            encoded = model.encoder(mel.to(model.device))
+        if method == "greedy":
+            result = greedy_decode(model, encoded, max_tokens=max_tokens, use_cache=use_cache)
+        elif method == "beam":
+            result = beam_search(model, encoded, beam_size=beam_size, max_tokens=max_tokens,
+                                 length_penalty=length_penalty, use_cache=use_cache)
+        else:
+            raise ConfigError(f"decoding method {method!r} is unknown; choose 'greedy' or 'beam'")
+    finally:
+        model.train(was_training)
+    if tokenizer is not None:
+        result.texts = [tokenizer.decode(t, skip_special_tokens=True) for t in result.tokens]
+    return result
