@@ -19,12 +19,13 @@ from .utils import default_device, quick_mode, set_seed
 # --- quaternion maths and rotary embeddings (foundation) ---
 from .quaternion import (quat_angle_between, quat_conjugate, quat_from_axis_angle, quat_from_matrix,
                          quat_inverse, quat_multiply, quat_norm, quat_normalize, quat_random, quat_rotate,
-                         quat_slerp, quat_to_axis_angle, quat_to_matrix, rodrigues_matrix, rodrigues_rotate,
-                         rodrigues_rotate_cs, skew_matrix)
+                         quat_slerp, quat_to_axis_angle, quat_to_matrix, rodrigues_matrix, rodrigues_matrix_cs,
+                         rodrigues_rotate, rodrigues_rotate_cs, skew_matrix)
 from .rotary import RotaryEmbedding
 
 # --- attention, refiner, windows ---
-from .attention import ATTENTION_TYPES, KVCache, build_attention
+from .attention import (ATTENTION_TYPES, AdaptiveFocusAttention, AdaptiveSpanAttention, KVCache,
+                        MyelinatedAttention, build_attention)
 
 # --- audio, data, tokenizer ---
 from .audio import HOP_LENGTH, N_FFT, SAMPLE_RATE, load_audio, log_mel_spectrogram
@@ -36,6 +37,7 @@ from .tokenizer import build_tokenizer, load_tokenizer
 from .audio import process_audio
 from .dimensions import Dimensions
 from .model import Echo, EchoOutput
+from .transcribe import transcribe
 
 __version__ = "0.1.0"
 
@@ -46,13 +48,14 @@ __all__ = [
     # --- quaternion/rotary names ---
     "quat_angle_between", "quat_conjugate", "quat_from_axis_angle", "quat_from_matrix", "quat_inverse",
     "quat_multiply", "quat_norm", "quat_normalize", "quat_random", "quat_rotate", "quat_slerp",
-    "quat_to_axis_angle", "quat_to_matrix", "rodrigues_matrix", "rodrigues_rotate", "rodrigues_rotate_cs",
-    "skew_matrix", "RotaryEmbedding",
+    "quat_to_axis_angle", "quat_to_matrix", "rodrigues_matrix", "rodrigues_matrix_cs", "rodrigues_rotate",
+    "rodrigues_rotate_cs", "skew_matrix", "RotaryEmbedding",
     # --- attention names ---
-    "ATTENTION_TYPES", "KVCache", "build_attention",
+    "ATTENTION_TYPES", "KVCache", "build_attention", "MyelinatedAttention", "AdaptiveSpanAttention",
+    "AdaptiveFocusAttention",
     # --- audio/data names ---
     "HOP_LENGTH", "N_FFT", "SAMPLE_RATE", "load_audio", "log_mel_spectrogram", "build_corpus",
     "load_samples", "normalize_text", "build_tokenizer", "load_tokenizer",
     # --- model names ---
-    "Dimensions", "Echo", "EchoOutput", "process_audio",
+    "Dimensions", "Echo", "EchoOutput", "process_audio", "transcribe",
 ]

@@ -26,7 +26,7 @@ __all__ = [
     "quat_multiply", "quat_conjugate", "quat_inverse", "quat_normalize", "quat_norm",
     "quat_from_axis_angle", "quat_to_axis_angle", "quat_to_matrix", "quat_from_matrix",
     "quat_rotate", "quat_slerp", "quat_angle_between", "quat_random", "skew_matrix",
-    "rodrigues_matrix", "rodrigues_rotate", "rodrigues_rotate_cs",
+    "rodrigues_matrix", "rodrigues_matrix_cs", "rodrigues_rotate", "rodrigues_rotate_cs",
 ]
 
 
@@ -263,10 +263,21 @@ def rodrigues_matrix(axis: torch.Tensor, angle) -> torch.Tensor:
     """
     _check(axis, 3, "axis", "(x, y, z)")
     u = axis / torch.linalg.vector_norm(axis, dim=-1, keepdim=True).clamp_min(1e-12)
-    angle = _angle(angle, u)[..., None, None]
-    k = skew_matrix(u)
-    eye = torch.eye(3, dtype=u.dtype, device=u.device)
-    return eye + torch.sin(angle) * k + (1 - torch.cos(angle)) * (k @ k)
+    angle = _angle(angle, u)
+    return rodrigues_matrix_cs(u, torch.cos(angle), torch.sin(angle))
+
+
+def rodrigues_matrix_cs(axis: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rodrigues' matrix for *unit* ``axis`` ``(..., 3)`` given the angle's ``cos``/``sin`` ``(...)``; ``(..., 3, 3)``.
+
+    Written as ``cos φ I + sin φ K + (1 - cos φ) u uᵀ`` (equal to the K² form because ``K² = u uᵀ - I``).
+    Building these small matrices once per (position, block) and applying them with one ``einsum`` is several
+    times faster than Rodrigues' vector formula with cross products on every (batch, head) row.
+    """
+    cos, sin = cos[..., None, None], sin[..., None, None]
+    eye = torch.eye(3, dtype=axis.dtype, device=axis.device)
+    outer = axis.unsqueeze(-1) * axis.unsqueeze(-2)
+    return cos * eye + sin * skew_matrix(axis) + (1 - cos) * outer
 
 
 def rodrigues_rotate_cs(axis: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

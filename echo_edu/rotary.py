@@ -22,9 +22,14 @@ import torch
 from torch import nn
 
 from .errors import ConfigError, ShapeError
-from .quaternion import rodrigues_rotate_cs
+from .quaternion import rodrigues_matrix_cs
 
 __all__ = ["RotaryEmbedding"]
+
+
+def _turn_blocks(blocks: torch.Tensor, turn: torch.Tensor) -> torch.Tensor:
+    """Apply per-(position, block) 3×3 rotations ``turn`` ``(T, n, 3, 3)`` to ``blocks`` ``(..., T, n, 3)``."""
+    return torch.einsum("...tbi,tbji->...tbj", blocks, turn)
 
 
 class RotaryEmbedding(nn.Module):
@@ -173,14 +178,14 @@ class RotaryEmbedding(nn.Module):
         if self.use_projection:
             p = self.projection.to(dtype)                                     # (3n, dim)
             z = (x @ p.mT).unflatten(-1, (nb, 3))                              # (..., T, n, 3)
-            turned = rodrigues_rotate_cs(self.unit_axes.to(dtype), cos, sin, z)
+            turned = _turn_blocks(z, rodrigues_matrix_cs(self.unit_axes.to(dtype), cos, sin))
             out = x + (turned - z).flatten(-2) @ p                             # (..., T, dim)
             return out.to(t.dtype)
         parts = []
         if nb:
             blocks = x[..., :3 * nb].unflatten(-1, (nb, 3))                    # (..., T, nb, 3)
-            axes = self.unit_axes.to(dtype)
-            parts.append(rodrigues_rotate_cs(axes, cos[:, :nb], sin[:, :nb], blocks).flatten(-2))
+            turn = rodrigues_matrix_cs(self.unit_axes.to(dtype), cos[:, :nb], sin[:, :nb])   # (T, nb, 3, 3)
+            parts.append(_turn_blocks(blocks, turn).flatten(-2))
         if npair:
             pairs = x[..., 3 * nb:self.rot_dim].unflatten(-1, (npair, 2))      # (..., T, P, 2)
             x0, x1 = pairs.unbind(-1)

@@ -1,0 +1,293 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 02 · Rotary position embeddings: positions as rotations
+#
+# Attention compares every query with every key by a dot product, and a dot product knows nothing about
+# *where* the tokens are. Rotary position embeddings (RoPE, Su et al. 2021) fix that by **rotating** each
+# query and key by an angle proportional to its position. Echo's original code tried a "quaternion" version;
+# here we build the well-posed one and test every claim.
+#
+# **What you'll learn**
+#
+# 1. Absolute vs. relative position encodings, and why relative is what attention wants.
+# 2. RoPE as a stack of 2-D rotations (complex multiplications) with geometric frequencies.
+# 3. The relative property `⟨R(m) q, R(n) k⟩ = ⟨q, R(n − m) k⟩`, seen in a similarity heatmap.
+# 4. Partial rotary (`rot_scale`, `rot_count`), negative `theta`, and the `offset` used when decoding.
+# 5. The quaternion and projection modes — what they add, and what they cannot add.
+# 6. Why q and k must share **one** rotary module.
+# 7. How fast `echo_edu.RotaryEmbedding` is next to `rotary-embedding-torch`, measured here.
+#
+# **What you need:** lesson 01 (rotations, quaternions), the dot-product attention score `q·k`.
+
+# %%
+import math
+
+import torch
+import torch.utils.benchmark as benchmark
+from rotary_embedding_torch import RotaryEmbedding as LucidrainsRotary
+
+import echo_edu
+from echo_edu import RotaryEmbedding
+from echo_edu.quaternion import quat_from_axis_angle, quat_rotate
+from echo_edu.viz.rotary import rope_planes_widget, similarity_map, similarity_widget
+
+gen = echo_edu.set_seed(0)
+QUICK = echo_edu.quick_mode()
+torch.set_printoptions(precision=4, sci_mode=False)
+
+# %% [markdown]
+# ## 1. Absolute positions break under a shift
+#
+# The original Transformer *adds* a sinusoid `pe(p)` to each token. The score between a query at position m and
+# a key at n is then `(q + pe(m))·(k + pe(n))`: it contains `q·pe(n)` and `pe(m)·k`, terms that depend on
+# m and n **separately**. Shift the whole sentence by s positions and the scores change, although nothing
+# about the tokens' relation did. RoPE's scores do not move.
+
+# %%
+dim = 16
+
+
+def sinusoid(p, d=dim, base=10000.0):
+    """Teaching version of the additive sinusoidal encoding, interleaved (sin, cos) pairs."""
+    omega = base ** (-torch.arange(0, d, 2) / d)
+    return torch.stack([torch.sin(p * omega), torch.cos(p * omega)], dim=-1).flatten()
+
+
+q, k = torch.randn(2, dim, generator=gen)
+rope = RotaryEmbedding(dim)
+
+
+def rope_score(m, n):
+    return rope.rotate_at(q[None], torch.tensor([m]))[0] @ rope.rotate_at(k[None], torch.tensor([n]))[0]
+
+
+for s in (0, 5, 50):
+    absolute = (q + sinusoid(3 + s)) @ (k + sinusoid(7 + s))
+    print(f"shift {s:>2}: additive score {absolute:+.4f}   RoPE score {rope_score(3 + s, 7 + s):+.4f}")
+assert abs((q + sinusoid(3)) @ (k + sinusoid(7)) - (q + sinusoid(53)) @ (k + sinusoid(57))) > 1e-2
+assert abs(rope_score(3, 7) - rope_score(53, 57)) < 1e-4
+
+# %% [markdown]
+# ## 2. RoPE is a stack of 2-D rotations
+#
+# Split the `dim` channels into interleaved pairs `(x₀, x₁), (x₂, x₃), …` and read pair k as one complex
+# number `z_k = x_{2k} + i x_{2k+1}`. At position p, multiply it by `e^{i p ω_k}` with
+# `ω_k = θ^(−2k/dim)` (θ = 10000 by default). Low pairs spin fast (ω₀ = 1 rad per token), high pairs slowly —
+# a clock with many hands. That is the whole algorithm; here it is from scratch:
+
+# %%
+def rope_from_scratch(x, theta=10000.0):
+    """x: (..., T, d) → rotated, using complex numbers. Teaching version of the standard mode."""
+    T, d = x.shape[-2:]
+    omega = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)             # (d/2,)
+    turn = torch.polar(torch.ones(T, d // 2, dtype=torch.float64), torch.arange(T)[:, None] * omega)
+    z = torch.view_as_complex(x.double().unflatten(-1, (d // 2, 2)).contiguous())   # (..., T, d/2)
+    return torch.view_as_real(z * turn).flatten(-2).to(x.dtype)
+
+
+x = torch.randn(2, 4, 10, 64, generator=gen)                                        # (B, H, T, head_dim)
+ours = RotaryEmbedding(64).rotate_queries_or_keys(x)
+assert torch.allclose(ours, rope_from_scratch(x), atol=1e-5)
+# users switching from rotary-embedding-torch get the same numbers (same interleaved pairs, same frequencies)
+theirs = LucidrainsRotary(64).rotate_queries_or_keys(x)
+print("max |echo_edu − rotary-embedding-torch| =", float((ours - theirs).abs().max()))
+assert torch.allclose(ours, theirs, atol=1e-6)
+
+# %% [markdown]
+# Slide the position and watch the first four pairs turn. Pair 0's hand wraps around every 2π ≈ 6.3 tokens;
+# pair 3's takes far longer (its wavelength λ = 2π/ω is shown above each panel). Smaller θ makes every hand faster.
+
+# %%
+rope_planes_widget()
+
+# %% [markdown]
+# ## 3. The relative property
+#
+# For one pair: `Re[(q e^{imω}) · conj(k e^{inω})] = Re[q · conj(k) · e^{i(m−n)ω}]` — only `m − n` survives.
+# Summing over pairs: `⟨R(m) q, R(n) k⟩ = ⟨q, R(n − m) k⟩`. In matrix terms `R(m)ᵀ R(n) = R(n − m)`,
+# because `R(p) = exp(p A)` is a one-parameter group of rotations.
+#
+# In the heatmap below every diagonal (fixed `n − m`) is constant; the right panel shows the score against
+# `n − m`, with a band from the smallest to the largest score among pairs at that distance. With `q = k` the
+# score also decays with distance on average — RoPE's built-in preference for nearby tokens.
+
+# %%
+M = rope.rotation_matrix(torch.tensor([3.0, 7.0, 4.0]))                   # (3, dim, dim)
+assert torch.allclose(M[0].T @ M[1], M[2], atol=1e-5)                       # R(3)ᵀ R(7) = R(4)
+assert torch.allclose(M[0].T @ M[0], torch.eye(dim), atol=1e-5)             # orthogonal: norms are kept
+s = similarity_map(length=32)
+print("largest spread along a diagonal:", s["spread"])
+assert s["spread"] < 1e-9
+
+# %%
+similarity_widget()
+
+# %% [markdown]
+# ## 4. Partial rotary, negative theta, offsets
+#
+# **Partial rotary.** Rotating only some pairs leaves the rest position-free, for content matching.
+# `rot_count` (default: all) times `rot_scale` sets how many rotation units turn; the original Echo used
+# `rot_scale=4, rot_count=1` and `rot_scale=1, rot_count=4`: both mean 4 pairs.
+
+# %%
+partial = RotaryEmbedding(64, rot_scale=4, rot_count=1)
+y = partial.rotate_queries_or_keys(x)
+print(partial)
+assert partial.n_pairs == 4
+assert torch.equal(y[..., 8:], x[..., 8:])                                  # channels 8… untouched
+assert RotaryEmbedding(64, rot_scale=0.5).n_pairs == 16                     # half of the 32 pairs
+
+# %% [markdown]
+# **Negative theta** flips every frequency: each hand turns the other way, `M₋θ(p) = Mθ(p)ᵀ`. Applied to both
+# q and k it is still a relative encoding — the mirror image: the score at (m, n) equals the positive one at (n, m).
+# (In the original code theta's sign had no effect at all: with one frequency set to 0 nothing turned.)
+
+# %%
+pos_rope, neg_rope = RotaryEmbedding(dim, theta=500.0), RotaryEmbedding(dim, theta=-500.0)
+p = torch.arange(5.0)
+assert torch.allclose(neg_rope.rotation_matrix(p), pos_rope.rotation_matrix(p).mT, atol=1e-6)
+mirror_pos = similarity_map(theta=500.0, vectors="q ≠ k (random)", length=12)["scores"]
+mirror_neg = similarity_map(theta=-500.0, vectors="q ≠ k (random)", length=12)["scores"]
+assert torch.allclose(mirror_neg, mirror_pos.T, atol=1e-9)
+print("θ=+500 at (m=9, n=2):", float(mirror_pos[9, 2]), "   θ=−500 at (m=2, n=9):", float(mirror_neg[2, 9]))
+
+# %% [markdown]
+# **Offsets.** When a decoder generates one token at a time, the new token's position is the number of tokens
+# already in the KV cache. `rotate_queries_or_keys(t, offset=cache_length)` gives exactly the rotation that
+# token would get in a full pass:
+
+# %%
+full = rope.rotate_queries_or_keys(x[..., :16])
+steps = [rope.rotate_queries_or_keys(x[..., t:t + 1, :16], offset=t) for t in range(10)]
+assert torch.allclose(torch.cat(steps, dim=-2), full, atol=1e-6)
+
+# %% [markdown]
+# ## 5. Quaternion blocks
+#
+# `use_quaternion=True` cuts the channels into 3-D blocks; block b rotates about its own **learned unit
+# axis** `u_b` by `p·ω_b`, i.e. by the unit quaternion `(cos(pω_b/2), sin(pω_b/2)·u_b)` from lesson 01. When
+# `dim` is not a multiple of 3 the leftover channels form ordinary 2-D pairs (head_dim 64 → 20 blocks + 2 pairs).
+# Each block is a rotation about a fixed axis, so the relative property survives. Below, the module is checked
+# against the sandwich product, block by block.
+
+# %%
+qrope = RotaryEmbedding(64, use_quaternion=True)
+print(qrope)
+yq = qrope.rotate_queries_or_keys(x)
+positions = torch.arange(x.shape[-2], dtype=torch.float32)
+for b in range(3):                                                          # the first three blocks
+    qb = quat_from_axis_angle(qrope.unit_axes[b], positions * qrope.freqs[b])   # (T, 4)
+    assert torch.allclose(yq[..., 3 * b:3 * b + 3], quat_rotate(qb, x[..., 3 * b:3 * b + 3]), atol=1e-5)
+
+# %% [markdown]
+# **What it cannot add.** A rotation about one fixed axis turns the plane ⊥ `u_b` and leaves the axis alone.
+# Its eigenvalues are `1, e^{±ipω}`: it *is* a 2-D RoPE pair in a learned basis, plus one channel that never
+# turns. Not more expressive — and composing several axes per position would break the relative property.
+
+# %%
+with torch.no_grad():
+    block = qrope.rotation_matrix(torch.tensor([5.0]))[0, :3, :3].double()   # block 0 at position 5
+eig = torch.linalg.eigvals(block)
+print("eigenvalues of block 0 at p=5:", eig)
+print("Re λ =", float(eig.real.min()), "  cos(5·ω₀) =", math.cos(5 * float(qrope.freqs[0])))
+assert torch.allclose(eig.abs(), torch.ones(3, dtype=torch.float64), atol=1e-6)   # all on the unit circle
+assert (eig - 1).abs().min() < 1e-6                                        # the axis: eigenvalue 1
+assert abs(float(eig.real.min()) - math.cos(5 * float(qrope.freqs[0]))) < 1e-5
+
+# %% [markdown]
+# ## 6. The projection mode
+#
+# `use_projection=True` learns an orthonormal `P` (3 × dim, `P Pᵀ = I`), rotates inside that 3-D subspace and
+# maps back: `y = x + Pᵀ (R(p) − I) P x`. `Pᵀ` is the exact pseudo-inverse of `P`, and the complement of `P`'s
+# rows passes through untouched. `P` is computed as the orthonormal (QR) factor of a raw learnable matrix, so
+# it stays orthonormal however the optimiser moves the raw weights:
+
+# %%
+prope = RotaryEmbedding(64, use_quaternion=True, use_projection=True)
+opt = torch.optim.Adam(prope.parameters(), lr=0.1)
+for _ in range(3):
+    opt.zero_grad()
+    prope.rotate_queries_or_keys(x)[..., -1, :5].sum().backward()
+    opt.step()
+P = prope.projection.detach()
+print("‖P Pᵀ − I‖ after 3 Adam steps:", float((P @ P.T - torch.eye(3)).abs().max()))
+assert torch.allclose(P @ P.T, torch.eye(3), atol=1e-5)
+comp = x - (x @ P.T) @ P                                                    # ⊥ the subspace
+assert torch.allclose(prope.rotate_queries_or_keys(comp), comp, atol=1e-5)
+assert torch.allclose(prope.rotate_queries_or_keys(x).norm(dim=-1), x.norm(dim=-1), atol=1e-4)
+
+# %% [markdown]
+# **Pitfall (the original).** Echo's projections were `down` with singular values 0.1 and `up = 0.1·pinv(down)`,
+# so `up ∘ down = 0.1 Π` — not a pseudo-inverse pair — and the output was `0.9·up(rot(down x)) + 0.1·x`.
+# Reproduced in four lines, the vectors come out about ten times shorter:
+
+# %%
+down = torch.nn.init.orthogonal_(torch.empty(3, 64), gain=0.1)
+up = 0.1 * torch.linalg.pinv(down)
+v = torch.randn(1000, 64, generator=gen)
+out = 0.9 * (v @ down.T) @ up.T + 0.1 * v
+print("norm ratio, original projection path:", float((out.norm(dim=-1) / v.norm(dim=-1)).mean()))
+assert (out.norm(dim=-1) / v.norm(dim=-1)).mean() < 0.15
+
+# %% [markdown]
+# ## 7. Why q and k must share one rotary
+#
+# The original applied `rotary1` (θ = 10000) to the queries and `rotary2` (θ = −10000) to the keys. Then
+# `R₁(m)ᵀ R₂(n) = R(−m) R(−n) = R(−(m + n))`: scores depend on `m + n`, the *sum* of positions — a shift changes
+# everything. Choose "separate module, opposite θ" in the widget above to see the diagonals fall apart.
+
+# %%
+shared = similarity_map(vectors="q ≠ k (random)", length=24)
+separate = similarity_map(vectors="q ≠ k (random)", k_rotary="separate module, opposite θ", length=24)
+print(f"spread along diagonals — one module: {shared['spread']:.1e}, two modules: {separate['spread']:.2f}")
+assert shared["spread"] < 1e-9 < 0.1 < separate["spread"]
+
+# %% [markdown]
+# ## 8. Speed, measured here
+#
+# The same `(B, H, T, head_dim)` tensor through `rotary-embedding-torch` and each of our modes, timed with
+# `torch.utils.benchmark` on this machine (small sizes in quick mode; `benchmarks/rotary.py` runs larger ones).
+# Ratios above 1 mean slower than `rotary-embedding-torch`. Standard mode does the same arithmetic; quaternion
+# mode adds the cross products of Rodrigues' formula, and projection mode two small matmuls and a QR.
+
+# %%
+B, H, T, D = (1, 4, 128, 64) if QUICK else (4, 8, 1024, 64)
+xb = torch.randn(B, H, T, D, generator=gen)
+contenders = {"rotary-embedding-torch": LucidrainsRotary(D), "standard": RotaryEmbedding(D),
+              "quaternion": RotaryEmbedding(D, use_quaternion=True),
+              "projection": RotaryEmbedding(D, use_quaternion=True, use_projection=True)}
+times = {}
+with torch.no_grad():
+    for name, module in contenders.items():
+        timer = benchmark.Timer("m.rotate_queries_or_keys(x)", globals={"m": module, "x": xb})
+        times[name] = timer.blocked_autorange(min_run_time=0.1 if QUICK else 1.0).median
+base = times["rotary-embedding-torch"]
+print(f"{'module':<24}{'time (µs)':>12}{'× baseline':>12}")
+for name, sec in times.items():
+    print(f"{name:<24}{sec * 1e6:>12.1f}{sec / base:>12.2f}")
+
+# %% [markdown]
+# ## Summary
+#
+# * RoPE rotates interleaved channel pairs of q and k by `p·ω_k`, `ω_k = θ^(−2k/dim)`; scores then depend only on
+#   `n − m`, norms are kept, and position 0 is the identity. `echo_edu` matches `rotary-embedding-torch` exactly.
+# * `rot_scale`/`rot_count` rotate only some units; negative θ mirrors the encoding; `offset` serves the KV cache.
+# * Quaternion blocks rotate 3-D blocks about learned axes: a valid relative encoding, but a 2-D rotation in a
+#   learned basis. The projection mode does the same in a learned orthonormal 3-D subspace and leaves the rest alone.
+# * q and k must be rotated by **one** module; different rotaries make scores depend on absolute positions.
+#
+# ## Exercises
+#
+# 1. Prove `R(m)ᵀ R(n) = R(n − m)` for one 2×2 block, then for a block-diagonal stack.
+# 2. In the heatmap, set θ = 10 and then θ = 10000 with `q = k`. Explain the difference with the wavelengths from §2.
+# 3. With `rot_scale=0.25`, which channels carry position? Check with `rotation_matrix`.
+# 4. Build a "rotation" that depends on position through two different axes composed (`R_a(p)·R_b(p)`). Show the
+#    relative property fails.
+# 5. Why is a position-*independent* rotation applied to both q and k useless? (Hint: `(Rq)·(Rk)`.)
