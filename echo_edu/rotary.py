@@ -72,6 +72,18 @@ class RotaryEmbedding(nn.Module):
         ``rotate_queries_or_keys(t, offset=0)``: ``t`` ``(..., T, dim)`` → same shape and dtype. Positions
         are ``offset, …, offset + T - 1``; pass the KV-cache length as ``offset`` when decoding.
 
+    Attributes:
+        freqs: ``(n_rot,)`` signed frequencies ω (a Parameter with ``learned_freq``, else a saved buffer).
+        axes: ``(n_blocks, 3)`` raw learnable block axes (see :attr:`unit_axes`); only with 3-D blocks.
+        proj_raw: ``(3n, dim)`` raw learnable matrix whose QR factor is :attr:`projection`; projection mode only.
+        n_blocks, n_pairs, rot_dim: how many 3-D blocks and 2-D pairs rotate, and how many channels they span.
+        cos_cached, sin_cached: ``(cache_max_seq_len, n_rot)`` non-persistent buffers; they follow
+            ``.to(device)`` and ``.to(dtype)`` and are never saved.
+
+    Numerics: the rotation is computed in at least float32 and cast back to ``t``'s dtype, so bfloat16
+    inputs keep their norms to bfloat16 precision; the parameters' dtype (``module.to(dtype)``) sets the
+    precision of the cached cos/sin.
+
     Example::
 
         rope = RotaryEmbedding(dim=64)
