@@ -1,0 +1,265 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 05 · The Q-learning refiner: learning how far to look
+#
+# Echo's *integrated attention* has a local branch that only looks at a window of nearby tokens. How
+# wide should that window be? Too narrow and it misses what matters; too wide and it wastes compute
+# and attention mass. Echo lets a small reinforcement learner — the **refiner** — choose, token by
+# token, from a fixed set of window widths. This lesson builds that learner on a toy problem first,
+# then watches it work inside integrated attention while a tiny model trains.
+#
+# **What you'll learn**
+#
+# 1. Tabular Q-learning: states, actions, rewards and the update `Q ← Q + α(r + γ max Q' − Q)`.
+# 2. Why span choice is a *contextual bandit* (`γ = 0`), and what the original Echo got wrong.
+# 3. ε-greedy exploration with a seeded generator, optimistic starts, and a frozen table in eval.
+# 4. How integrated attention turns its global view into a state, and its choice into a reward.
+# 5. Watching the chosen spans change while a model learns.
+#
+# **What you need:** lesson 03 (attention, masks, sliding windows).
+
+# %%
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import echo_edu
+from echo_edu.attention import build_attention
+from echo_edu.refiner import QLearningRefiner, ToySpanTask
+from echo_edu.viz.refiner import (learning_curve_static, q_table_static, refiner_steps_static, refiner_steps_widget,
+                                  span_timeline_figure, span_timeline_static)
+
+gen = echo_edu.set_seed(0)
+QUICK = echo_edu.quick_mode()
+torch.set_printoptions(precision=3, sci_mode=False)
+
+# %% [markdown]
+# ## 1. A toy problem whose answer we know
+#
+# `ToySpanTask` has four *situations* (states). In each, the thing worth attending to sits at a hidden
+# distance — 2, 6, 12 or 24 tokens back. The agent picks a window from `{4, 8, 16, 32}` (actions).
+# It earns 1 if the window reaches the target, minus a price for width:
+#
+# `reward = 1[w > distance] − 0.5 · w / 32 + noise`.
+#
+# So the best action in each state is the **smallest window that reaches**. Here is the noise-free
+# reward of every (state, action) pair:
+
+# %%
+task = ToySpanTask(seed=0)
+table = task.expected_reward(torch.arange(4)[:, None], torch.arange(4)[None, :])
+print("windows:", task.windows.tolist(), " distances:", task.distances.tolist())
+print(table)
+print("best action per state:", task.best_actions().tolist())
+assert task.best_actions().tolist() == [0, 1, 2, 3]
+
+# %% [markdown]
+# ## 2. The Q-table and its update
+#
+# The agent keeps a table `Q[s, a]`: its running estimate of the reward of action `a` in state `s`.
+# After acting it moves that one entry toward what it observed:
+#
+# `Q[s, a] ← Q[s, a] + α · (r + γ · max_a' Q[s', a'] − Q[s, a])`.
+#
+# With `γ > 0` the agent also values the state `s'` its action leads to (planning ahead). Choosing an
+# attention window does not lead anywhere — the next forward pass is a fresh situation — so span
+# choice is a **contextual bandit** and we use `γ = 0`. (The original Echo used `γ = 0.9` and treated
+# "output statistics of the same layer" as the next state; that bootstraps from a quantity that is not a
+# consequence of the action.) Let's check one update by hand:
+
+# %%
+agent = QLearningRefiner(n_states=4, n_actions=4, alpha=0.5, gamma=0.9)
+agent.q_table[1] = torch.tensor([0.0, 0.4, 0.2, 0.0])
+agent.q_table[2] = torch.tensor([0.1, 0.0, 0.8, 0.3])
+s, a, r, s_next = 1, 1, 1.0, 2
+by_hand = 0.4 + 0.5 * (r + 0.9 * 0.8 - 0.4)
+agent.train().update(torch.tensor([s]), torch.tensor([a]), torch.tensor([r]), next_state=torch.tensor([s_next]))
+print(f"by hand {by_hand:.3f}   agent {agent.q_table[s, a]:.3f}")
+assert abs(agent.q_table[s, a] - by_hand) < 1e-6
+
+# %% [markdown]
+# ## 3. Exploration: ε-greedy
+#
+# If the agent always took its current best guess it would never find out that another action is
+# better. With probability ε it acts at random instead. Random draws come from a **seeded
+# `torch.Generator`**, so runs are reproducible; in `eval()` mode ε is 0 and the table is frozen.
+
+# %%
+states = torch.zeros(4000, dtype=torch.long)
+explorer = QLearningRefiner(1, 4, epsilon=0.3, seed=0)
+explorer.q_table[0, 2] = 1.0                    # action 2 looks best
+share = torch.bincount(explorer.train().act(states), minlength=4) / len(states)
+print("training, ε = 0.3:", share.tolist())     # ≈ 1 − ε + ε/4 on action 2, ε/4 elsewhere
+assert abs(share[2] - (1 - 0.3 + 0.3 / 4)) < 0.03
+print("eval:", torch.bincount(explorer.eval().act(states), minlength=4).tolist())
+assert (explorer.act(states) == 2).all()
+
+# %% [markdown]
+# ## 4. Learning
+#
+# We start every entry at 1 — the largest possible reward. This *optimism* makes untried actions look
+# attractive until tried, a cheap and effective exploration aid. We record the table after every
+# round to replay the run.
+
+# %%
+steps = 150
+agent = QLearningRefiner(4, 4, alpha=0.1, epsilon=0.1, seed=0, initial_q=1.0)
+history, tables = task.train(agent, steps=steps, batch=8, snapshots=True)
+optimum = table.max(-1).values.mean().item()          # states are equally likely
+print(f"mean reward, first 10 rounds {history[:10].mean():.3f}; last 30 rounds {history[-30:].mean():.3f}; "
+      f"best possible {optimum:.3f}")
+print("greedy policy:", agent.greedy(torch.arange(4)).tolist(), " best:", task.best_actions().tolist())
+assert torch.equal(agent.greedy(torch.arange(4)), task.best_actions())
+learning_curve_static(history, optimum);
+
+# %% [markdown]
+# ### Step through the run
+#
+# The slider replays the recorded training: the table after that many rounds (□ = greedy action,
+# ★ = the known best) and the reward so far. Early on the optimistic table is flat; the entries of the
+# actions actually tried fall toward their true values and the greedy choices settle on the stars.
+
+# %%
+labels = dict(state_labels=[f"target {d}" for d in task.distances.tolist()],
+              action_labels=[f"w={w}" for w in task.windows.tolist()])
+refiner_steps_static(tables, history, step=steps, best=task.best_actions(), optimum=optimum, **labels);
+
+# %%
+refiner_steps_widget(tables, history, best=task.best_actions(), optimum=optimum, **labels)
+
+# %% [markdown]
+# Without optimism (`initial_q = 0`) the first action that earns a positive reward looks best
+# forever unless ε happens to try the others often enough. Compare:
+
+# %%
+pessimist = QLearningRefiner(4, 4, alpha=0.1, epsilon=0.1, seed=0, initial_q=0.0)
+ToySpanTask(seed=0).train(pessimist, steps=steps, batch=8)
+print("initial_q = 0:", pessimist.greedy(torch.arange(4)).tolist(), "  initial_q = 1:",
+      agent.greedy(torch.arange(4)).tolist(), "  best:", task.best_actions().tolist())
+
+# %% [markdown]
+# ## 5. Inside integrated attention
+#
+# `IntegratedAttention` (`build_attention("integrated", ...)`) has two branches, fused by a learned
+# projection:
+#
+# * a **global** branch: attention over the whole sequence at block resolution (keys and values are
+#   averaged over blocks of `global_pool` positions; a causal query only sees complete past blocks);
+# * a **local** branch: sliding-window attention at full resolution, with a window per token.
+#
+# For each token the refiner reads a **state** from that token's own global attention — which window
+# bucket its expected attended distance falls in, and whether the attention is peaked or diffuse — and
+# picks a window. The **reward** is the global attention mass the window covers minus a width price:
+# it asks for the narrowest window that still covers where the layer looks. Because each token's state
+# comes from its own causal global attention, the choice uses no future token, and cached decoding
+# gives the same windows as a full pass. Everything is tensor code: no `.item()`, no Python loop over
+# tokens, and window widths come from a fixed set so every shape stays static.
+
+# %%
+layer = build_attention("integrated", 32, 4, windows=(2, 4, 8, 16), global_pool=2)
+print(layer.refiner)
+x = torch.randn(1, 24, 32, generator=gen)
+state, rewards = layer.span_rewards(x, causal=True)
+print("state of each token:", state[0].tolist())
+print("reward of every window for token 20:", rewards[0, 20].tolist())
+
+# %% [markdown]
+# ### Watching spans change while a model learns
+#
+# A one-layer model must output the token **six** positions back. At first its global attention is
+# diffuse and the refiner keeps wide windows; as the global branch learns to look six back, the states
+# change and the refiner narrows most windows to 8 — the smallest bucket that still reaches distance 6.
+
+# %%
+V, LAG, T = 10, 6, 24
+
+
+class LookBack(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed, self.norm, self.head = nn.Embedding(V, 32), nn.LayerNorm(32), nn.Linear(32, V)
+        self.attn = build_attention("integrated", 32, 4, rotary={"theta": 100.0}, windows=(2, 4, 8, 16),
+                                    global_pool=2)
+
+    def forward(self, ids):
+        x = self.embed(ids)
+        update, info = self.attn(self.norm(x), causal=True)
+        return self.head(x + update), info
+
+
+model = LookBack()
+opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+probe = torch.randint(V, (1, T), generator=gen)
+spans, losses, rewards = [], [], []
+for step in range(40 if QUICK else 150):
+    ids = torch.randint(V, (16, T), generator=gen)
+    logits, info = model(ids)                       # training mode: ε-greedy choices, table updates
+    loss = F.cross_entropy(logits[:, LAG:].reshape(-1, V), ids[:, :-LAG].reshape(-1))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    losses.append(loss.item())
+    rewards.append(info["reward"].mean().item())
+    model.eval()
+    with torch.no_grad():
+        spans.append(model(probe)[1]["window"][0])  # greedy choice on a fixed probe
+    model.train()
+spans = torch.stack(spans)
+print(f"loss {losses[0]:.2f} → {losses[-1]:.2f}; mean reward {rewards[0]:.2f} → {sum(rewards[-5:]) / 5:.2f}")
+print("windows at the start:", spans[0].tolist())
+print("windows at the end:  ", spans[-1].tolist())
+assert losses[-1] < 0.5 * losses[0]
+assert sum(rewards[-5:]) / 5 > rewards[0]
+span_timeline_static(spans);
+
+# %%
+span_timeline_figure(spans)
+
+# %% [markdown]
+# The learned table is saved with the model — it is a persistent buffer — and stays frozen in eval:
+
+# %%
+saved = model.state_dict()
+assert "attn.refiner.q_table" in saved and "attn.refiner.visits" in saved
+before = model.attn.refiner.q_table.clone()
+model.eval()
+with torch.no_grad():
+    model(probe)
+assert torch.equal(model.attn.refiner.q_table, before)
+q_table_static(model.attn.refiner.q_table, action_labels=[f"w={w}" for w in (2, 4, 8, 16)],
+               title="learned Q-table of the integrated layer");
+
+# %% [markdown]
+# ## Summary
+#
+# * Tabular Q-learning keeps `Q[s, a]` and nudges it toward observed rewards; `γ = 0` makes it a
+#   contextual bandit — the right model when an action does not change the next situation.
+# * ε-greedy exploration (seeded) and optimistic initial values make the agent try everything; in eval
+#   the agent is greedy, deterministic and does not learn.
+# * Integrated attention asks the refiner for one window per token, from a fixed set of widths, using
+#   its global attention as the state and "covered mass minus width price" as the reward.
+# * The table is a persistent buffer: saved, loaded and moved with the model.
+#
+# ## Exercises
+#
+# 1. Set `cost=0.05` in `ToySpanTask`. Which actions become best, and why does learning take longer?
+# 2. Train the toy agent with `epsilon=0` and `initial_q=0`. How often does it find the best policy
+#    over ten seeds?
+# 3. Use `gamma=0.9` on the toy task with `next_state=torch.randint(...)` (random next situations).
+#    What happens to the Q values, and does the greedy policy change? Explain.
+# 4. Raise `width_cost` of the integrated layer to 0.8 and re-run section 5. Which windows does the
+#    refiner pick, and what happens to the loss?
+#
+# ## Questionnaire
+#
+# 1. Why does the refiner's state come from the token's *own* causal global attention rather than a
+#    mean over the sequence?
+# 2. Which two buffers hold what the refiner learned?
+# 3. Why is a window of 0 impossible here?
