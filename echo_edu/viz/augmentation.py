@@ -1,0 +1,173 @@
+"""Views for lesson 11: what each augmentation does to a spectrogram, and what normalisation undoes.
+
+* ``augmentation_figure / _static / _widget`` — log-mel before and after one augmentation (choose it and
+  its strength in [0, 1]); colours share one scale, so "quieter" looks darker.
+* ``augmentation_gallery_static`` — every augmentation at once, a grid of small spectrograms.
+* ``normalisation_static`` — a clip and a 10×-quieter copy, raw and after per-utterance normalisation.
+* ``demo_clip`` — a bundled sample clip when ``assets/samples/`` exists, else a synthetic vowel sequence.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..audio import SAMPLE_RATE, log_mel_spectrogram
+from ..augmentation import AUGMENTATIONS, apply_augmentation, normalize_features, spec_augment
+from .widgets import interactive_figure
+
+__all__ = ["demo_clip", "synthetic_vowels", "augmentation_example", "augmentation_figure", "augmentation_static",
+           "augmentation_widget", "augmentation_gallery_static", "normalisation_static"]
+
+
+def synthetic_vowels(seconds: float = 1.5, sr: int = SAMPLE_RATE, f0: float = 120.0) -> torch.Tensor:
+    """A speech-like test signal ``(samples,)``: a glottal pulse train at ``f0`` through three vowels'
+    formants (/a/, /i/, /u/), one per syllable, with a syllable-rate loudness envelope."""
+    import torchaudio.functional as AF
+
+    n = int(seconds * sr)
+    t = torch.arange(n) / sr
+    pulses = (torch.frac(t * f0) < f0 / sr).float()                                 # one click per period
+    vowels = ((730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240))
+    third = n // 3
+    parts = []
+    for k, formants in enumerate(vowels):
+        seg = pulses[k * third:(k + 1) * third if k < 2 else n]
+        parts.append(sum(AF.bandpass_biquad(seg, sr, float(f), Q=8.0) / (i + 1) for i, f in enumerate(formants)))
+    wave = torch.cat(parts) * torch.sin(math.pi * 3 * t / seconds).abs()            # 3 syllables
+    return 0.5 * wave / wave.abs().max()
+
+
+def demo_clip(index: int = 0) -> tuple[torch.Tensor, str]:
+    """``(wave (samples,), description)``: bundled sample ``index`` if the sample set exists, else
+    :func:`synthetic_vowels`."""
+    try:
+        from ..data import load_samples
+
+        samples = load_samples()
+        row = samples[index % len(samples)]
+        wave = torch.tensor(row["audio"]["array"], dtype=torch.float32)  # a copy: the array is read-only
+        return wave, f"bundled sample: {row['engine']} voice {row['voice']!r} saying {row['text']!r}"
+    except Exception as error:  # no sample set (or no datasets): fall back, and say why
+        return synthetic_vowels(), f"synthetic vowels /a i u/ (no bundled samples: {type(error).__name__})"
+
+
+def augmentation_example(augmentation: str = "reverb", strength: float = 0.5, wave: torch.Tensor | None = None,
+                         sr: int = SAMPLE_RATE, seed: int = 0, mels: int = 80) -> dict:
+    """Apply one augmentation to ``wave`` (default :func:`demo_clip`) and compute both log-mels.
+
+    Returns:
+        ``{"before", "after"}`` waves ``(samples,)``, ``{"mel_before", "mel_after"}`` ``(mels, frames)``,
+        ``"description"`` (what the effect does at strength 1).
+    """
+    wave = demo_clip()[0] if wave is None else wave
+    generator = torch.Generator().manual_seed(seed)
+    mel_before = log_mel_spectrogram(wave, mels, sr=sr)
+    if augmentation == "specaugment":
+        after = wave
+        mel_after = spec_augment(mel_before, generator, freq_width=(round(27 * strength),) * 2,
+                                 time_width=(round(60 * strength),) * 2, time_max_fraction=1.0)
+    else:
+        after = apply_augmentation(augmentation, wave, sr, strength, generator)
+        mel_after = log_mel_spectrogram(after, mels, sr=sr)
+    return {"before": wave, "after": after, "mel_before": mel_before, "mel_after": mel_after,
+            "description": AUGMENTATIONS[augmentation]}
+
+
+def _limits(ex: dict) -> tuple[float, float]:
+    both = torch.cat([ex["mel_before"].flatten(), ex["mel_after"].flatten()])
+    return float(both.min()), float(both.max())
+
+
+def augmentation_figure(augmentation: str = "reverb", strength: float = 0.5, wave: torch.Tensor | None = None,
+                        sr: int = SAMPLE_RATE, seed: int = 0):
+    """Plotly: log-mel before (left) and after (right) ``augmentation`` at ``strength``."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    ex = augmentation_example(augmentation, strength, wave, sr, seed)
+    lo, hi = _limits(ex)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("before", f"after: {augmentation} × {strength:.2f}"))
+    for col, key in ((1, "mel_before"), (2, "mel_after")):
+        fig.add_trace(go.Heatmap(z=ex[key].numpy(), zmin=lo, zmax=hi, colorscale="Magma", showscale=col == 2),
+                      row=1, col=col)
+        fig.update_xaxes(title_text="frame (10 ms)", row=1, col=col)
+    fig.update_yaxes(title_text="mel bin", row=1, col=1)
+    fig.update_layout(title=ex["description"], height=360, margin=dict(t=70, l=50, r=20, b=40))
+    return fig
+
+
+def augmentation_static(augmentation: str = "reverb", strength: float = 0.5, wave: torch.Tensor | None = None,
+                        sr: int = SAMPLE_RATE, seed: int = 0):
+    """Matplotlib twin of :func:`augmentation_figure`."""
+    import matplotlib.pyplot as plt
+
+    ex = augmentation_example(augmentation, strength, wave, sr, seed)
+    lo, hi = _limits(ex)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
+    for ax, key, title in ((axes[0], "mel_before", "before"),
+                           (axes[1], "mel_after", f"after: {augmentation} × {strength:.2f}")):
+        ax.imshow(ex[key].numpy(), origin="lower", aspect="auto", cmap="magma", vmin=lo, vmax=hi)
+        ax.set_title(title)
+        ax.set_xlabel("frame (10 ms)")
+    axes[0].set_ylabel("mel bin")
+    fig.suptitle(ex["description"])
+    fig.tight_layout()
+    return fig
+
+
+def augmentation_widget(wave: torch.Tensor | None = None, sr: int = SAMPLE_RATE, augmentation: str = "reverb",
+                        strength: float = 0.5):
+    """Choose an augmentation and its strength; see the spectrogram change."""
+    import ipywidgets as widgets
+
+    wave = demo_clip()[0] if wave is None else wave
+    controls = {
+        "augmentation": widgets.Dropdown(options=list(AUGMENTATIONS), value=augmentation, description="effect"),
+        "strength": widgets.FloatSlider(value=strength, min=0.0, max=1.0, step=0.05, description="strength"),
+    }
+    return interactive_figure(controls, lambda **v: augmentation_figure(wave=wave, sr=sr, **v),
+                              lambda **v: augmentation_static(wave=wave, sr=sr, **v))
+
+
+def augmentation_gallery_static(wave: torch.Tensor | None = None, sr: int = SAMPLE_RATE, strength: float = 0.7,
+                                names=None, seed: int = 0):
+    """Matplotlib grid: the clean log-mel, then each augmentation of :data:`AUGMENTATIONS` at ``strength``."""
+    import matplotlib.pyplot as plt
+
+    wave = demo_clip()[0] if wave is None else wave
+    names = list(names or AUGMENTATIONS)
+    examples = [augmentation_example(n, strength, wave, sr, seed) for n in names]
+    panels = [("clean", examples[0]["mel_before"])] + [(n, e["mel_after"]) for n, e in zip(names, examples)]
+    lo, hi = float(panels[0][1].min()), float(panels[0][1].max())
+    cols = 4
+    rows = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.2 * rows), squeeze=False)
+    for ax, (title, mel) in zip(axes.flat, panels):
+        ax.imshow(mel.numpy(), origin="lower", aspect="auto", cmap="magma", vmin=lo, vmax=hi)
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([]), ax.set_yticks([])
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.suptitle(f"every augmentation at strength {strength}", y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+def normalisation_static(wave: torch.Tensor | None = None, sr: int = SAMPLE_RATE, quieter: float = 10.0):
+    """Matplotlib 2×2: raw log-mel of ``wave`` and of a ``quieter``× quieter copy (top, shared colours),
+    and both after :func:`echo_edu.augmentation.normalize_features` (bottom): the bottom pair match."""
+    import matplotlib.pyplot as plt
+
+    wave = demo_clip()[0] if wave is None else wave
+    raw = [log_mel_spectrogram(wave, sr=sr), log_mel_spectrogram(wave / quieter, sr=sr)]
+    norm = [normalize_features(m) for m in raw]
+    fig, axes = plt.subplots(2, 2, figsize=(10, 5), sharex=True, sharey=True)
+    for r, (mels, label) in enumerate(((raw, "raw log-mel"), (norm, "normalised (per-bin CMVN)"))):
+        lo, hi = float(torch.stack(mels).min()), float(torch.stack(mels).max())
+        for c, name in enumerate(("original", f"{quieter:g}× quieter")):
+            axes[r, c].imshow(mels[c].numpy(), origin="lower", aspect="auto", cmap="magma", vmin=lo, vmax=hi)
+            axes[r, c].set_title(f"{label}: {name}", fontsize=10)
+    fig.tight_layout()
+    return fig
