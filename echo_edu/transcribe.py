@@ -4,7 +4,7 @@ The road: load (any rate, mono, [-1, 1]) → cut into windows the encoder can ta
 → greedy or beam decoding with the KV cache → detokenise → stitch the windows' texts together.
 
 Long audio. The encoder sees ``audio_ctx · 2 · 10 ms`` at a time (``Dimensions.audio_seconds``).
-A longer recording is cut into windows that **overlap** by ``overlap`` seconds (a word cut at one
+A longer recording is cut into windows that **overlap** by ``overlap`` seconds (default 1 s) (a word cut at one
 window's edge is heard whole in the next) and the texts are stitched where they agree: the longest
 run of words that ends the left text and starts the right one is kept once (allowing one garbled
 word at each edge). Nothing is dropped silently: every sample lands in some window, and a window
@@ -49,7 +49,7 @@ def split_windows(n_samples: int, window: int, overlap: int) -> list[tuple[int, 
     sharing ``overlap`` samples. One window when the audio fits."""
     if n_samples <= window:
         return [(0, n_samples)]
-    if not 0 <= overlap < window // 2:
+    if not 0 <= overlap <= window // 2:
         raise ConfigError(f"overlap must be between 0 and half a window ({window // 2} samples), got {overlap}")
     stride = window - overlap
     count = math.ceil((n_samples - overlap) / stride)
@@ -96,7 +96,7 @@ def _name(item) -> str | None:
 
 @torch.no_grad()
 def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy", beam_size: int = 4,
-                        max_tokens: int | None = None, overlap: float = 1.0, batch_size: int = 16,
+                        max_tokens: int | None = None, overlap: float | None = None, batch_size: int = 16,
                         sr: int | None = None) -> list[Transcription]:
     """Like :func:`transcribe` but always a list of :class:`Transcription` (text, seconds, windows)."""
     dims = model.dims
@@ -108,7 +108,7 @@ def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy",
     if isinstance(audio, (torch.Tensor, np.ndarray)) and audio.ndim == 2:
         items = [row for row in audio]
     window = dims.audio_ctx * 2 * HOP_LENGTH
-    hop = int(round(overlap * SAMPLE_RATE))
+    hop = min(SAMPLE_RATE, window // 4) if overlap is None else int(round(overlap * SAMPLE_RATE))
     waves, spans = [], []
     for item in items:
         wave = load_audio(item, SAMPLE_RATE, orig_sr=sr) if sr is not None and not isinstance(item, (str, Path, dict)) \
@@ -146,7 +146,8 @@ def transcribe(model, audio, **options):
         audio: a path, a ``(samples,)`` array/tensor at 16 kHz (or ``sr=``), a ``{"array",
             "sampling_rate"}`` dict — or a list of those, or a ``(B, samples)`` array.
         method: ``"greedy"`` (default) or ``"beam"`` (with ``beam_size``).
-        overlap: seconds shared by neighbouring windows of long audio (default 1.0).
+        overlap: seconds shared by neighbouring windows of long audio (default: 1 s, at most a
+            quarter of a window; at most half a window when given).
         max_tokens: cap on new tokens per window (default ``text_ctx - 1``).
         batch_size: windows decoded together.
     """

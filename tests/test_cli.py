@@ -1,0 +1,80 @@
+"""The echo-edu command: transcribe (text and JSON), demo, clear errors, lazily loaded subcommands."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from echo_edu import Dimensions, Echo, cli
+from echo_edu.audio import save_audio
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    torch.manual_seed(0)
+    Echo(Dimensions.tiny(text_ctx=12)).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def clips(tmp_path):
+    t = torch.arange(16000) / 16000
+    return [save_audio(tmp_path / f"clip{i}.wav", 0.3 * torch.sin(2 * math.pi * f * t)) for i, f in enumerate((300, 700))]
+
+
+def test_transcribe_prints_one_line_per_file(model_dir, clips, capsys):
+    assert cli.main(["transcribe", "--model", str(model_dir), *map(str, clips)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+
+
+def test_transcribe_json(model_dir, clips, capsys):
+    assert cli.main(["transcribe", "--json", "--model", str(model_dir), "--beam-size", "2", *map(str, clips)]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["file"] for r in records] == [str(c) for c in clips]
+    assert all(isinstance(r["text"], str) and r["seconds"] == pytest.approx(1.0) for r in records)
+
+
+def test_missing_audio_file_is_one_clear_line(model_dir, tmp_path, capsys):
+    assert cli.main(["transcribe", "--model", str(model_dir), str(tmp_path / "nope.wav")]) == 2
+    err = capsys.readouterr().err
+    assert "nope.wav" in err and "Traceback" not in err
+
+
+def test_bad_model_folder_is_one_clear_line(tmp_path, clips, capsys):
+    torch.save({"x": torch.zeros(1)}, tmp_path / "evil.pt")
+    assert cli.main(["transcribe", "--model", str(tmp_path / "evil.pt"), str(clips[0])]) == 2
+    assert "pickle" in capsys.readouterr().err
+
+
+def test_demo_says_clearly_when_the_bundled_model_is_missing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "bundled_model_dir", lambda: tmp_path / "echo-digits")
+    assert cli.main(["demo"]) == 2
+    err = capsys.readouterr().err
+    assert "bundled model" in err and "echo-digits" in err and "echo-edu train" in err
+
+
+def test_demo_prints_reference_hypothesis_and_wer(model_dir, capsys):
+    from echo_edu.data import load_samples
+
+    n = len(load_samples("digits"))
+    assert cli.main(["demo", "--model", str(model_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("reference :") == n and out.count("hypothesis:") == n and out.count("WER") >= n + 1
+    assert "Overall: WER" in out
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "synth"])
+def test_delegated_subcommands_have_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: echo-edu " + command in capsys.readouterr().out
+
+
+def test_a_missing_delegate_gives_a_clear_message(monkeypatch, capsys):
+    monkeypatch.setitem(cli._DELEGATED, "train", ("echo_edu.not_written_yet", "train"))
+    assert cli.main(["train", "--steps", "3"]) == 2
+    assert "echo_edu.not_written_yet" in capsys.readouterr().err
