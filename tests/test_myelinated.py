@@ -158,3 +158,52 @@ def test_compute_cost_is_an_aux_loss_that_pushes_towards_skipping():
 def test_dtype_and_device(device, dtype):
     info = check_dtype_device(_make(), _x(), dtype, device, causal=True, need_weights=True)
     assert info["importance"].dtype == dtype
+
+
+def test_policy_learns_per_example_routing():
+    """Hard examples (flag +2) need attention, easy ones (flag −2) need nothing: with a compute cost the
+    policy learns to run every sub-layer on hard examples and skip every one on easy examples."""
+    g = torch.Generator().manual_seed(0)
+
+    def batch():
+        x = torch.randn(32, 16, D, generator=g)
+        hard = torch.rand(32, generator=g) < 0.5
+        x[:, :, 0] = torch.where(hard, 2.0, -2.0)[:, None]
+        target = torch.where(hard[:, None, None], 4 * x.mean(1, keepdim=True).expand(-1, 16, -1), torch.zeros_like(x))
+        return x, target, hard
+
+    m = _make(compute_cost=0.1)
+    policy = list(m.policy.parameters())
+    rest = [p for n, p in m.named_parameters() if not n.startswith("policy.")]
+    opt = torch.optim.Adam([{"params": rest, "lr": 3e-3}, {"params": policy, "lr": 5e-3}])
+    for _ in range(120):
+        x, target, _ = batch()
+        out, info = m(x)
+        loss = (out - target).pow(2).mean() + info["aux_loss"]
+        opt.zero_grad(), loss.backward(), opt.step()
+    m.eval()
+    x, _, hard = batch()
+    with torch.no_grad():
+        skip = m(x)[1]["skip"][:, :, 0]  # (B, L)
+    assert skip[hard].mean() < 0.2 and skip[~hard].mean() > 0.8
+
+
+def test_views_build_headless():
+    from echo_edu.viz.myelinated import (myelinated_figure, myelinated_static, myelinated_widget, skip_rates_figure,
+                                         skip_rates_static, sublayer_maps)
+    from echo_edu.errors import ShapeError
+
+    with torch.no_grad():
+        _, info = _make().eval()(_x(T=6), causal=True, need_weights=True)
+    fig = myelinated_figure(info, example=1, tokens=list("abcdef"))
+    assert len(fig.data) == 2 + 2 * 3  # importance heatmap, skip markers, 2 memory lines per sub-layer
+    assert myelinated_static(info, example=2).axes
+    assert "image/png" in myelinated_widget(info)._repr_mimebundle_()
+    assert len(skip_rates_figure(info).data) == 2 and skip_rates_static(info).axes
+    assert list(sublayer_maps(info)) == ["sub-layer 0", "sub-layer 1", "sub-layer 2"]
+    with pytest.raises(ShapeError):
+        myelinated_figure(info, example=7)
+    with pytest.raises(ShapeError):
+        myelinated_figure({"weights": info["weights"]})
+    with pytest.raises(ShapeError):
+        sublayer_maps({})

@@ -1,0 +1,157 @@
+"""Views of myelinated attention: which tokens matter, which sub-layers were skipped, how memory evolves.
+
+All views read the ``info`` dict of :class:`echo_edu.attention.MyelinatedAttention` (call it with
+``need_weights=True`` to get the per-sub-layer attention maps as well):
+
+* :func:`myelinated_figure` / :func:`myelinated_static` / :func:`myelinated_widget` — for one example:
+  node importance per sub-layer and token (skipped cells crossed out), the memory gate γ (how much old
+  memory each token keeps) and the size of the working memory, sub-layer by sub-layer.
+* :func:`skip_rates_figure` / :func:`skip_rates_static` — over a batch: how often the policy skips each
+  sub-layer (hard decisions) next to its mean skip probability.
+* :func:`sublayer_maps` — ``{"sub-layer i": (B, H, T, S)}``, ready for
+  :func:`echo_edu.viz.attention.attention_map_widget`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from ..errors import ShapeError
+from .attention import _labels  # token labels that stay distinct in plotly
+from .widgets import interactive_figure
+
+__all__ = ["sublayer_maps", "myelinated_figure", "myelinated_static", "myelinated_widget", "skip_rates_figure",
+           "skip_rates_static"]
+
+_PANELS = ("node importance (× = skipped)", "memory gate γ (share of old memory kept)", "‖working memory‖")
+
+
+def _example(info: dict, example: int) -> dict[str, torch.Tensor]:
+    """The per-example ``(L, T)`` arrays of one example, as float CPU tensors."""
+    for name in ("importance", "skip"):
+        if name not in info:
+            raise ShapeError(f"info has no {name!r}: pass the info dict of a MyelinatedAttention forward")
+    B = info["importance"].shape[0]
+    if not 0 <= example < B:
+        raise ShapeError(f"example {example} out of range: the batch has {B} examples")
+    keys = ("importance", "skip", "skip_prob", "memory_gate", "memory_norm")
+    return {k: info[k][example].detach().float().cpu() for k in keys if k in info}
+
+
+def sublayer_maps(info: dict) -> dict[str, torch.Tensor]:
+    """``info["layer_weights"]`` ``(B, L, H, T, S)`` → ``{"sub-layer i": (B, H, T, S)}`` (for the attention-map widget)."""
+    if "layer_weights" not in info:
+        raise ShapeError("info has no 'layer_weights': call the myelinated layer with need_weights=True")
+    lw = info["layer_weights"]
+    return {f"sub-layer {i}": lw[:, i] for i in range(lw.shape[1])}
+
+
+def myelinated_figure(info: dict, example: int = 0, tokens: Sequence[str] | None = None,
+                      title: str | None = None):
+    """Plotly: importance heatmap with skipped cells crossed, memory gate and memory size per sub-layer."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    e = _example(info, example)
+    L, T = e["importance"].shape
+    xs, ys = _labels(tokens, T), [f"sub-layer {i}" for i in range(L)]
+    has_memory = "memory_gate" in e
+    rows = 3 if has_memory else 1
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=_PANELS[:rows], row_heights=[0.4, 0.3, 0.3][:rows])
+    fig.add_trace(go.Heatmap(z=e["importance"].numpy(), x=xs, y=ys, zmin=0, zmax=1, colorscale="Blues",
+                             colorbar=dict(title="importance", len=0.4, y=0.82),
+                             hovertemplate="%{y}<br>token %{x}<br>importance %{z:.3f}<extra></extra>"), 1, 1)
+    layer_idx, tok_idx = torch.nonzero(e["skip"] > 0.5, as_tuple=True)
+    fig.add_trace(go.Scatter(x=[xs[t] for t in tok_idx.tolist()], y=[ys[i] for i in layer_idx.tolist()],
+                             mode="markers", marker=dict(symbol="x", size=9, color="crimson"), name="skipped",
+                             hovertemplate="%{y} skipped at token %{x}<extra></extra>"), 1, 1)
+    if has_memory:
+        for i in range(L):
+            fig.add_trace(go.Scatter(x=xs, y=e["memory_gate"][i].numpy(), mode="lines+markers", name=ys[i],
+                                     legendgroup=ys[i]), 2, 1)
+            fig.add_trace(go.Scatter(x=xs, y=e["memory_norm"][i].numpy(), mode="lines", name=ys[i],
+                                     legendgroup=ys[i], showlegend=False), 3, 1)
+        fig.update_yaxes(range=[0, 1], row=2, col=1)
+    fig.update_layout(title=title or f"Myelinated attention, example {example}", height=260 + 200 * (rows - 1),
+                      width=760, margin=dict(l=90, r=20, t=60, b=40), legend=dict(orientation="h", y=-0.08))
+    return fig
+
+
+def myelinated_static(info: dict, example: int = 0, tokens: Sequence[str] | None = None, title: str | None = None):
+    """Matplotlib twin of :func:`myelinated_figure`."""
+    import matplotlib.pyplot as plt
+
+    e = _example(info, example)
+    L, T = e["importance"].shape
+    has_memory = "memory_gate" in e
+    rows = 3 if has_memory else 1
+    fig, axes = plt.subplots(rows, 1, figsize=(8, 2.2 + 1.8 * (rows - 1)), sharex=True, squeeze=False)
+    ax = axes[0, 0]
+    im = ax.imshow(e["importance"].numpy(), cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    layer_idx, tok_idx = torch.nonzero(e["skip"] > 0.5, as_tuple=True)
+    ax.scatter(tok_idx.numpy(), layer_idx.numpy(), marker="x", color="crimson", label="skipped")
+    ax.set_yticks(range(L), [f"sub-layer {i}" for i in range(L)])
+    ax.set_title(title or f"{_PANELS[0]} — example {example}")
+    fig.colorbar(im, ax=ax, label="importance")
+    if has_memory:
+        for i in range(L):
+            axes[1, 0].plot(e["memory_gate"][i].numpy(), marker=".", label=f"sub-layer {i}")
+            axes[2, 0].plot(e["memory_norm"][i].numpy(), label=f"sub-layer {i}")
+        axes[1, 0].set_ylim(0, 1)
+        axes[1, 0].set_title(_PANELS[1])
+        axes[2, 0].set_title(_PANELS[2])
+        axes[1, 0].legend(fontsize=7, ncol=L)
+    axes[-1, 0].set_xlabel("token")
+    if tokens is not None and T <= 40:
+        axes[-1, 0].set_xticks(range(T), list(tokens))
+    fig.tight_layout()
+    return fig
+
+
+def myelinated_widget(info: dict, tokens: Sequence[str] | None = None):
+    """A slider over the batch above :func:`myelinated_figure`."""
+    import ipywidgets as widgets
+
+    B = info["importance"].shape[0]
+    controls = {"example": widgets.IntSlider(0, 0, max(B - 1, 0), description="example")}
+    return interactive_figure(controls, lambda example: myelinated_figure(info, example, tokens),
+                              lambda example: myelinated_static(info, example, tokens))
+
+
+def _skip_rates(info: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    if "skip" not in info or "skip_prob" not in info:
+        raise ShapeError("info has no 'skip'/'skip_prob': pass the info dict of a MyelinatedAttention forward")
+    return info["skip"].detach().float().mean((0, 2)).cpu(), info["skip_prob"].detach().float().mean((0, 2)).cpu()
+
+
+def skip_rates_figure(info: dict, title: str = "How often each sub-layer is skipped"):
+    """Plotly bars: fraction of (example, token) decisions that skipped each sub-layer, and the mean P(skip)."""
+    import plotly.graph_objects as go
+
+    hard, prob = _skip_rates(info)
+    names = [f"sub-layer {i}" for i in range(hard.shape[0])]
+    fig = go.Figure([go.Bar(x=names, y=hard.numpy(), name="skipped (decisions)"),
+                     go.Bar(x=names, y=prob.numpy(), name="mean P(skip)")])
+    fig.update_layout(title=title, yaxis=dict(range=[0, 1], title="fraction"), barmode="group", width=560, height=360)
+    return fig
+
+
+def skip_rates_static(info: dict, title: str = "How often each sub-layer is skipped"):
+    """Matplotlib twin of :func:`skip_rates_figure`."""
+    import matplotlib.pyplot as plt
+
+    hard, prob = _skip_rates(info)
+    idx = torch.arange(hard.shape[0]).numpy()
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    ax.bar(idx - 0.2, hard.numpy(), width=0.4, label="skipped (decisions)")
+    ax.bar(idx + 0.2, prob.numpy(), width=0.4, label="mean P(skip)")
+    ax.set_xticks(idx, [f"sub-layer {i}" for i in idx])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("fraction")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    return fig

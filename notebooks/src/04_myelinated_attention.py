@@ -1,0 +1,286 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 04 · Myelinated attention: node importance, learned skips, working memory
+#
+# Myelin lets a nerve impulse *jump* from node to node instead of crawling along the whole axon. Echo's
+# "myelinated" layer borrows the picture: a stack of attention **sub-layers** (the nodes), a small
+# **policy** that decides per example which sub-layers to run and which to jump over, a per-token
+# **importance** score that scales each update, and a **working memory** that carries a summary of the
+# sequence from sub-layer to sub-layer.
+#
+# **What you'll learn**
+#
+# 1. Why the original version never trained (hard thresholds, `.item()`, a loop) and leaked the future.
+# 2. Node importance: a soft per-token gate `s = σ(wᵀh + c)` on every sub-layer's update.
+# 3. Skips that train: the straight-through binary Gumbel sample (hard forward, soft gradient, seeded).
+# 4. A working memory that never looks ahead: the **prefix mean** in the decoder, exact under a KV cache.
+# 5. Reading a layer with plots: important tokens, skipped sub-layers, memory over time.
+# 6. Training the policy: it learns to skip every sub-layer on examples that do not need attention.
+#
+# **What you need:** lesson 03 (attention, masks, the KV cache, the attention-map widget).
+
+# %%
+import torch
+import torch.nn.functional as F
+
+import echo_edu
+from echo_edu.attention import KVCache, MyelinatedAttention, StandardAttention
+from echo_edu.attention.pooling import running_mean, straight_through_bernoulli
+from echo_edu.viz.attention import attention_map_static, attention_map_widget
+from echo_edu.viz.myelinated import (myelinated_static, myelinated_widget, skip_rates_static, sublayer_maps)
+
+gen = echo_edu.set_seed(0)
+QUICK = echo_edu.quick_mode()
+torch.set_printoptions(precision=3, sci_mode=False)
+
+# %% [markdown]
+# ## 1. What went wrong in the original
+#
+# The original `MyelinatedLayer` made every decision with a hard rule: a token counted as important if
+# `σ(·) > 0.1`, a sub-layer ran if more than 30 % of tokens were important, a jump happened if *any*
+# example drew a random number below the policy's probability — read with `.item()` inside a Python
+# `while` loop. None of those steps has a gradient, so the importance predictors and the policy
+# **never learned anything**. Its memory was a mean over *all* time steps, added to every position, so
+# in the decoder a token could see the future. And it returned `x + update`, to which the block added
+# `x` again.
+#
+# The version here keeps the ideas and makes each step differentiable, per example, and causal:
+#
+# ```
+# x₀ = x;  for i in 0…L−1:
+#     hᵢ = x₀ if i = 0 else LNᵢ(xᵢ)
+#     aᵢ = Attnᵢ(hᵢ → keys/values of x₀)             own query + output projection per sub-layer
+#     sᵢ = σ(wᵢᵀhᵢ + cᵢ)                             node importance, one per token
+#     rᵢ ∈ {0, 1}                                    run / skip, from the policy
+#     mᵢ = γᵢ·mᵢ₋₁ + (1 − γᵢ)·pool(xᵢ)               working memory, γᵢ = memory gate
+#     xᵢ₊₁ = xᵢ + rᵢ·sᵢ·aᵢ + ρᵢ·mᵢ                   ρᵢ = memory read gate
+# return x_L − x₀                                    the update; the block adds the residual once
+# ```
+
+# %%
+layer = MyelinatedAttention(dims=32, heads=4, layers=3, rotary={"theta": 100.0})
+x = torch.randn(4, 12, 32, generator=gen)  # (B, T, D): 4 examples, 12 tokens
+layer.eval()
+with torch.no_grad():
+    update, info = layer(x, need_weights=True)
+print("update:", tuple(update.shape))
+for name, value in info.items():
+    print(f"  info[{name!r}]: {tuple(value.shape)}")
+
+# %% [markdown]
+# ## 2. Node importance, by hand
+#
+# Each sub-layer scores every token from its own normalised input: `s = σ(wᵀh + c)`. The score is
+# soft, so the gradient reaches `w` and `c`; it multiplies the update, so a token the layer finds
+# unimportant is barely changed. Sub-layer 0 reads the block input directly — let's recompute it.
+
+# %%
+with torch.no_grad():
+    s0 = torch.sigmoid(layer.importance[0](x))[..., 0]  # (B, T)
+print(s0[0])
+assert torch.allclose(s0, info["importance"][:, 0], atol=1e-6)
+
+# %% [markdown]
+# ## 3. Skips that can be trained: straight-through Gumbel
+#
+# The policy sees a pooled summary of the example and outputs one logit per sub-layer: "run it?". A
+# two-way Gumbel-softmax reduces to one logistic noise `g = log u − log(1 − u)`, so during training
+# `soft = σ((logit + g)/τ)` and the forward pass uses the hard decision `soft > 0.5`. The backward pass
+# pretends we used `soft`: `hard + soft − soft.detach()`. In eval there is no noise: run iff `logit > 0`.
+
+# %%
+logits = torch.tensor([-2.0, 0.0, 0.5, 3.0], requires_grad=True)
+decision, prob = straight_through_bernoulli(logits, training=True, generator=torch.Generator().manual_seed(1))
+decision.sum().backward()
+print("P(run)   ", prob.detach())
+print("decision ", decision.detach(), " ← exactly 0 or 1")
+print("gradient ", logits.grad, " ← non-zero: the policy can learn")
+assert set(decision.detach().tolist()) <= {0.0, 1.0} and (logits.grad.abs() > 0).all()
+assert torch.equal(straight_through_bernoulli(logits, training=False)[0], (logits > 0).float())
+
+# %% [markdown]
+# A skipped sub-layer is still *computed* — shapes never depend on data, which is what GPUs and
+# `torch.compile` need — its update is simply multiplied by 0. So skipping is a routing decision.
+# Forcing the policy to skip everything changes the output; that is the test that keeps the mechanism honest.
+
+# %%
+with torch.no_grad():
+    bias = layer.policy[-1].bias.clone()
+    layer.policy[-1].bias.fill_(-20.0)  # skip every sub-layer
+    skipped, info_skip = layer(x)
+    layer.policy[-1].bias.copy_(bias)
+print("skip decisions now:", info_skip["skip"][0, :, 0].tolist())
+print("output change:", (skipped - update).abs().mean().item())
+assert not torch.allclose(skipped, update, atol=1e-4)
+
+# %% [markdown]
+# ## 4. Working memory that never looks ahead
+#
+# The memory mixes the previous memory with a pooled summary of the stream. In the encoder the summary
+# can be the mean over the whole sequence. In the decoder that would leak: position 3 would "know"
+# about token 11. The decoder uses the **prefix mean** `cumsum(x)/t` instead — the same function with
+# `causal=True`. Change the last token and compare:
+
+# %%
+y = x.clone()
+y[:, -1] += 10.0
+full_x, full_y = running_mean(x, causal=False), running_mean(y, causal=False)        # (B, 1, D)
+prefix_x, prefix_y = running_mean(x, causal=True), running_mean(y, causal=True)      # (B, T, D)
+print("whole-sequence mean moved by", (full_y - full_x).abs().max().item(), "— at every position")
+print("prefix mean moved at positions 0…10 by", (prefix_y - prefix_x)[:, :-1].abs().max().item())
+assert torch.equal(prefix_y[:, :-1], prefix_x[:, :-1])
+
+# %% [markdown]
+# The whole layer in decoder mode: perturbing tokens from position 6 on leaves positions 0–5 untouched,
+# and decoding token by token with a KV cache (which carries the running sums in `cache.state`) gives
+# exactly the full pass.
+
+# %%
+with torch.no_grad():
+    out_x, info_x = layer(x, causal=True)
+    z = x.clone()
+    z[:, 6:] = torch.randn(4, 6, 32, generator=gen) * 3
+    out_z, info_z = layer(z, causal=True)
+    cache = KVCache()
+    stepwise = torch.cat([layer(x[:, t:t + 1], causal=True, cache=cache)[0] for t in range(12)], dim=1)
+print("largest change before position 6:", (out_z - out_x)[:, :6].abs().max().item())
+print("cache vs full pass:", (stepwise - out_x).abs().max().item(), "| cache state:", sorted(cache.state))
+assert torch.allclose(out_z[:, :6], out_x[:, :6], atol=1e-5)
+assert torch.allclose(stepwise, out_x, atol=1e-5)
+
+# %% [markdown]
+# ## 5. Looking inside
+#
+# Top: the importance of every token in every sub-layer (a red × marks a skipped cell). Middle: the
+# memory gate γ — close to 1 means "keep the old memory", close to 0 "write the new summary". Bottom:
+# the size of the memory. In decoder mode the summary is a prefix mean, so memory settles as the
+# sequence goes on. A static picture first, then the widget (slide through the examples).
+
+# %%
+with torch.no_grad():
+    _, info_dec = layer(x, causal=True, need_weights=True)
+myelinated_static(info_dec, example=0);
+
+# %%
+myelinated_widget(info_dec)
+
+# %% [markdown]
+# Each sub-layer has its own query, so each has its own attention map over the same keys. The
+# attention-map widget of lesson 03 takes them directly.
+
+# %%
+maps = sublayer_maps(info_dec)
+attention_map_static(maps, layer="sub-layer 2", head="mean", example=0);
+
+# %%
+attention_map_widget(maps)
+
+# %% [markdown]
+# ## 6. Teaching the policy when to jump
+#
+# A task with two kinds of examples. **Hard** ones (channel 0 = +2) must output the mean of the whole
+# sequence at every position — only attention can do that. **Easy** ones (channel 0 = −2) must output
+# nothing. A `compute_cost` adds `cost · P(run)` to the loss (`info["aux_loss"]`), so running a
+# sub-layer must pay for itself. The policy should learn to run everything on hard examples and jump
+# over everything on easy ones. (The policy gets its own, smaller learning rate: if it learns faster
+# than the attention it serves, it decides "attention is useless" before attention has had a chance.)
+
+# %%
+def routing_batch(batch=32, T=16, D=32):
+    """x (B, T, D), target (B, T, D) and which examples are hard (B,)."""
+    x = torch.randn(batch, T, D, generator=gen)
+    hard = torch.rand(batch, generator=gen) < 0.5
+    x[:, :, 0] = torch.where(hard, 2.0, -2.0)[:, None]
+    target = torch.where(hard[:, None, None], 4 * x.mean(1, keepdim=True).expand(-1, T, -1), torch.zeros_like(x))
+    return x, target, hard
+
+
+torch.manual_seed(0)
+router = MyelinatedAttention(32, 4, layers=3, compute_cost=0.1)
+policy_params = list(router.policy.parameters())
+others = [p for n, p in router.named_parameters() if not n.startswith("policy.")]
+opt = torch.optim.Adam([{"params": others, "lr": 3e-3}, {"params": policy_params, "lr": 5e-3}])
+history = []
+for step in range(130 if QUICK else 400):
+    xb, target, hard = routing_batch()
+    out, info_r = router(xb)
+    loss = F.mse_loss(out, target) + info_r["aux_loss"]
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    p_skip = info_r["skip_prob"][:, :, 0]  # (B, L): one decision per example and sub-layer
+    history.append((loss.item(), p_skip[hard].mean().item(), p_skip[~hard].mean().item()))
+print("step   loss   P(skip | hard)   P(skip | easy)")
+for step in range(0, len(history), max(1, len(history) // 6)):
+    print(f"{step:4d}  {history[step][0]:.3f}        {history[step][1]:.2f}             {history[step][2]:.2f}")
+
+# %%
+router.eval()
+xb, target, hard = routing_batch()
+with torch.no_grad():
+    _, info_eval = router(xb)
+skip_hard = {k: v[hard] for k, v in info_eval.items() if v.dim() > 0}  # per-example entries of the hard ones
+skip_easy = {k: v[~hard] for k, v in info_eval.items() if v.dim() > 0}
+print("eval skip rate per sub-layer — hard:", skip_hard["skip"].mean((0, 2)).tolist(),
+      " easy:", skip_easy["skip"].mean((0, 2)).tolist())
+assert skip_hard["skip"].mean() < 0.2 and skip_easy["skip"].mean() > 0.8
+skip_rates_static(skip_hard, title="Hard examples: sub-layers skipped");
+
+# %%
+skip_rates_static(skip_easy, title="Easy examples: sub-layers skipped");
+
+# %% [markdown]
+# ## 7. A sanity anchor: one sub-layer with open gates *is* standard attention
+#
+# Sub-layer 0 uses the ordinary projections. With one sub-layer, no memory, importance and policy
+# forced open, the layer must match `StandardAttention` with the same weights — a check that nothing
+# else sneaks into the computation.
+
+# %%
+std = StandardAttention(32, 4, rotary={"theta": 100.0}).eval()
+one = MyelinatedAttention(32, 4, rotary={"theta": 100.0}, layers=1, memory=False).eval()
+one.load_state_dict(std.state_dict(), strict=False)
+with torch.no_grad():
+    one.importance[0].weight.zero_()
+    one.importance[0].bias.fill_(60.0)
+    one.policy[-1].bias.fill_(60.0)
+    assert torch.allclose(one(x, causal=True)[0], std(x, causal=True)[0], atol=1e-5)
+print("one open sub-layer == standard attention")
+
+# %% [markdown]
+# ## Summary
+#
+# * A myelinated layer runs `L` attention sub-layers over shared keys and values; each has its own query.
+# * **Node importance** `σ(wᵀh + c)` scales each token's update — soft, so it trains.
+# * **Skips** come from a small policy; the straight-through binary Gumbel sample gives hard decisions
+#   in the forward pass and gradients in the backward pass. Training noise is seeded; eval is
+#   deterministic. Shapes never change, so a skip is routing, not a speed-up.
+# * The **working memory** is a gated mix of a pooled summary; in the decoder the summary is a prefix
+#   mean, so nothing leaks from the future, and a KV cache carries the running sums.
+# * The layer returns the update only; the block adds the residual once.
+# * With a compute cost the policy learns **per-example** routing: jump over everything when attention
+#   is not needed.
+#
+# ## Exercises
+#
+# 1. Train the router with `compute_cost=0.0`. What happens to the skip rates, and why?
+# 2. Give the policy the same learning rate as the rest (`1e-2`). Watch `P(skip | hard)` early on. Explain
+#    the "death spiral": why can a skipped sub-layer never prove it is useful?
+# 3. Copy `MyelinatedAttention` and make its pooling use the whole-sequence mean in decoder mode
+#    (`running_mean(..., causal=False)`). Run the perturbation test of section 4 and watch it fail.
+# 4. The importance score is computed per sub-layer. Plot `info["importance"]` for the trained router on
+#    easy and hard examples. Does importance also separate them? Why might it not need to?
+#
+# ## Questionnaire
+#
+# 1. Why does `hard + soft − soft.detach()` have the value of `hard` and the gradient of `soft`?
+# 2. What shape does `info["skip"]` have for a batch of 4, 3 sub-layers and 12 tokens, and why is it
+#    constant along the token axis in the encoder but not in the decoder?
+# 3. What two running tensors does the KV cache need for the memory to stay exact while decoding?
