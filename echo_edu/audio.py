@@ -176,7 +176,7 @@ def load_audio(path_or_array: Any, sr: int = SAMPLE_RATE, *, orig_sr: int | None
                          "(integer PCM stored as float? divide by 32768)")
     if source_rate != sr:
         wave = _resampler(source_rate, sr, str(wave.device))(wave)
-    return wave.clamp_(-1.0, 1.0).contiguous()
+    return wave.clamp(-1.0, 1.0).contiguous()   # a new tensor: the caller's is never changed
 
 
 @functools.lru_cache(maxsize=16)

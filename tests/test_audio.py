@@ -98,6 +98,12 @@ def test_rates_and_layouts_match_16k_mono(tmp_path, rate, layout):
     assert diff.mean() < 0.005 and diff.max() < 0.02
 
 
+def test_input_is_not_modified():
+    wave = torch.full((100,), 1.2)
+    out = load_audio(wave)
+    assert torch.equal(wave, torch.full((100,), 1.2)) and float(out.max()) == 1.0
+
+
 def test_stereo_is_averaged_not_concatenated():
     left, right = torch.full((1000,), 0.5), torch.full((1000,), -0.1)
     mono = load_audio(torch.stack([left, right]))
