@@ -1,9 +1,9 @@
 """Quaternion throughput: echo_edu.quaternion as a ratio to roma on the same inputs.
 
 roma stores quaternions (x, y, z, w) and echo_edu (w, x, y, z); both libraries get their own layout,
-converted once outside the timed region, so only the operation is timed. Times are medians from
-``torch.utils.benchmark``; the table shows roma's time in µs and echo_edu's as a ratio (below 1 = faster).
-Nothing is asserted.
+converted once outside the timed region, so only the operation is timed. Times are the best of three
+interleaved ``torch.utils.benchmark`` medians; the table shows roma's time in µs and echo_edu's as a
+ratio (below 1 = faster). Nothing is asserted.
 
     python benchmarks/quaternion.py                 # CPU (or --device cuda), float32
     python benchmarks/quaternion.py --quick
@@ -17,12 +17,11 @@ from pathlib import Path
 
 import roma
 import torch
-import torch.utils.benchmark as benchmark
 
 from echo_edu import quaternion as eq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rotary import describe_machine, machine_arguments  # noqa: E402  (the CLI both micro-benchmarks share)
+from rotary import best_of, describe_machine, machine_arguments  # noqa: E402  (the CLI both micro-benchmarks share)
 
 
 def operations(n: int, device: torch.device, dtype: torch.dtype) -> dict:
@@ -44,10 +43,6 @@ def operations(n: int, device: torch.device, dtype: torch.dtype) -> dict:
     }
 
 
-def median(fn, run_time: float) -> float:
-    return benchmark.Timer("fn()", globals={"fn": fn}).blocked_autorange(min_run_time=run_time).median
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     machine_arguments(parser, ["float32", "float64"])
@@ -59,8 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---:|---:|---:|")
     for n in sizes:
         for name, (ours, theirs) in operations(n, device, dtype).items():
-            base = median(theirs, run_time)
-            print(f"| {name} | {n:,} | {base * 1e6:,.1f} | {median(ours, run_time) / base:.2f} |")
+            t = best_of({"roma": ("f()", {"f": theirs}), "ours": ("f()", {"f": ours})}, run_time)
+            print(f"| {name} | {n:,} | {t['roma'] * 1e6:,.1f} | {t['ours'] / t['roma']:.2f} |")
 
 
 if __name__ == "__main__":

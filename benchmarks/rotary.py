@@ -3,9 +3,9 @@
 For every shape ``(B, H, T, head_dim)`` the same random tensor goes through
 ``rotary_embedding_torch.RotaryEmbedding(head_dim)`` (the baseline) and through
 ``echo_edu.RotaryEmbedding`` in standard, quaternion and projection mode, forward only (inference) and
-forward + backward (training, gradient w.r.t. the input and the learned axes/projection). Times are medians
-from ``torch.utils.benchmark`` (which synchronises CUDA); the table shows the baseline in µs and every mode
-as a ratio (below 1 = faster than the baseline). Nothing is asserted.
+forward + backward (training: gradients for the input and the learned axes/projection). Times are the
+best of three interleaved ``torch.utils.benchmark`` medians (which synchronise CUDA); the table shows
+the baseline in µs and every mode as a ratio (below 1 = faster than the baseline). Nothing is asserted.
 
     python benchmarks/rotary.py                    # CPU (or --device cuda), float32
     python benchmarks/rotary.py --quick            # small shapes, a few seconds
@@ -29,15 +29,25 @@ SHAPES = [(1, 8, 256, 64), (4, 8, 1024, 64), (4, 16, 2048, 128)]
 QUICK_SHAPES = [(1, 4, 128, 64), (2, 8, 512, 64)]
 
 
-def seconds(module: torch.nn.Module, x: torch.Tensor, backward: bool, min_run_time: float) -> float:
-    """Median seconds of one rotate (and, with ``backward``, its backward pass) on ``x``."""
+def best_of(stmts: dict, run_time: float, rounds: int = 3) -> dict:
+    """Seconds per call of every ``name -> (stmt, globals)``: the best of ``rounds`` interleaved medians.
+
+    Interleaving the contenders and keeping the minimum makes the *ratios* robust on a busy machine,
+    where a burst of load would otherwise land on one contender only.
+    """
+    best = {name: float("inf") for name in stmts}
+    for _ in range(rounds):
+        for name, (stmt, env) in stmts.items():
+            t = benchmark.Timer(stmt, globals=env).blocked_autorange(min_run_time=run_time / rounds).median
+            best[name] = min(best[name], t)
+    return best
+
+
+def rotate_stmt(module: torch.nn.Module, x: torch.Tensor, backward: bool) -> tuple[str, dict]:
+    """The statement timing one rotate (and, with ``backward``, its backward pass) on ``x``."""
     if backward:
-        x = x.detach().requires_grad_()
-        stmt = "m.rotate_queries_or_keys(x).sum().backward()"
-    else:
-        stmt = "m.rotate_queries_or_keys(x)"
-    with torch.set_grad_enabled(backward):
-        return benchmark.Timer(stmt, globals={"m": module, "x": x}).blocked_autorange(min_run_time=min_run_time).median
+        return "m.rotate_queries_or_keys(x).sum().backward()", {"m": module, "x": x.detach().requires_grad_()}
+    return "with torch.no_grad(): m.rotate_queries_or_keys(x)", {"m": module, "x": x, "torch": torch}
 
 
 def machine_arguments(parser: argparse.ArgumentParser, dtypes: list[str]) -> None:
@@ -71,11 +81,11 @@ def main(argv: list[str] | None = None) -> None:
     for backward in (False, True):
         for shape in shapes:
             x = torch.randn(*shape, generator=gen).to(device=device, dtype=dtype)
-            base = seconds(Baseline(shape[-1]).to(device), x, backward, run_time)
-            ratios = []
-            for options in MODES.values():
-                module = RotaryEmbedding(shape[-1], **options).to(device)
-                ratios.append(seconds(module, x, backward, run_time) / base)
+            modules = {"baseline": Baseline(shape[-1]).to(device)}
+            modules.update({name: RotaryEmbedding(shape[-1], **opt).to(device) for name, opt in MODES.items()})
+            times = best_of({name: rotate_stmt(m, x, backward) for name, m in modules.items()}, run_time)
+            base = times["baseline"]
+            ratios = [times[name] / base for name in MODES]
             print(f"| {'fwd+bwd' if backward else 'forward'} | {', '.join(map(str, shape))} | {base * 1e6:,.0f} | "
                   + " | ".join(f"{r:.2f}" for r in ratios) + " |")
 

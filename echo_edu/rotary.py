@@ -203,8 +203,10 @@ class RotaryEmbedding(nn.Module):
             x0, x1 = pairs.unbind(-1)
             c, s = cos[:, nb:], sin[:, nb:]
             parts.append(torch.stack((x0 * c - x1 * s, x1 * c + x0 * s), dim=-1).flatten(-2))
-        parts.append(x[..., self.rot_dim:])                                    # pass-through channels
-        return torch.cat(parts, dim=-1).to(t.dtype)
+        if self.rot_dim < self.dim:
+            parts.append(x[..., self.rot_dim:])                                # pass-through channels
+        out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)        # no copy when all rotate
+        return out.to(t.dtype)
 
     def rotate_queries_or_keys(self, t: torch.Tensor, offset: int = 0) -> torch.Tensor:
         """Rotate queries or keys ``t`` ``(..., T, dim)`` for positions ``offset … offset+T-1``.
