@@ -270,3 +270,23 @@ def test_bad_inputs_and_configs_raise_typed_errors():
 def test_config_round_trips_through_a_dict():
     config = AugmentConfig(p_noise=0.7, snr_db=(0.0, 20.0), noise_types=("pink", "babble"))
     assert AugmentConfig.from_dict(config.to_dict()) == config
+
+
+# --------------------------------------------------------------------------- lesson-11 views
+
+def test_views_show_the_effect_and_the_widget_redraws():
+    import plotly.graph_objects as go
+
+    from echo_edu.viz.augmentation import augmentation_example, augmentation_figure, augmentation_widget, synthetic_vowels
+
+    wave = synthetic_vowels(0.6)
+    ex = augmentation_example("telephone", 0.2, wave)
+    top = ex["mel_before"].shape[0] * 3 // 4                      # mel bins well above 3.4 kHz
+    assert ex["mel_after"][top:].mean() < ex["mel_before"][top:].mean() - 0.3
+    fig = augmentation_figure("gain", 1.0, wave)
+    assert isinstance(fig, go.Figure) and len(fig.data) == 2
+    assert fig.data[1].z.mean() < fig.data[0].z.mean() - 0.5    # 30 dB quieter is darker on a shared scale
+    widget = augmentation_widget(wave, augmentation="reverb", strength=0.3)
+    widget.controls["augmentation"].value = "vtlp"
+    assert "vtlp" in widget.figure.layout.annotations[1].text
+    assert widget._repr_mimebundle_()["image/png"][:4] == b"\x89PNG"

@@ -4,6 +4,7 @@
   its strength in [0, 1]); colours share one scale, so "quieter" looks darker.
 * ``augmentation_gallery_static`` — every augmentation at once, a grid of small spectrograms.
 * ``normalisation_static`` — a clip and a 10×-quieter copy, raw and after per-utterance normalisation.
+* ``long_term_spectra_static`` — each clip's average log-mel over time, coloured by engine: a fingerprint.
 * ``demo_clip`` — a bundled sample clip when ``assets/samples/`` exists, else a synthetic vowel sequence.
 """
 
@@ -18,7 +19,8 @@ from ..augmentation import AUGMENTATIONS, apply_augmentation, normalize_features
 from .widgets import interactive_figure
 
 __all__ = ["demo_clip", "synthetic_vowels", "augmentation_example", "augmentation_figure", "augmentation_static",
-           "augmentation_widget", "augmentation_gallery_static", "normalisation_static"]
+           "augmentation_widget", "augmentation_gallery_static", "normalisation_static", "long_term_spectra",
+           "long_term_spectra_static"]
 
 
 def synthetic_vowels(seconds: float = 1.5, sr: int = SAMPLE_RATE, f0: float = 120.0) -> torch.Tensor:
@@ -81,12 +83,13 @@ def _limits(ex: dict) -> tuple[float, float]:
 
 
 def augmentation_figure(augmentation: str = "reverb", strength: float = 0.5, wave: torch.Tensor | None = None,
-                        sr: int = SAMPLE_RATE, seed: int = 0):
-    """Plotly: log-mel before (left) and after (right) ``augmentation`` at ``strength``."""
+                        sr: int = SAMPLE_RATE, seed: int = 0, example: dict | None = None):
+    """Plotly: log-mel before (left) and after (right) ``augmentation`` at ``strength``
+    (``example``: a precomputed :func:`augmentation_example`)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    ex = augmentation_example(augmentation, strength, wave, sr, seed)
+    ex = example or augmentation_example(augmentation, strength, wave, sr, seed)
     lo, hi = _limits(ex)
     fig = make_subplots(rows=1, cols=2, subplot_titles=("before", f"after: {augmentation} × {strength:.2f}"))
     for col, key in ((1, "mel_before"), (2, "mel_after")):
@@ -99,11 +102,11 @@ def augmentation_figure(augmentation: str = "reverb", strength: float = 0.5, wav
 
 
 def augmentation_static(augmentation: str = "reverb", strength: float = 0.5, wave: torch.Tensor | None = None,
-                        sr: int = SAMPLE_RATE, seed: int = 0):
+                        sr: int = SAMPLE_RATE, seed: int = 0, example: dict | None = None):
     """Matplotlib twin of :func:`augmentation_figure`."""
     import matplotlib.pyplot as plt
 
-    ex = augmentation_example(augmentation, strength, wave, sr, seed)
+    ex = example or augmentation_example(augmentation, strength, wave, sr, seed)
     lo, hi = _limits(ex)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
     for ax, key, title in ((axes[0], "mel_before", "before"),
@@ -127,8 +130,17 @@ def augmentation_widget(wave: torch.Tensor | None = None, sr: int = SAMPLE_RATE,
         "augmentation": widgets.Dropdown(options=list(AUGMENTATIONS), value=augmentation, description="effect"),
         "strength": widgets.FloatSlider(value=strength, min=0.0, max=1.0, step=0.05, description="strength"),
     }
-    return interactive_figure(controls, lambda **v: augmentation_figure(wave=wave, sr=sr, **v),
-                              lambda **v: augmentation_static(wave=wave, sr=sr, **v))
+    cache: dict[tuple, dict] = {}   # the plotly view and its PNG twin share one computation per setting
+
+    def example(augmentation: str, strength: float) -> dict:
+        key = (augmentation, round(float(strength), 4))
+        if key not in cache:
+            cache.clear()
+            cache[key] = augmentation_example(augmentation, strength, wave, sr)
+        return cache[key]
+
+    return interactive_figure(controls, lambda **v: augmentation_figure(**v, example=example(**v)),
+                              lambda **v: augmentation_static(**v, example=example(**v)))
 
 
 def augmentation_gallery_static(wave: torch.Tensor | None = None, sr: int = SAMPLE_RATE, strength: float = 0.7,
@@ -169,5 +181,31 @@ def normalisation_static(wave: torch.Tensor | None = None, sr: int = SAMPLE_RATE
         for c, name in enumerate(("original", f"{quieter:g}× quieter")):
             axes[r, c].imshow(mels[c].numpy(), origin="lower", aspect="auto", cmap="magma", vmin=lo, vmax=hi)
             axes[r, c].set_title(f"{label}: {name}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def long_term_spectra(waves, sr: int = SAMPLE_RATE) -> torch.Tensor:
+    """Each clip's long-term average spectrum: its log-mel averaged over time, minus its overall mean
+    (so loudness drops out and only the *shape* is left). ``[(samples,)] * N -> (N, mels)``."""
+    rows = [log_mel_spectrogram(w, sr=sr).mean(dim=-1) for w in waves]          # (mels,) each
+    spectra = torch.stack(rows)                                                # (N, mels)
+    return spectra - spectra.mean(dim=-1, keepdim=True)
+
+
+def long_term_spectra_static(waves, labels, sr: int = SAMPLE_RATE):
+    """Matplotlib: :func:`long_term_spectra` of each clip, one colour per label (e.g. per engine)."""
+    import matplotlib.pyplot as plt
+
+    spectra = long_term_spectra(waves, sr)
+    colours = {label: f"C{i}" for i, label in enumerate(dict.fromkeys(labels))}
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    for row, label in zip(spectra, labels):
+        ax.plot(row.numpy(), color=colours[label], alpha=0.6, label=label)
+    handles = {h.get_label(): h for h in ax.get_lines()}
+    ax.legend(handles.values(), handles.keys())
+    ax.set_xlabel("mel bin (low → high frequency)")
+    ax.set_ylabel("average log-mel − clip mean")
+    ax.set_title("long-term average spectrum of each clip")
     fig.tight_layout()
     return fig
