@@ -29,6 +29,7 @@ from .attention import (ATTENTION_TYPES, AdaptiveFocusAttention, AdaptiveSpanAtt
 
 # --- audio, data, tokenizer ---
 from .audio import HOP_LENGTH, N_FFT, SAMPLE_RATE, load_audio, log_mel_spectrogram
+from .augmentation import AugmentConfig, Augmenter, normalize_features
 from .data import build_corpus, load_samples
 from .text import normalize_text
 from .tokenizer import build_tokenizer, load_tokenizer
@@ -56,6 +57,7 @@ __all__ = [
     # --- audio/data names ---
     "HOP_LENGTH", "N_FFT", "SAMPLE_RATE", "load_audio", "log_mel_spectrogram", "build_corpus",
     "load_samples", "normalize_text", "build_tokenizer", "load_tokenizer",
+    "AugmentConfig", "Augmenter", "normalize_features",
     # --- model names ---
     "Dimensions", "Echo", "EchoOutput", "process_audio", "transcribe",
 ]
