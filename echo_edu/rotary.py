@@ -220,6 +220,9 @@ class RotaryEmbedding(nn.Module):
                              f"got {shape}")
         if not t.is_floating_point():
             raise ShapeError(f"RotaryEmbedding expects a floating-point tensor, got dtype {t.dtype}")
+        if isinstance(offset, bool) or not isinstance(offset, (int, torch.SymInt)) or offset < 0:
+            raise ConfigError(f"RotaryEmbedding offset must be a Python int >= 0 (positions already cached), "
+                              f"got {offset!r}")
         cos, sin = self._cos_sin(offset, t.shape[-2], t.device)
         return self.rotate(t, cos, sin)
 

@@ -259,3 +259,9 @@ def test_bad_configs_raise_config_error(kwargs):
 def test_bad_inputs_raise_shape_error(bad):
     with pytest.raises(ShapeError, match="RotaryEmbedding"):
         RotaryEmbedding(16).rotate_queries_or_keys(bad)
+
+
+@pytest.mark.parametrize("offset", [-1, 2.0, torch.tensor(3)])
+def test_offset_must_be_a_non_negative_int(offset):
+    with pytest.raises(ConfigError, match="offset"):
+        RotaryEmbedding(8).rotate_queries_or_keys(torch.randn(2, 3, 8), offset=offset)
