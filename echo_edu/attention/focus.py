@@ -76,11 +76,27 @@ class AdaptiveFocusAttention(AttentionBase):
         self.windows, self.iterations = windows, iterations
         # narrowest-last lookup: bucket 0 (calm) → widest window
         self.register_buffer("window_table", torch.tensor(windows[::-1], dtype=torch.long), persistent=False)
-        self.register_buffer("thresholds", torch.tensor(thresholds, dtype=torch.float32), persistent=False)
+        # adaptive state (see calibrate), so it is saved with the weights
+        self.register_buffer("thresholds", torch.tensor(thresholds, dtype=torch.float32))
         self.focus_norm = nn.LayerNorm(dims) if iterations > 1 else None
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, windows={self.windows}, iterations={self.iterations}"
+
+    @torch.no_grad()
+    def calibrate(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Set the thresholds to quantiles of the activity of the examples in ``x``, so every window
+        bucket gets an equal share of them. Call it once on a representative batch before training.
+
+        Args:
+            x: ``(B, T, D)`` layer inputs; key_padding_mask: ``(B, T)`` bool, True = real frame.
+        Returns:
+            the new thresholds ``(len(windows) − 1,)``.
+        """
+        _, activity = self.choose_windows(x, key_padding_mask, causal=False)  # (B, T), constant over T
+        levels = torch.linspace(0, 1, len(self.windows) + 1, device=x.device)[1:-1]
+        self.thresholds.copy_(torch.quantile(activity[:, 0], levels))
+        return self.thresholds.clone()
 
     def choose_windows(self, x: torch.Tensor, valid: torch.Tensor | None = None, *, causal: bool,
                        cache: KVCache | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,269 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 06 · Adaptive windows: learned attention spans and content-chosen focus windows
+#
+# Speech is local most of the time — a phoneme lasts a few frames — but not always: a long vowel, a
+# pause, a word spoken twice. Full attention pays `O(T²)` for context that most heads never use. This
+# lesson shows two ways to let the *data* decide how far each attention layer looks:
+#
+# * **adaptive span** — every head learns a span by gradient descent (a soft ramp mask plus a
+#   penalty), predicted from the content of the sequence;
+# * **adaptive focus window** — every example picks a band width from a fixed set, from how busy its
+#   signal is; one banded mask, no loop over windows, optional focus iterations.
+#
+# **What you'll learn**
+#
+# 1. The soft ramp `m(δ) = clamp((R + z − δ)/R, 0, 1)` and why it lets the span learn.
+# 2. Spans predicted from content — and from the *prefix* only in a decoder.
+# 3. Watching spans grow when a task needs long context and shrink when it does not.
+# 4. A signal-activity measure, thresholds calibrated on data, and window buckets with static shapes.
+# 5. Where the windows fall on a real log-mel spectrogram, next to the attention maps.
+# 6. Focus iterations `z ← z + Attn(q(LN z), K, V)`, and the checks that keep all this honest.
+#
+# **What you need:** lesson 03 (attention, masks, bands, the KV cache); lesson 07 explains the log-mel
+# front end in detail, but here we only need to know it turns sound into a `(mels, frames)` image.
+
+# %%
+import torch
+
+import echo_edu
+from echo_edu import log_mel_spectrogram
+from echo_edu.attention import (AdaptiveFocusAttention, AdaptiveSpanAttention, KVCache, StandardAttention,
+                                band_mask)
+from echo_edu.attention.adaptive import span_ramp
+from echo_edu.viz.audio import compare_clips_static
+from echo_edu.viz.windows import (demo_signals, focus_static, focus_widget, span_static, span_widget,
+                                  window_choice_static)
+
+gen = echo_edu.set_seed(0)
+QUICK = echo_edu.quick_mode()
+torch.set_printoptions(precision=3, sci_mode=False)
+
+# %% [markdown]
+# ## 1. A spectrogram-like signal
+#
+# Four synthetic clips, from calm to busy: a tone with silences, a slow chirp, a warble that hops to a
+# new pitch every 40 ms, and clicks of noise. The log-mel front end turns each 1.6 s clip into 160
+# frames of 40 mel bands — 100 frames per second. We treat each frame as one token: `(B, T, D) = (4, 160, 40)`.
+
+# %%
+waves, labels = demo_signals()
+mel = log_mel_spectrogram(waves, mels=40)  # (4, 40, 160): (B, mels, frames)
+frames = mel.transpose(1, 2)              # (4, 160, 40): (B, T, D) — one token per frame
+print("waves", tuple(waves.shape), "→ log-mel", tuple(mel.shape), "→ tokens", tuple(frames.shape))
+compare_clips_static(list(waves), labels, mels=40);
+
+# %% [markdown]
+# ## 2. Adaptive span: a ramp you can differentiate
+#
+# Adaptive span (Sukhbaatar et al., 2019) multiplies the attention weights by a mask of the distance
+# `δ = |t − j|` and renormalises — the same as adding `log m(δ)` to the logits:
+#
+# `m(δ) = clamp((R + z − δ)/R, 0, 1)`: 1 inside the span `z`, a linear ramp of width `R`, then 0.
+#
+# A hard cut at `z` would have no gradient. The ramp does: keys on the ramp feel `z` move, so the loss
+# can push `z` up (more context helps) and a penalty `λ·mean(z)/max_span` pushes it down.
+
+# %%
+z, R = torch.tensor(6.0), 4.0
+delta = torch.arange(12.0)
+print("δ:", delta.tolist())
+print("m:", span_ramp(z, delta, R).tolist())
+assert torch.allclose(span_ramp(z, delta, R)[:7], torch.ones(7))
+assert span_ramp(z, delta, R)[8] == 0.5 and span_ramp(z, delta, R)[10:].eq(0).all()
+
+# %% [markdown]
+# In echo_edu the span is **predicted from content**: `z = max_span · σ(W · pool(x) + b)`, one per head.
+# In the encoder `pool` is the mean over the clip; in the decoder it is the mean over the *prefix*, so
+# a later frame can never change an earlier span. Here is an (untrained) span layer on our frames; the
+# prediction weights start at zero, so we perturb them to see spans that differ by clip.
+
+# %%
+span_layer = AdaptiveSpanAttention(40, 4, rotary={"theta": 1000.0}, max_span=64, ramp=8, init_span=16.0)
+with torch.no_grad():
+    span_layer.span_predictor.weight.normal_(0, 0.3, generator=gen)
+    _, span_info = span_layer.eval()(frames, need_weights=True)
+print("span per clip and head (frames):\n", span_info["span"][:, :, 0])
+print("aux loss (the penalty the training loss adds):", span_info["aux_loss"].item())
+span_static(span_info, example=0, head=0);
+
+# %%
+span_widget(span_info)
+
+# %% [markdown]
+# ### Spans learn what the task needs
+#
+# Two tiny training runs of one causal span layer on random sequences where we *know* the answer:
+#
+# * **long**: every position must recall the first token (marked by a flag in channel 0), up to 47 steps
+#   back — spans must grow;
+# * **local**: every position must reproduce itself — the penalty shrinks the span towards zero.
+
+# %%
+def train_span(task, steps):
+    torch.manual_seed(0)
+    layer = AdaptiveSpanAttention(16, 2, max_span=64, ramp=8, init_span=12.0, span_penalty=0.05)
+    opt = torch.optim.Adam(layer.parameters(), lr=3e-2)
+    spans = []
+    for _ in range(steps):
+        x = torch.randn(16, 48, 16, generator=gen)
+        x[:, :, 0] = 0.0
+        x[:, 0, 0] = 4.0  # the flag: "I am the first token"
+        target = x[:, :1, 1:].expand(-1, 48, -1) if task == "long" else x[:, :, 1:]
+        out, info = layer(x, causal=True)
+        loss = (out[..., 1:] - target).pow(2).mean() + info["aux_loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        spans.append(info["span"].mean().item())
+    return spans
+
+
+steps = 70 if QUICK else 200
+long_spans, local_spans = train_span("long", steps), train_span("local", steps)
+for step in range(0, steps, steps // 7):
+    print(f"step {step:3d}   long-context task: span {long_spans[step]:5.1f}   local task: span {local_spans[step]:5.1f}")
+assert long_spans[-1] > 2 * long_spans[0] and local_spans[-1] < local_spans[0] / 2
+
+# %% [markdown]
+# ## 3. Adaptive focus window: pick a band per example
+#
+# A learned span is a soft mask over the full `T × T` map. The focus window is cheaper and blunter:
+# each example picks **one band width** `w` from a fixed set, and queries see keys with `|t − j| < w`.
+# The choice comes from the signal itself:
+#
+# * **activity** `ν_t = ‖x_t − x_{t−1}‖² / (‖x_t‖² + ‖x_{t−1}‖²)` — 0 for a steady sound or silence,
+#   about 1 when neighbouring frames are unrelated. It ignores loudness, so it means the same before and
+#   after a norm layer (plain energy would not survive the block's normalisation);
+# * mean activity of the clip (in the decoder: of the prefix) → a **bucket** by thresholds → a window:
+#   busier signals get narrower windows, calm ones look further.
+#
+# Window sizes are an index into a fixed tuple, so every tensor keeps its shape — no recompilation, no
+# `.item()`, no Python loop over windows. Thresholds can be set by hand, or **calibrated**: quantiles of
+# the activity of a representative batch, so each bucket is used equally often.
+
+# %%
+focus = AdaptiveFocusAttention(40, 4, rotary={"theta": 1000.0}, windows=(8, 16, 32, 64)).eval()
+print("thresholds before:", focus.thresholds)
+print("thresholds after calibration:", focus.calibrate(frames))
+with torch.no_grad():
+    _, focus_info = focus(frames, need_weights=True)
+chosen = focus_info["window"][:, 0]
+for label, act, w in zip(labels, focus_info["activity"][:, 0], chosen):
+    print(f"{label:16s} activity {act:.3f} → window {int(w)}")
+assert chosen.unique().numel() == 4               # four clips, four buckets
+assert chosen[labels.index("slow chirp")] > chosen[labels.index("clicks")]
+window_choice_static(focus_info, focus.thresholds.tolist(), labels);
+
+# %% [markdown]
+# ### Where the windows fall
+#
+# Top: the clip's log-mel (frames across, mel bands up) with the window of one query frame shaded.
+# Bottom: the attention map with the band's edges dotted; the query's row is marked. Compare the calm
+# chirp (wide band) with the clicks (narrow band). The widget lets you move the query frame and switch
+# clip and head.
+
+# %%
+focus_static(frames, focus_info, example=labels.index("slow chirp"), query=80);
+
+# %%
+focus_static(frames, focus_info, example=labels.index("clicks"), query=80);
+
+# %%
+focus_widget(frames, focus_info)
+
+# %% [markdown]
+# ### The mask is exactly the definition
+#
+# Every weight outside the band is zero and every key inside it gets some weight — checked against the
+# definition written as a loop for one clip.
+
+# %%
+b = labels.index("warble")
+w = int(focus_info["window"][b, 0])
+T = frames.shape[1]
+reference = torch.tensor([[abs(i - j) < w for j in range(T)] for i in range(T)])
+assert torch.equal(focus_info["weights"][b] > 0, reference.expand(4, T, T))
+assert torch.equal(reference, band_mask(T, T, w, causal=False))
+print(f"clip {labels[b]!r}: band of width {w} matches the loop definition")
+
+# %% [markdown]
+# ### In the decoder: windows from the prefix
+#
+# With `causal=True` the band is one-sided (`0 ≤ t − j < w`) and the activity is a **prefix** mean, so
+# each frame's window depends only on the frames before it — the window can change along the clip. Here
+# the tone-with-silences clip: the onsets raise the running activity and the window narrows. The dotted
+# band edges in the map follow the per-frame window. A KV cache carries the running sums and the last
+# frame, so decoding frame by frame gives the full pass.
+
+# %%
+with torch.no_grad():
+    _, causal_info = focus(frames, causal=True, need_weights=True)
+    tone = labels.index("tone + silences")
+    print("window along the tone clip (every 10th frame):", causal_info["window"][tone, ::10].tolist())
+    out_full, _ = focus(frames, causal=True)
+    cache = KVCache()
+    out_steps = torch.cat([focus(frames[:, t:t + 1], causal=True, cache=cache)[0] for t in range(T)], dim=1)
+assert torch.allclose(out_steps, out_full, atol=1e-5)
+focus_static(frames, causal_info, example=tone, query=100, causal=True);
+
+# %% [markdown]
+# ## 4. Focus iterations
+#
+# The original Echo refined each window's query up to ten times, stopping on a data-dependent test.
+# Here the number of iterations `K` is fixed: keys and values stay put while the query is refined,
+# `z ← z + Attn(q(LN z), K, V)`, and the layer returns `z_K − x`. With `K = 1` this is plain windowed
+# attention; with a window at least as long as the clip it is plain attention.
+
+# %%
+focus2 = AdaptiveFocusAttention(40, 4, rotary={"theta": 1000.0}, windows=(8, 16, 32, 64), iterations=2).eval()
+focus2.load_state_dict(focus.state_dict(), strict=False)  # same projections and thresholds, plus a LayerNorm
+with torch.no_grad():
+    one_step, _ = focus(frames)
+    two_steps, _ = focus2(frames)
+print("second iteration changes the output by", (two_steps - one_step).abs().mean().item())
+assert not torch.allclose(one_step, two_steps, atol=1e-4)
+
+std = StandardAttention(40, 4, rotary={"theta": 1000.0}).eval()
+wide = AdaptiveFocusAttention(40, 4, rotary={"theta": 1000.0}, windows=(T,)).eval()
+wide.load_state_dict(std.state_dict(), strict=False)
+with torch.no_grad():
+    assert torch.allclose(wide(frames)[0], std(frames)[0], atol=1e-5)
+print("window ≥ length: identical to standard attention")
+
+# %% [markdown]
+# ## Summary
+#
+# * **Adaptive span**: a soft ramp `clamp((R + z − δ)/R, 0, 1)` makes the span differentiable; a penalty
+#   in `info["aux_loss"]` keeps it honest. Spans grow when the task needs context and shrink when not.
+# * Spans and windows are predicted from **content**; in the decoder only from the prefix (exact under a
+#   KV cache).
+# * **Focus window**: an activity measure picks one band width per example from a fixed set — static
+#   shapes, one banded mask, no window loop; thresholds can be calibrated as quantiles on data.
+# * **Focus iterations** refine the query a fixed number of times; `K = 1` with a long window is plain
+#   attention.
+#
+# ## Exercises
+#
+# 1. Train the long-context span task with `span_penalty=0.5`. What span does it settle at, and what
+#    does the loss do? Explain the trade-off.
+# 2. Replace the activity by the frame energy `x.pow(2).mean(-1)` (edit a copy of `choose_windows`)
+#    and put a `LayerNorm` in front of the layer. Why does every clip now get the same window?
+# 3. Make the warble hop every 10 ms instead of 40 ms (`demo_signals` source). Which window does it
+#    get with the calibrated thresholds, and why?
+# 4. Time `focus` against `StandardAttention` on a 4 096-frame input (`torch.randn(1, 4096, 40)`).
+#    Which code path does the focus layer take (see `echo_edu.attention.windows.local_attention`) and why
+#    is it faster?
+#
+# ## Questionnaire
+#
+# 1. Why does a hard span cut-off give the span parameter no gradient, and how does the ramp fix that?
+# 2. What would go wrong in a decoder if the focus window were chosen from the whole clip's activity?
+# 3. Why are window sizes chosen from a fixed tuple rather than computed as any integer?
