@@ -114,13 +114,16 @@ class SpeechCollator:
         audio_ctx, mels, text_ctx: the model's ``Dimensions`` fields.
         sot_id, eot_id, pad_id: ``decoder_start_token_id``, ``eos_token_id``, ``pad_token_id``.
         meta_columns: columns copied into ``Batch.meta`` when present.
+        augmenter: an ``echo_edu.augmentation.Augmenter``; when given *and* a generator is passed to
+            ``__call__``, each clip gets a random waveform chain and SpecAugment (training only).
     """
 
     def __init__(self, tokenizer, audio_ctx: int, mels: int, text_ctx: int, *, sot_id: int = 1, eot_id: int = 2,
-                 pad_id: int = 0, meta_columns: Sequence[str] = ("engine", "voice", "duration")):
+                 pad_id: int = 0, meta_columns: Sequence[str] = ("engine", "voice", "duration"), augmenter=None):
         self.tokenizer, self.audio_ctx, self.mels, self.text_ctx = tokenizer, audio_ctx, mels, text_ctx
         self.sot_id, self.eot_id, self.pad_id = sot_id, eot_id, pad_id
         self.meta_columns = tuple(meta_columns)
+        self.augmenter = augmenter
 
     @classmethod
     def for_model(cls, model, tokenizer, **kwargs) -> "SpeechCollator":
@@ -129,18 +132,28 @@ class SpeechCollator:
         return cls(tokenizer, d.audio_ctx, d.mels, d.text_ctx, sot_id=d.decoder_start_token_id,
                    eot_id=d.eos_token_id, pad_id=d.pad_token_id, **kwargs)
 
-    def features(self, examples: Sequence[Mapping[str, Any]]) -> torch.Tensor:
-        """Log-mel features ``(B, mels, 2*audio_ctx)`` of the rows' audio (padded or trimmed)."""
-        from .audio import process_audio
+    def features(self, examples: Sequence[Mapping[str, Any]], generator: torch.Generator | None = None) -> torch.Tensor:
+        """Log-mel features ``(B, mels, 2*audio_ctx)`` of the rows' audio (padded or trimmed).
+
+        With an ``augmenter`` and a ``generator``, every waveform is augmented before its log-mel and
+        the batch gets SpecAugment masks inside each clip's real frames.
+        """
+        from .audio import SAMPLE_RATE, process_audio
 
         if len(examples) == 0:
             raise ShapeError("cannot collate an empty list of examples")
-        mels = [process_audio(example_audio(ex), self.audio_ctx, self.mels).reshape(self.mels, -1)
-                for ex in examples]
-        return torch.stack(mels)  # (B, mels, 2*audio_ctx)
+        augment = self.augmenter is not None and generator is not None
+        waves = [example_audio(ex) for ex in examples]
+        if augment:
+            waves = [self.augmenter.augment_waveform(w, SAMPLE_RATE, generator) for w in waves]
+        mel = torch.stack([process_audio(w, self.audio_ctx, self.mels).reshape(self.mels, -1) for w in waves])
+        if augment:
+            frames = torch.tensor([min(w.shape[-1] // 160, 2 * self.audio_ctx) for w in waves])   # (B,)
+            mel = self.augmenter.augment_features(mel, generator, frames)
+        return mel  # (B, mels, 2*audio_ctx)
 
-    def __call__(self, examples: Sequence[Mapping[str, Any]]) -> Batch:
-        mel = self.features(examples)
+    def __call__(self, examples: Sequence[Mapping[str, Any]], generator: torch.Generator | None = None) -> Batch:
+        mel = self.features(examples, generator)
         pairs = [encode_targets(self.tokenizer, str(ex["text"]), self.text_ctx, self.sot_id, self.eot_id)
                  for ex in examples]
         T = max(len(inp) for inp, _ in pairs)

@@ -46,7 +46,7 @@ __all__ = ["TrainConfig", "TrainHistory", "train", "parameter_groups", "build_op
 
 PRECISIONS = ("auto", "fp32", "bf16")
 #: Attention-info entries worth following over training (refiner spans, myelinated gates, ...).
-WATCHED_INFO = ("span", "window", "skip", "memory_gate", "importance", "gate", "action")
+WATCHED_INFO = ("span", "window", "reward", "skip", "skip_prob", "memory_gate", "importance")
 
 
 @dataclass
@@ -76,6 +76,8 @@ class TrainConfig:
     progress: bool = True           # tqdm progress bar
     device: str | None = None       # None = cuda if available else cpu (cuda:LOCAL_RANK under torchrun)
     find_unused_parameters: bool = True  # DDP: some attention types leave parameters unused on a step
+    augment: Any = None             # an AugmentConfig (or its dict, or True for the defaults): on-the-fly
+    #                                 waveform augmentation + SpecAugment of training clips; None = clean
 
     def validate(self) -> "TrainConfig":
         for name in ("steps", "batch_size", "grad_accum", "eval_samples", "eval_batch_size", "log_every"):
@@ -208,6 +210,25 @@ def _check_lengths(train_set, model) -> None:
                             f"to at least {math.ceil(longest * 50)}")
 
 
+def _augmenter(augment):
+    if augment is None or augment is False:
+        return None
+    from .augmentation import AugmentConfig, Augmenter
+
+    if augment is True:
+        augment = AugmentConfig()
+    elif isinstance(augment, dict):
+        augment = AugmentConfig.from_dict(augment)
+    return Augmenter(augment)
+
+
+def _augment_generator(config: TrainConfig, step: int, micro: int, rank: int) -> torch.Generator | None:
+    """A generator seeded by (seed, step, micro-batch, rank): augmentation is reproducible and resumable."""
+    if config.augment is None or config.augment is False:
+        return None
+    return torch.Generator().manual_seed(((config.seed * 1_000_003 + step) * 1009 + micro) * 64 + rank)
+
+
 def summarize_info(info: Any, prefix: str = "") -> dict[str, torch.Tensor]:
     """Mean of each watched attention-info entry (spans, gates, ...), keyed like ``decoder.1.self.span``.
 
@@ -270,7 +291,7 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
         net = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None,
             find_unused_parameters=config.find_unused_parameters)
-    collate = SpeechCollator.for_model(model, tokenizer)
+    collate = SpeechCollator.for_model(model, tokenizer, augmenter=_augmenter(config.augment))
     sampler = StepSampler(len(train_set), config.batch_size * config.grad_accum * dist.world_size, config.seed)
     amp = autocast_dtype(device, config.precision)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -307,8 +328,8 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
         model.train()
         idx = sampler.indices(step)
         bs, r, w = config.batch_size, dist.rank, dist.world_size
-        batches = [collate(select_rows(train_set, idx[(m * w + r) * bs:(m * w + r + 1) * bs]))
-                   for m in range(config.grad_accum)]
+        batches = [collate(select_rows(train_set, idx[(m * w + r) * bs:(m * w + r + 1) * bs]),
+                           _augment_generator(config, step, m, r)) for m in range(config.grad_accum)]
         n_tokens = all_reduce_sum(torch.tensor(float(sum(b.n_label_tokens for b in batches)), device=device))
         ce_total = torch.zeros((), device=device)
         aux_total = torch.zeros((), device=device)

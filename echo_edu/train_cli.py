@@ -136,7 +136,7 @@ def run(args) -> int:
                       "sizes": {k: len(v) for k, v in corpus.items()}, "build_seconds": corpus_seconds},
            "dims": dims.to_dict(), "parameters": model.num_parameters(), "config": config.to_dict(),
            "train_seconds": history.seconds, "history": history.to_dict()}
-    if "test" in corpus and history.step == config.steps:
+    if "test" in corpus:
         report = evaluate_model(model, corpus["test"], tokenizer, limit=args.test_limit, progress=True)
         log["test"] = report.to_dict()
         print(report.to_markdown())
