@@ -1,0 +1,293 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 08 · The Echo model: `Dimensions`, an audio encoder, a text decoder that listens
+#
+# The earlier lessons built the parts: rotary positions (02), attention and its experimental cousins
+# (03–06), log-mel features and a character tokenizer (07). Now we bolt them into the recogniser the
+# seed describes — `Echo(Dimensions(...))` — and follow one clip through it, printing the shape of
+# every tensor on the way.
+#
+# **What you'll learn**
+#
+# 1. What each field of `Dimensions` controls, and how validation catches a bad configuration.
+# 2. The encoder: a strided conv stem, positions, layer-A and layer-B blocks, one vector per 20 ms.
+# 3. The decoder: token embeddings, causal self-attention, **cross-attention to the audio in every
+#    block**, and logits from the tied embedding matrix.
+# 4. Why the original's `cross_attention=False` made a deaf decoder, and how we prove ours listens.
+# 5. Three health checks of a fresh model: loss ≈ ln(vocab), causality, KV cache = full recompute.
+# 6. The seed's usage snippet, run live, and `save_pretrained` / `from_pretrained`.
+#
+# **What you need:** lessons 03 (attention, KV cache) and 07 (log-mel, tokenizer).
+
+# %%
+import math
+import tempfile
+import time
+import warnings
+
+import torch
+
+import echo_edu
+from echo_edu import ConfigError, Dimensions, Echo, ShapeError, process_audio
+from echo_edu.attention import ATTENTION_TYPES
+from echo_edu.data import load_samples
+from echo_edu.tokenizer import build_tokenizer
+
+gen = echo_edu.set_seed(0)
+QUICK = echo_edu.quick_mode()
+torch.set_printoptions(precision=4, sci_mode=False)
+
+# %% [markdown]
+# ## 1. `Dimensions`: every number that fixes the model's shape
+#
+# One dataclass holds them all, with the seed's field names. Every field has a default, so
+# `Dimensions()` is already a small working model for our 31-symbol tokenizer; presets give common
+# sizes. The config is saved beside the weights (`config.json`), so a model can always be rebuilt.
+
+# %%
+dims = Dimensions.tiny()
+for name, value in dims.to_dict().items():
+    print(f"{name:24s} {value!r}")
+
+# %% [markdown]
+# A few numbers are *derived*: the encoder's window covers `audio_ctx × 2` mel frames of 10 ms, and
+# each head gets `dims / heads` channels.
+
+# %%
+print("window:", dims.audio_seconds, "s =", dims.n_audio_samples, "samples;",
+      "head sizes:", dims.audio_head_dim, dims.text_head_dim)
+tokenizer = build_tokenizer()
+assert len(tokenizer) == dims.vocab and tokenizer.bos_token_id == dims.decoder_start_token_id
+
+# %% [markdown]
+# `validate()` checks every field and names the one that is wrong — before any tensor is allocated.
+
+# %%
+for bad in (dict(text_dims=100, text_head=3), dict(self_attention_type="myelinatd"),
+            dict(text_layerA=0, text_layerB=0), dict(decoder_start_token_id=2)):
+    try:
+        Dimensions.tiny(**bad).validate()
+    except ConfigError as err:
+        print(f"{bad} -> {err}")
+
+# %% [markdown]
+# ### The seed's `cross_attention=False`
+#
+# In the original code this flag removed cross-attention from the layer-A blocks, and with the seed's
+# `text_layerB=0` nothing else was left: **the decoder could not see the audio** and was a plain language
+# model. In echo_edu every decoder block always cross-attends to the encoded audio (with
+# `cross_attention_type`); the flag is accepted so the seed's snippet runs, and a warning says so.
+# A decoder with no blocks at all (no way to hear) is refused outright.
+
+# %%
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    Dimensions.tiny(cross_attention=False).validate()
+print(caught[0].message)
+
+# %% [markdown]
+# ## 2. One clip through the encoder, piece by piece
+#
+# First the features: `process_audio` pads (or trims) the clip to the window and returns
+# `(batch, mels, 2·audio_ctx)`.
+
+# %%
+model = Echo(dims).eval()
+clip = load_samples("digits")[0]
+mel = process_audio(clip["audio"], audio_ctx=dims.audio_ctx, mels=dims.mels)
+print("text:", clip["text"], "| mel:", tuple(mel.shape), "(batch, mels, frames)")
+
+# %% [markdown]
+# The conv stem: a 3-wide convolution mixes neighbouring frames into `audio_dims` channels, a second
+# one with stride 2 halves the frame rate (10 ms → 20 ms per position). Then time goes second —
+# `(batch, time, channels)`, the stream layout of every transformer — and fixed sinusoidal positions
+# are added (rotary positions live inside each self-attention layer as well).
+
+# %%
+enc = model.encoder
+with torch.no_grad():
+    x = enc.act(enc.conv1(mel));  print("conv1     ", tuple(x.shape), "(B, audio_dims, 2·audio_ctx)")
+    x = enc.act(enc.conv2(x));    print("conv2     ", tuple(x.shape), "(B, audio_dims, audio_ctx)  stride 2")
+    x = x.transpose(1, 2);        print("transpose ", tuple(x.shape), "(B, audio_ctx, audio_dims)")
+    x = x + enc.positional;       print("+positions", tuple(x.shape))
+    for i, block in enumerate(enc.blocks):
+        x, info = block(x, causal=False)           # bidirectional: a frame may look ahead
+        print(f"block {i} ({block.attn.kind:10s})", tuple(x.shape))
+    x = enc.norm(x)
+    encoded = model.encoder(mel)
+print("encoder(mel)", tuple(encoded.shape))
+assert torch.allclose(x, encoded, atol=1e-5)
+
+# %% [markdown]
+# Each block is pre-norm: `x + attention(norm(x))`, then `x + MLP(norm(x))`. **Layer-A** blocks use
+# standard attention, **layer-B** blocks the experimental `self_attention_type` (myelinated, integrated,
+# adaptive — lessons 04–06). A wrong input length is an error that says what to do, not a crash deep in
+# torch:
+
+# %%
+try:
+    model.encoder(torch.randn(1, dims.mels, 2 * dims.audio_ctx + 10))
+except ShapeError as err:
+    print(err)
+
+# %% [markdown]
+# ## 3. The decoder: characters in, next-character scores out
+#
+# Decoding starts from `<|startoftranscript|>` (id 1; the original started from end-of-text and asked
+# the model to begin after a finished sentence). Each block: causal self-attention over the characters
+# so far, **cross-attention to the encoded audio**, an MLP. Logits come from the same embedding matrix
+# that embedded the input (tied weights).
+
+# %%
+ids = torch.tensor([[dims.decoder_start_token_id] + tokenizer(clip["text"], add_special_tokens=False).input_ids])
+dec = model.decoder
+with torch.no_grad():
+    y = dec.token_embedding(ids);   print("embed      ", tuple(y.shape), "(B, T, text_dims)")
+    for i, block in enumerate(dec.blocks):
+        y, info = block(y, encoded, causal=True, need_weights=True)
+        print(f"block {i}: self {tuple(info['self']['weights'].shape)}  cross {tuple(info['cross']['weights'].shape)}"
+              "  (B, heads, T, keys)")
+    y = dec.norm(y)
+    logits = y @ dec.token_embedding.weight.t()
+    print("logits     ", tuple(logits.shape), "(B, T, vocab)")
+    assert torch.allclose(logits, model.decoder(ids, encoded), atol=1e-5)
+
+# %% [markdown]
+# ## 4. Health checks of a fresh model
+#
+# **Initial loss ≈ ln(vocab).** Small embeddings (σ = 0.02) make the first logits nearly equal, so the
+# untrained model spreads its bets evenly: cross-entropy ≈ ln 31 ≈ 3.43. A much larger first loss means
+# a bad initialisation (the original's N(0, 1) tied embeddings started far above it).
+
+# %%
+labels = torch.cat([ids[:, 1:], torch.tensor([[dims.eos_token_id]])], dim=1)
+out = model(mel, ids, labels=labels)
+print(f"loss {out.loss.item():.3f}  vs ln(vocab) {math.log(dims.vocab):.3f}")
+assert abs(out.loss.item() - math.log(dims.vocab)) < 0.3 and torch.isfinite(out.logits).all()
+
+# %% [markdown]
+# **The decoder listens.** Feed the same characters with different audio: the logits must change. This
+# one test would have caught the original's deaf decoder, so it runs for every attention type.
+
+# %%
+other = process_audio(load_samples("digits")[1]["audio"], dims.audio_ctx, dims.mels)
+for kind in sorted(ATTENTION_TYPES):
+    m = Echo(Dimensions.tiny(self_attention_type=kind, cross_attention_type=kind, text_layerB=1)).eval()
+    with torch.no_grad():
+        change = (m.decoder(ids, m.encoder(mel)) - m.decoder(ids, m.encoder(other))).abs().max().item()
+    print(f"{kind:11s} max logit change when the audio changes: {change:.4f}")
+    assert change > 1e-4
+
+# %% [markdown]
+# **Causality and the KV cache.** Position *t* may not see the future, so decoding one character at a
+# time with a cache (keys/values of earlier positions kept; the audio's keys computed once) must give
+# exactly the logits of one full pass.
+
+# %%
+with torch.no_grad():
+    full = model.decoder(ids, encoded)
+    cache = model.new_cache()
+    steps = torch.cat([model.decoder(ids[:, t:t + 1], encoded, cache) for t in range(ids.shape[1])], dim=1)
+print("cache length:", cache.length, "| max difference:", (steps - full).abs().max().item())
+assert torch.allclose(steps, full, atol=1e-4)
+
+# %% [markdown]
+# ## 5. Where the parameters are
+
+# %%
+def count(module):
+    return sum(p.numel() for p in module.parameters())
+
+print(f"encoder stem {count(enc.conv1) + count(enc.conv2):>8,}")
+print(f"encoder blocks {count(enc.blocks):>6,}")
+print(f"embedding (tied) {count(dec.token_embedding):>4,}")
+print(f"decoder blocks {count(dec.blocks):>6,}")
+print(f"total {model.num_parameters():>15,}")
+
+# %% [markdown]
+# ## 6. The seed's usage, run live
+#
+# This is the snippet from the original README, with our tokenizer in place of Whisper's (so `vocab`,
+# the start, pad and end ids come from it) and no hard-coded `'cuda'` — we take the best device there
+# is. The seed's 30-second window (`audio_ctx=1500`) and width 512 are kept. An untrained model's one
+# step of decoding prints one arbitrary character; lesson 10 decodes a trained model properly.
+
+# %%
+device = echo_edu.default_device()
+kind = "myelinated" if "myelinated" in ATTENTION_TYPES else "standard"
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)      # the cross_attention=False note, shown above
+    param = Dimensions(
+        # Audio encoder parameters
+        mels=80, audio_ctx=1500, audio_dims=512, audio_head=2,
+        audio_layerA=2, audio_layerB=1, audio_act="gelu",
+        # Text decoder parameters
+        vocab=len(tokenizer), text_ctx=448, text_dims=512,
+        text_head=2, text_layerA=2, text_layerB=0, text_act="gelu",
+        # Attention mechanism selection
+        self_attention_type=kind, cross_attention_type=kind,
+        # Other parameters
+        cross_attention=False,
+        decoder_start_token_id=tokenizer.bos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    model_seed = Echo(param=param).to(device).eval()
+
+t0 = time.perf_counter()
+mel_spectrogram = process_audio(clip["audio"], audio_ctx=param.audio_ctx, mels=param.mels,
+                                hop_length=160, n_fft=400, sr=16000).to(device)
+with torch.no_grad():
+    encoded_audio = model_seed.encoder(mel_spectrogram)
+    input_ids = torch.tensor([[param.decoder_start_token_id]]).to(device)
+    logits = model_seed.decoder(input_ids, encoded_audio)
+transcription = tokenizer.decode(torch.argmax(logits, dim=-1)[0])
+print(f"{model_seed.num_parameters() / 1e6:.1f} M parameters; mel {tuple(mel_spectrogram.shape)} -> encoded "
+      f"{tuple(encoded_audio.shape)} -> logits {tuple(logits.shape)} in {time.perf_counter() - t0:.1f} s; "
+      f"first character: {transcription!r}")
+assert encoded_audio.shape == (1, 1500, 512) and logits.shape == (1, 1, len(tokenizer))
+del model_seed, encoded_audio
+
+# %% [markdown]
+# ## 7. Saving and loading
+#
+# `save_pretrained` writes three things: `model.safetensors` (every parameter **and buffer** — the
+# refiner's Q-table too), `config.json` (the `Dimensions` plus a checksum of the weights) and the
+# tokenizer. `from_pretrained` never unpickles: a `torch.save` file is refused, because loading a pickle
+# can run arbitrary code.
+
+# %%
+with tempfile.TemporaryDirectory() as folder:
+    model.save_pretrained(folder)
+    again = Echo.from_pretrained(folder)
+    with torch.no_grad():
+        same = torch.equal(model(mel, ids).logits, again(mel, ids).logits)
+    print(sorted(p.name for p in __import__("pathlib").Path(folder).iterdir()), "identical logits:", same)
+    assert same
+
+# %% [markdown]
+# ## Summary
+#
+# * `Dimensions` names every size; `validate()` rejects bad ones by field name; it travels with the
+#   weights as `config.json`.
+# * Encoder: conv stem (stride 2) → positions → layer-A (standard) then layer-B (experimental) blocks,
+#   bidirectional → `(B, audio_ctx, audio_dims)`.
+# * Decoder: embeddings → causal self-attention + cross-attention to the audio **in every block** → MLP
+#   → tied logits `(B, T, vocab)`. A different clip changes the logits — the original's could not.
+# * A healthy fresh model starts at loss ≈ ln(vocab), is causal, and decodes identically with a KV cache.
+#
+# ## Exercises
+#
+# 1. Build `Dimensions.tiny(audio_dims=96, audio_head=3)`: the encoder is wider than the decoder. Which
+#    layers adapt to the mismatch? (Hint: look at the cross-attention's `key` and `value` shapes.)
+# 2. Set `rotary=False`. What does the decoder add instead, and why must it add *something*?
+# 3. Initialise the embeddings with σ = 1 (`torch.nn.init.normal_(model.decoder.token_embedding.weight)`)
+#    and recompute the first loss. How far from ln 31 is it?
+# 4. Time `model.decoder` for 50 tokens with and without a cache. How does the gap grow with length?
