@@ -73,7 +73,8 @@ class RotaryEmbedding(nn.Module):
         are ``offset, …, offset + T - 1``; pass the KV-cache length as ``offset`` when decoding.
 
     Attributes:
-        freqs: ``(n_rot,)`` signed frequencies ω (a Parameter with ``learned_freq``, else a saved buffer).
+        freqs: ``(n_rot,)`` signed frequencies ω: a Parameter with ``learned_freq``, else a buffer rebuilt
+            from ``theta`` (not saved, so a loaded checkpoint can never disagree with the cached cos/sin).
         axes: ``(n_blocks, 3)`` raw learnable block axes (see :attr:`unit_axes`); only with 3-D blocks.
         proj_raw: ``(3n, dim)`` raw learnable matrix whose QR factor is :attr:`projection`; projection mode only.
         n_blocks, n_pairs, rot_dim: how many 3-D blocks and 2-D pairs rotate, and how many channels they span.
@@ -138,7 +139,7 @@ class RotaryEmbedding(nn.Module):
         if learned_freq:
             self.freqs = nn.Parameter(freqs)
         else:
-            self.register_buffer("freqs", freqs)
+            self.register_buffer("freqs", freqs, persistent=False)   # rebuilt from theta, like the cache
         if self.n_blocks:
             self.axes = nn.Parameter(torch.randn(self.n_blocks, 3))  # raw; normalised in forward
         if use_projection:

@@ -165,6 +165,8 @@ def test_state_dict_round_trip_before_any_forward_and_cache_not_saved(mode):
     a = make(mode, dim=12, learned_freq=True)
     b = make(mode, dim=12, learned_freq=True)
     assert not any("cached" in key for key in a.state_dict())
+    fixed = make(mode, dim=12).state_dict()
+    assert "freqs" not in fixed                                          # derived from theta, not saved
     b.load_state_dict(a.state_dict())
     x = torch.randn(2, 7, 12)
     torch.testing.assert_close(a(x, offset=3), b(x, offset=3))
