@@ -137,8 +137,13 @@ def reverberate(wave: torch.Tensor, rir: torch.Tensor) -> torch.Tensor:
     check_wave(wave)
     check_wave(rir, "rir")
     work = wave.to(work_dtype(wave))
+    n, m = wave.shape[-1], rir.numel()
+    # fftconvolve transforms at exactly n + m - 1 points, which is often a length with large prime factors
+    # (slow FFTs); zero-padding the wave so that length is a power of two changes nothing in the first n samples.
+    fast = 1 << (n + m - 2).bit_length()
+    work = torch.nn.functional.pad(work, (0, fast - (n + m - 1)))
     kernel = rir.reshape(-1).to(device=work.device, dtype=work.dtype).expand(*work.shape[:-1], -1)
-    return AF.fftconvolve(work, kernel)[..., : wave.shape[-1]].to(wave.dtype)
+    return AF.fftconvolve(work, kernel)[..., :n].to(wave.dtype)
 
 
 def band_limit(wave: torch.Tensor, sr: int, low_hz: float = 300.0, high_hz: float = 3400.0,
