@@ -1,0 +1,359 @@
+"""Every lesson, run in a real JupyterLab in headless Chromium: no errors, widgets drawn and live.
+
+nbval proves that each notebook's code runs; it cannot see a blank widget, a "Loading widget..."
+placeholder or a plotly figure that never draws. This test starts JupyterLab (127.0.0.1, a random free
+port, a token, a temporary copy of ``notebooks/`` as its root so nothing is written into the repo),
+opens each notebook in Debian's Chromium through Playwright, runs all cells with JupyterLab's own
+"Run All Cells" command, and checks:
+
+* every code cell ran and none produced an error output (or a traceback on stderr, in a cell, in a
+  widget's output, or in the kernel's log);
+* every widget output is drawn (a ``.jupyter-widgets`` view, no "Loading widget..." or
+  "Error displaying widget"), and sliders/dropdowns exist in notebooks that build widgets;
+* every plotly figure is drawn (``.js-plotly-plot`` with a ``.main-svg``);
+* moving a slider (keyboard, as a person would) or picking another dropdown entry changes the figure
+  the widget shows (the plot's data and layout, read from the drawn plotly element);
+* the kernel is still alive afterwards (it answers an execute request).
+
+A screenshot of each notebook (and of its first interactive widget) goes to ``test-artifacts/browser/``.
+A tiny generated probe notebook runs first, so a broken front end (widgets or plotly not rendering)
+is reported as such, apart from any lesson's own problem.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from browser_support import (JS_KERNEL_ALIVE, JS_KERNEL_ERRORS, JS_OUTPUTS, JS_SHUTDOWN_KERNEL, error_outputs,
+                             find_chromium, launch_chromium, open_notebook, run_all_cells, start_lab)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = ROOT / "notebooks"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+NOTEBOOKS = sorted(p.name for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+PROBE = "_probe/browser_probe.ipynb"
+RUN_TIMEOUT_S = 600        # per notebook, all cells (quick mode keeps each well under a minute)
+REDRAW_TIMEOUT_S = 60      # per control change
+MAX_CONTROLS_PER_NOTEBOOK = 3
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+def _probe_notebook() -> nbformat.NotebookNode:
+    """A minimal lesson-like notebook: the house widget pattern, a bare plotly figure, a dropdown."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                   "language_info": {"name": "python"}}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Browser probe\nA widget, a plotly figure and a dropdown."),
+        nbformat.v4.new_code_cell(
+            "import ipywidgets as widgets\n"
+            "import plotly.graph_objects as go\n"
+            "from echo_edu.viz.widgets import interactive_figure\n\n"
+            "def wave_figure(freq, shape):\n"
+            "    ys = [((i * freq) % 7) if shape == 'saw' else (i * freq) % 2 for i in range(40)]\n"
+            "    return go.Figure(go.Scatter(y=ys, name=shape), layout=dict(title=f'{shape} x{freq}'))\n\n"
+            "interactive_figure({'freq': widgets.IntSlider(value=1, min=1, max=5, description='freq'),\n"
+            "                    'shape': widgets.Dropdown(options=['saw', 'square'], description='shape')},\n"
+            "                   wave_figure)"),
+        nbformat.v4.new_code_cell("go.Figure(go.Bar(y=[1, 2, 3]))"),
+        nbformat.v4.new_code_cell("assert 6 * 7 == 42"),
+    ]
+    return nb
+
+
+def _expects_widgets(path: Path) -> bool:
+    """Does the notebook's code build a widget? (the house pattern: ``*_widget(...)``, ``interactive_figure``)."""
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    code = re.sub(r"#.*", "", code)
+    return bool(re.search(r"\b\w*_widget\s*\(|\binteractive_figure\s*\(|\bwidgets\.\w+\s*\(", code))
+
+
+@pytest.fixture(scope="module")
+def chromium_path():
+    path = find_chromium()
+    if path is None:
+        pytest.skip("no system Chromium (install Debian's `chromium`: make system-deps)")
+    return path
+
+
+def prepare_root(base: Path) -> Path:
+    """Copy notebooks/ (lessons, their jupytext sources, jupytext.toml) and add the probe.
+
+    Each ``.ipynb`` is dated a few seconds after its ``src/*.py``: the state right after
+    ``make notebooks`` (``tools/sync_notebooks.py`` writes the notebooks from the sources), which is
+    what a person who edits a lesson and runs ``make lab`` opens. Nothing is written into the repo.
+    """
+    root = base / "notebooks"
+    shutil.copytree(NOTEBOOK_DIR, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    for notebook in root.glob("[0-9][0-9]_*.ipynb"):
+        source = root / "src" / f"{notebook.stem}.py"
+        if source.exists():
+            stamp = source.stat().st_mtime + 5
+            os.utime(notebook, (stamp, stamp))
+    (root / PROBE).parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(_probe_notebook(), root / PROBE)
+    return root
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, chromium_path):
+    """A JupyterLab server over a temporary copy of notebooks/ (plus the probe); always shut down."""
+    base = tmp_path_factory.mktemp("lab")
+    root = prepare_root(base)
+    server = start_lab(root, base / "state")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(lab, chromium_path, tmp_path_factory):
+    """One headless Chromium with a fresh profile for the whole module."""
+    with playwright_api.sync_playwright() as p:
+        context = launch_chromium(p, tmp_path_factory.mktemp("chromium-profile"), chromium_path)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# DOM inspection (run in the page)
+
+JS_WIDGET_REPORT = """() => {
+    // widget outputs found through the cell models, then their DOM (the widget renderer sets no
+    // data-mime-type): the i-th output of a cell is the i-th child of its top-level output area.
+    const w = window.jupyterapp.shell.currentWidget;
+    const views = [];
+    w.content.widgets.forEach((c, cellIndex) => {
+        if (c.model.type !== 'code') return;
+        const children = Array.from(c.outputArea.node.children)
+                              .filter(e => e.classList.contains('jp-OutputArea-child'));
+        for (let i = 0; i < c.model.outputs.length; i++) {
+            const o = c.model.outputs.get(i).toJSON();
+            if (!o.data || !o.data['application/vnd.jupyter.widget-view+json']) continue;
+            const el = children[i] ? children[i].querySelector('.jp-OutputArea-output') : null;
+            const index = views.length;
+            if (!el) { views.push({index, cell: cellIndex, rendered: false, missing: true}); continue; }
+            el.setAttribute('data-echo-view', String(index));
+            const text = el.innerText || '';
+            const outputs = Array.from(el.querySelectorAll('.widget-output'));
+            views.push({
+                index, cell: cellIndex,
+                rendered: !!el.querySelector('.jupyter-widgets'),
+                loading: /Loading widget/i.test(text),
+                error: /Error displaying widget|Error creating widget|Model not found/i.test(text),
+                sliders: el.querySelectorAll('.widget-slider .noUi-handle, .widget-hslider .noUi-handle, input[type=range]').length,
+                dropdowns: el.querySelectorAll('.widget-dropdown select').length,
+                plots: el.querySelectorAll('.js-plotly-plot').length,
+                outputs: outputs.length,
+                emptyOutputs: outputs.filter(o => !o.querySelector('.jp-OutputArea-output')).length,
+                tracebacks: Array.from(el.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]'))
+                              .map(e => e.innerText).filter(t => /Traceback|Error/.test(t)),
+            });
+        }
+    });
+    return views;
+}"""
+
+JS_PLOT_REPORT = """() => {
+    const plots = Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .js-plotly-plot'));
+    return plots.map(p => {
+        const r = p.getBoundingClientRect();
+        return {drawn: !!p.querySelector('.main-svg'), width: r.width, height: r.height,
+                traces: (p.data || []).length};
+    });
+}"""
+
+# The figure a widget shows, as data: what plotly drew (its data and layout), not its random SVG ids.
+JS_VIEW_FIGURE = """(index) => {
+    const el = document.querySelector(`[data-echo-view="${index}"]`);
+    if (!el) return null;
+    const plots = Array.from(el.querySelectorAll('.js-plotly-plot'));
+    const imgs = Array.from(el.querySelectorAll('.widget-output img')).map(i => i.src.slice(-200));
+    const plain = Array.from(el.querySelectorAll('.widget-output .jp-RenderedText')).map(t => t.innerText);
+    const seen = new WeakSet();
+    const replacer = (k, v) => {
+        if (k === 'uid' || k === '_input' || k === '_fullInput' || k === 'template') return undefined;
+        if (v && typeof v === 'object') {
+            if (ArrayBuffer.isView(v)) return Array.from(v);
+            if (seen.has(v)) return undefined;
+            seen.add(v);
+        }
+        return v;
+    };
+    const figures = plots.map(p => ({drawn: !!p.querySelector('.main-svg'),
+        spec: JSON.stringify({data: p.data, layout: p.layout}, replacer)}));
+    return {figures, imgs, plain};
+}"""
+
+
+def _figure_signature(page, index):
+    state = page.evaluate(JS_VIEW_FIGURE, index)
+    if state is None:
+        return None
+    if not state["figures"] and not state["imgs"] and not state["plain"]:
+        return None  # the Output is being redrawn (cleared, not yet refilled)
+    if any(not f["drawn"] for f in state["figures"]):
+        return None  # plotly has not drawn yet
+    return json.dumps(state, sort_keys=True)
+
+
+def _wait_for_new_figure(page, index, before, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(400)
+        now = _figure_signature(page, index)
+        if now is not None and now != before:
+            return now
+    return None
+
+
+def _move_control(page, index) -> str | None:
+    """Move the first slider of widget view ``index`` one step (or pick another dropdown entry)."""
+    view = page.locator(f'[data-echo-view="{index}"]')
+    handle = view.locator(".widget-slider .noUi-handle, .widget-hslider .noUi-handle").first
+    if handle.count():
+        handle.scroll_into_view_if_needed()
+        now = float(handle.get_attribute("aria-valuenow") or 0)
+        top = float(handle.get_attribute("aria-valuemax") or now)
+        handle.focus()
+        key = "ArrowLeft" if now >= top else "ArrowRight"
+        handle.press(key)
+        return f"slider {key}"
+    select = view.locator(".widget-dropdown select").first
+    if select.count():
+        select.scroll_into_view_if_needed()
+        options = select.locator("option").all_inner_texts()
+        current = select.evaluate("s => s.options[s.selectedIndex] ? s.options[s.selectedIndex].text : ''")
+        others = [o for o in options if o != current]
+        if others:
+            select.select_option(label=others[0])
+            return f"dropdown -> {others[0]}"
+    return None
+
+
+def _short(errors: list[str]) -> str:
+    """The first line and the last part of each traceback (the exception and where it was raised)."""
+    return "\n\n".join(e.splitlines()[0] + "\n...\n" + e[-1500:] if len(e) > 1800 else e for e in errors)
+
+
+def _record_timings(name, timings):
+    """Append this notebook's timings to test-artifacts/browser/timings.jsonl (for the report, not asserted)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(ARTIFACTS / "timings.jsonl", "a") as f:
+        f.write(json.dumps({"notebook": name, **timings}) + "\n")
+
+
+def _screenshot(page, name, view_index=None):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    stem = Path(name).stem
+    try:
+        if view_index is not None:
+            view = page.locator(f'[data-echo-view="{view_index}"]')
+            view.scroll_into_view_if_needed()
+            view.screenshot(path=str(ARTIFACTS / f"{stem}-widget.png"))
+        page.screenshot(path=str(ARTIFACTS / f"{stem}.png"))
+    except Exception as exc:  # a screenshot is evidence, never the reason a test fails
+        print(f"screenshot of {name} failed: {exc}")
+
+
+def _check_notebook(browser, lab, name):
+    page = browser.new_page()
+    log_start = len(lab.log_path.read_text(errors="replace"))
+    first_live_view = None
+    timings: dict = {}
+    expects_widgets = _expects_widgets(lab.root_dir / name)
+    try:
+        t0 = time.monotonic()
+        open_notebook(page, lab, name)
+        t1 = time.monotonic()
+        state = run_all_cells(page, RUN_TIMEOUT_S)
+        timings["open_s"], timings["run_all_s"] = round(t1 - t0, 1), round(time.monotonic() - t1, 1)
+        assert not state.get("timed_out"), f"{name}: cells still running after {RUN_TIMEOUT_S} s: {state}"
+        assert state["kernel"] not in ("dead", "unknown"), f"{name}: kernel died while running: {state}"
+
+        outputs = page.evaluate(JS_OUTPUTS)
+        problems = error_outputs(outputs)
+        assert not problems, f"{name}: error outputs:\n" + "\n\n".join(problems)
+        assert state["unexecuted"] == 0, f"{name}: {state['unexecuted']} code cells never ran: {state}"
+
+        # let the widget manager and plotly finish drawing what the kernel sent
+        page.wait_for_timeout(1500)
+        views = page.evaluate(JS_WIDGET_REPORT)
+        widget_outputs = sum("application/vnd.jupyter.widget-view+json" in o.get("mimes", []) for o in outputs)
+        plot_outputs = sum("application/vnd.plotly.v1+json" in o.get("mimes", []) for o in outputs)
+        assert len(views) == widget_outputs, f"{name}: {widget_outputs} widget outputs but {len(views)} views"
+        for v in views:
+            assert v["rendered"] and not v["loading"] and not v["error"], f"{name}: widget not drawn: {v}"
+            assert v["emptyOutputs"] == 0, f"{name}: a widget's Output area is empty: {v}"
+            assert not v["tracebacks"], f"{name}: error inside a widget: {v['tracebacks']}"
+        if expects_widgets:
+            assert any(v["sliders"] or v["dropdowns"] for v in views), \
+                f"{name}: builds widgets but no slider or dropdown is on the page: {views}"
+        plots = page.evaluate(JS_PLOT_REPORT)
+        assert len(plots) >= plot_outputs, f"{name}: {plot_outputs} plotly outputs, {len(plots)} drawn"
+        undrawn = [p for p in plots if not p["drawn"] or p["width"] <= 0 or p["height"] <= 0]
+        assert not undrawn, f"{name}: plotly figures not drawn: {undrawn}"
+        assert page.get_by_text("Loading widget").count() == 0, f"{name}: a widget is stuck loading"
+
+        # move a control of each live figure (a few per notebook): the figure must change
+        live = [v for v in views if (v["sliders"] or v["dropdowns"]) and v["plots"]]
+        if expects_widgets and any(v["outputs"] for v in views):
+            assert live, f"{name}: no widget combines a control and a plotly figure: {views}"
+        t2 = time.monotonic()
+        for v in live[:MAX_CONTROLS_PER_NOTEBOOK]:
+            if first_live_view is None:
+                first_live_view = v["index"]
+            before = _figure_signature(page, v["index"])
+            assert before is not None, f"{name}: widget {v['index']} shows no drawn figure"
+            action = _move_control(page, v["index"])
+            assert action, f"{name}: widget {v['index']} has no control to move"
+            after = _wait_for_new_figure(page, v["index"], before, REDRAW_TIMEOUT_S)
+            errors = page.evaluate(JS_KERNEL_ERRORS)
+            assert not errors, f"{name}: the kernel raised after {action}:\n" + _short(errors)
+            assert after is not None, (f"{name}: widget {v['index']} did not change its figure after "
+                                       f"{action} within {REDRAW_TIMEOUT_S} s")
+            report = page.evaluate(JS_WIDGET_REPORT)[v["index"]]
+            assert not report["tracebacks"] and not report["error"], f"{name}: after {action}: {report}"
+
+        timings["controls_s"], timings["controls"] = round(time.monotonic() - t2, 1), len(live[:MAX_CONTROLS_PER_NOTEBOOK])
+        errors = page.evaluate(JS_KERNEL_ERRORS)
+        assert not errors, f"{name}: the kernel raised:\n" + _short(errors)
+        alive = page.evaluate(JS_KERNEL_ALIVE)
+        assert alive["alive"], f"{name}: kernel not alive at the end: {alive}"
+
+        # callbacks that raise outside an Output only reach the kernel's stderr (the server log)
+        log = lab.log_path.read_text(errors="replace")[log_start:]
+        assert "Traceback (most recent call last)" not in log, f"{name}: traceback in the kernel log:\n{log[-3000:]}"
+    finally:
+        _screenshot(page, name, first_live_view)
+        _record_timings(name, timings)
+        try:
+            page.evaluate(JS_SHUTDOWN_KERNEL)
+        except Exception:
+            pass
+        page.close()
+
+
+def test_front_end_probe(browser, lab):
+    """The toolchain itself: ipywidgets and plotly render in this JupyterLab, and a slider is live."""
+    _check_notebook(browser, lab, PROBE)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS or [pytest.param("none", marks=pytest.mark.skip("no notebooks yet"))])
+def test_notebook_in_browser(browser, lab, name):
+    _check_notebook(browser, lab, name)
