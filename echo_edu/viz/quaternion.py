@@ -49,7 +49,7 @@ def _numpy(state: dict) -> dict:
 def _state_text(s: dict) -> list[str]:
     w, x, y, z = s["q"].tolist()
     rows = [" ".join(f"{v:+.3f}" for v in row) for row in s["matrix"].tolist()]
-    return [f"q = ({w:+.3f}, {x:+.3f}, {y:+.3f}, {z:+.3f})   |q| = {s['q'].norm():.3f}",
+    return [f"q = ({w:+.3f}, {x:+.3f}, {y:+.3f}, {z:+.3f})", f"|q| = {s['q'].norm():.3f}   (w, x, y, z)",
             "R = " + rows[0], "    " + rows[1], "    " + rows[2],
             f"det R = {torch.linalg.det(s['matrix']):+.3f}"]
 

@@ -119,9 +119,9 @@ rope_planes_widget()
 # score also decays with distance on average — RoPE's built-in preference for nearby tokens.
 
 # %%
-M = rope.rotation_matrix(torch.tensor([3.0, 7.0, 4.0]))                   # (3, dim, dim)
-assert torch.allclose(M[0].T @ M[1], M[2], atol=1e-5)                       # R(3)ᵀ R(7) = R(4)
-assert torch.allclose(M[0].T @ M[0], torch.eye(dim), atol=1e-5)             # orthogonal: norms are kept
+M = rope.rotation_matrix(torch.tensor([3.0, 7.0, 4.0]))        # (3, dim, dim)
+assert torch.allclose(M[0].T @ M[1], M[2], atol=1e-5)            # R(3)ᵀ R(7) = R(4)
+assert torch.allclose(M[0].T @ M[0], torch.eye(dim), atol=1e-5)  # orthogonal: norms are kept
 s = similarity_map(length=32)
 print("largest spread along a diagonal:", s["spread"])
 assert s["spread"] < 1e-9
