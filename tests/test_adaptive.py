@@ -58,6 +58,21 @@ def test_long_span_reduces_to_standard_attention():
         torch.testing.assert_close(m(_x(), causal=causal)[0], std(_x(), causal=causal)[0])
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_long_sequences_take_the_blocked_span_path_with_the_same_result(causal):
+    """Keys beyond max_span + ramp are never seen, so blocks of that size give exactly the dense result."""
+    m = _span(max_span=6, ramp=3, init_span=1.0).train()
+    x = torch.randn(3, 37, D, requires_grad=True)  # T > 2 · (6 + 3): blocked path when no weights are asked
+    kpm = torch.ones(3, 37, dtype=torch.bool)
+    kpm[1, 30:] = False
+    kpm[2, :3] = False  # in the decoder, the first three queries of example 2 have no key at all
+    fast, info = m(x, causal=causal, key_padding_mask=kpm)
+    dense, _ = m(x, causal=causal, key_padding_mask=kpm, need_weights=True)
+    torch.testing.assert_close(fast, dense, atol=1e-5, rtol=1e-5)
+    (fast.square().sum() + info["aux_loss"]).backward()
+    assert torch.isfinite(x.grad).all() and all(torch.isfinite(p.grad).all() for p in m.parameters())
+
+
 def _train_span(task: str, steps: int = 70) -> tuple[float, float]:
     """Train a causal span layer to recall the first token (long) or copy itself (local)."""
     g = torch.Generator().manual_seed(0)

@@ -16,7 +16,9 @@ mean in the decoder (so no future token changes an earlier span; carried in ``ca
 decoding, see :mod:`.pooling`). ``W`` starts at zero, so every head starts at ``init_span`` tokens.
 
 Distance is ``|p − j|`` (bidirectional) or ``p − j`` (causal, keys ``j ≤ p``). The query itself
-(``δ = 0``) is always inside the span, so no row is ever empty. Cross-attention has no meaningful
+(``δ = 0``) is always inside the span, so no row is ever empty. No key further than
+``C = max_span + ramp`` can ever be seen, so long sequences are cut into blocks of ``C`` queries that
+only meet the keys of neighbouring blocks (``O(T · 3C)`` instead of ``O(T²)``; same result, tested). Cross-attention has no meaningful
 distance between a text token and an audio frame: there this type is plain attention and builds no
 span parameters.
 
@@ -53,30 +55,73 @@ def span_ramp(span: torch.Tensor, distance: torch.Tensor, ramp: float) -> torch.
     return ((ramp + span.float() - distance.float()) / ramp).clamp(0.0, 1.0)
 
 
-def _biased_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, log_mask: torch.Tensor,
-                      allowed: torch.Tensor, *, dropout: float, need_weights: bool):
-    """Attention with an additive float bias ``log_mask`` on the logits (−∞ where not ``allowed``).
+def _biased_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, ramp: torch.Tensor, allowed: torch.Tensor,
+                      *, dropout: float, need_weights: bool, check_rows: bool):
+    """Attention with the ramp as a multiplicative mask: logits ``+ log m`` (−∞ where ``m = 0`` or not allowed).
 
     Args:
-        q: ``(B, H, T, d)``; k, v: ``(B, H, S, d)``; log_mask: ``(B, H, T, S)`` float32;
-        allowed: bool broadcastable to ``(B, H, T, S)``.
+        q: ``(…, T, d)``; k, v: ``(…, S, d)``; ramp: ``m`` ``(…, T, S)`` float32 in [0, 1];
+        allowed: bool broadcastable to ``ramp`` (causal, padding and range masks).
+        check_rows: some row may have no allowed key (padding): give those rows zeros instead of NaN.
     Returns:
-        ``(out (B, H, T, d), weights (B, H, T, S) or None)``; rows with no allowed key give zeros.
+        ``(out (…, T, d), weights (…, T, S) or None)``.
     """
-    allowed, has_key = rows_with_keys(allowed.expand(log_mask.shape))
-    bias = log_mask.masked_fill(~allowed, float("-inf"))  # (B, H, T, S)
+    allowed = allowed & (ramp > 0)
+    has_key = None
+    if check_rows:
+        allowed, has_key = rows_with_keys(allowed.expand(ramp.shape))
+    # clamp before log: log(0) would make the backward pass produce 0 · ∞ = NaN
+    bias = torch.where(allowed, ramp.clamp_min(1e-30).log(), float("-inf"))  # (…, T, S)
     scale = 1.0 / math.sqrt(q.shape[-1])
     if need_weights:
         scores = torch.matmul(q, k.transpose(-1, -2)).float() * scale + bias
-        weights = torch.softmax(scores, dim=-1).to(q.dtype)  # (B, H, T, S)
+        weights = torch.softmax(scores, dim=-1).to(q.dtype)  # (…, T, S)
         out = torch.matmul(F.dropout(weights, p=dropout) if dropout > 0 else weights, v)
     else:
         weights = None
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), dropout_p=dropout, scale=scale)
-    out = out * has_key.to(out.dtype)
-    if weights is not None:
-        weights = weights * has_key.to(weights.dtype)
+    if has_key is not None:
+        out = out * has_key.to(out.dtype)
+        if weights is not None:
+            weights = weights * has_key.to(weights.dtype)
     return out, weights
+
+
+def _blocked_span_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, span: torch.Tensor, *, ramp: float,
+                            block: int, causal: bool, key_padding_mask: torch.Tensor | None, dropout: float):
+    """Span attention computing only the keys a span can reach.
+
+    Queries are grouped in ``n = ⌈T/C⌉`` blocks of ``C = block ≥ max_span + ramp``; block ``b`` meets the
+    keys of blocks ``b−1, b`` (causal) or ``b−1, b, b+1`` as one unfolded window of ``s·C`` keys.
+
+    Args:
+        q, k, v: ``(B, H, T, d)`` (no cache); span: ``(B, H, T or 1)`` in tokens;
+        key_padding_mask: ``(B, T)`` bool or ``None``.
+    Returns:
+        ``(B, H, T, d)``.
+    """
+    B, H, T, d = q.shape
+    C, s = block, (2 if causal else 3)
+    n = math.ceil(T / C)
+    pad = n * C - T
+    widths = (C, (s - 2) * C + pad)  # zero keys before and after, so every block has s·C of them
+    qb = F.pad(q, (0, 0, 0, pad)).view(B, H, n, C, d)                                   # (B, H, n, C, d)
+    kb = F.pad(k, (0, 0) + widths).unfold(2, s * C, C).transpose(-1, -2)                # (B, H, n, sC, d)
+    vb = F.pad(v, (0, 0) + widths).unfold(2, s * C, C).transpose(-1, -2)
+    k_pos = torch.arange(-C, (n + s - 2) * C, device=q.device).unfold(0, s * C, C)       # (n, sC)
+    rel = torch.arange(n * C, device=q.device).view(n, C, 1) - k_pos[:, None, :]        # (n, C, sC)
+    allowed = ((k_pos >= 0) & (k_pos < T))[:, None, :]                                  # (n, 1, sC)
+    if causal:
+        allowed = allowed & (rel >= 0)
+    if key_padding_mask is not None:
+        kpm = F.pad(key_padding_mask, widths, value=False).unfold(1, s * C, C)          # (B, n, sC)
+        allowed = allowed & kpm[:, None, :, None, :]                                    # (B, 1, n, C, sC)
+    # padded query rows get the longest span, so even they always reach a real key (no empty rows)
+    z = F.pad(span.expand(B, H, T), (0, pad), value=float(C)).view(B, H, n, C, 1)    # (B, H, n, C, 1)
+    m = span_ramp(z, rel.clamp_min(0) if causal else rel.abs(), ramp)                   # (B, H, n, C, sC)
+    out, _ = _biased_attention(qb, kb, vb, m, allowed, dropout=dropout, need_weights=False,
+                               check_rows=key_padding_mask is not None)
+    return out.reshape(B, H, n * C, d)[:, :, :T]
 
 
 @register_attention("adaptive")
@@ -141,15 +186,19 @@ class AdaptiveSpanAttention(AttentionBase):
         S = k.shape[-2]
         valid = None if key_padding_mask is None else key_padding_mask[:, -T:]
         z = self.spans(x, valid, causal=causal, cache=cache)  # (B, H, T|1)
+        info = {"span": z.detach().expand(B, self.heads, T),
+                "aux_loss": self.span_penalty * (z / self.max_span).mean()}
+        block = math.ceil(self.max_span + self.ramp)
+        if S == T and T > 2 * block and not need_weights:  # a decision on shapes only
+            out = _blocked_span_attention(q, k, v, z, ramp=self.ramp, block=block, causal=causal,
+                                          key_padding_mask=key_padding_mask, dropout=self.attn_dropout)
+            return self.finish(out), info
         rel = (torch.arange(T, device=x.device) + offset)[:, None] - torch.arange(S, device=x.device)[None, :]
         distance = rel.clamp_min(0) if causal else rel.abs()   # (T, S)
         ramp = span_ramp(z[..., None], distance, self.ramp)    # (B, H, T, S)
         allowed = combine_masks(ramp > 0, mask, causal_mask(T, S, offset, device=x.device) if causal else None)
-        log_mask = torch.log(ramp.clamp_min(1e-30))
-        out, weights = _biased_attention(q, k, v, log_mask, allowed, dropout=self.attn_dropout,
-                                         need_weights=need_weights)
-        info = {"span": z.detach().expand(B, self.heads, T),
-                "aux_loss": self.span_penalty * (z / self.max_span).mean()}
+        out, weights = _biased_attention(q, k, v, ramp, allowed, dropout=self.attn_dropout, need_weights=need_weights,
+                                         check_rows=key_padding_mask is not None)
         if need_weights:
             info.update(weights=weights, span_mask=ramp.detach())
         return self.finish(out), info
