@@ -126,6 +126,17 @@ def test_noise_hits_the_requested_snr(kind):
     assert snr == pytest.approx(12.0, abs=0.1)
 
 
+def test_babble_comes_from_the_other_clips_of_a_batch():
+    low, high = tone(300.0), tone(2000.0)
+    config = AugmentConfig.off(p_noise=1.0, snr_db=(0.0, 0.0), noise_types=("babble",))
+    out = Augmenter(config).augment_batch([low, high], SR, gen())
+    babble_on_low, babble_on_high = out[0] - low, out[1] - high
+    assert band_energy(babble_on_low, 1990, 2010) > 100 * band_energy(babble_on_low, 290, 310)
+    assert band_energy(babble_on_high, 290, 310) > 100 * band_energy(babble_on_high, 1990, 2010)
+    banked = Augmenter(config, babble_bank=[high]).augment_waveform(low, SR, gen()) - low
+    assert band_energy(banked, 1990, 2010) > 100 * band_energy(banked, 290, 310)
+
+
 def test_noise_colours_have_their_spectral_slopes():
     lows, highs = [], []
     for colour in ("white", "pink", "brown"):

@@ -8,6 +8,7 @@ them in a physically sensible order — the *speaker* first (speed, pitch, vocal
 
     augmenter = Augmenter(AugmentConfig())
     wave = augmenter.augment_waveform(wave, 16000, generator)      # (samples,) -> (samples',)
+    waves = augmenter.augment_batch(waves, 16000, generator)       # the same, babble from the batch
     mel = normalize_features(log_mel(wave), lengths)                # always, train and test
     mel = augmenter.augment_features(mel, generator, lengths)       # SpecAugment, training only
 
@@ -148,7 +149,8 @@ class Augmenter:
         self.babble_bank = [check_wave(b, "babble_bank clip").reshape(-1) for b in (babble_bank or [])]
         self.last_applied: dict[str, Any] = {}
 
-    def augment_waveform(self, wave: torch.Tensor, sr: int, generator: torch.Generator) -> torch.Tensor:
+    def augment_waveform(self, wave: torch.Tensor, sr: int, generator: torch.Generator,
+                         babble_sources: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
         """One random chain applied to ``wave``.
 
         Args:
@@ -156,6 +158,8 @@ class Augmenter:
                 same chain).
             sr: its sample rate.
             generator: the ``torch.Generator`` every decision is drawn from.
+            babble_sources: other speech for babble noise (``(n_i,)`` each); default: the
+                ``babble_bank``, else the clip itself.
 
         Returns:
             ``(..., samples')`` same dtype and device; ``samples'`` differs only when speed fires.
@@ -187,7 +191,7 @@ class Augmenter:
             kind = c.noise_types[min(int(u[-1] * len(c.noise_types)), len(c.noise_types) - 1)]
             snr = _uniform(amount["noise"], c.snr_db)
             applied["noise"] = {"type": kind, "snr_db": snr}
-            x = add_noise_at_snr(x, self._noise(kind, x, sub), snr)
+            x = add_noise_at_snr(x, self._noise(kind, x, sub, babble_sources), snr)
         if fire["telephone"]:
             applied["telephone"] = True
             x = band_limit(x, int(sr), mulaw=c.telephone_mulaw)
@@ -197,12 +201,21 @@ class Augmenter:
         self.last_applied = applied
         return peak_limit(x) if applied else x
 
-    def _noise(self, kind: str, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def augment_batch(self, waves: Sequence[torch.Tensor], sr: int, generator: torch.Generator) -> list[torch.Tensor]:
+        """:meth:`augment_waveform` for each clip of a batch, babble made from the *other* clips of the
+        batch (real other voices, no bank needed). ``[(n_i,)] * B -> [(n_i',)] * B``."""
+        waves = list(waves)
+        return [self.augment_waveform(w, sr, generator,
+                                      babble_sources=[v.reshape(-1) for j, v in enumerate(waves) if j != i] or None)
+                for i, w in enumerate(waves)]
+
+    def _noise(self, kind: str, x: torch.Tensor, generator: torch.Generator,
+               sources: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
         """Noise shaped like ``x`` ``(..., n)`` (babble: one track shared by all rows)."""
         if kind != "babble":
             return coloured_noise(x.shape, kind, generator).to(x.device)
-        sources = self.babble_bank or [x.reshape(-1, x.shape[-1])[0].float(),
-                                       x.reshape(-1, x.shape[-1])[0].float().flip(-1)]
+        sources = sources or self.babble_bank or [x.reshape(-1, x.shape[-1])[0].float(),
+                                                  x.reshape(-1, x.shape[-1])[0].float().flip(-1)]
         talkers = int(torch.randint(int(self.config.babble_talkers[0]), int(self.config.babble_talkers[1]) + 1,
                                     (1,), generator=generator, device=generator.device))
         return babble_noise(x.shape[-1], sources, talkers, generator).to(x.device)
