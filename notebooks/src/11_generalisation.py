@@ -219,6 +219,14 @@ assert torch.equal(again, out if seed == 2 else augmenter.augment_waveform(wave,
 assert torch.equal(Augmenter(AugmentConfig.off()).augment_waveform(wave, SR, gen), wave)   # all p = 0: identity
 
 # %% [markdown]
+# In training, the collator augments a whole batch with `augment_batch`: the same chains, but babble
+# noise for each clip is made from the *other* clips of the batch — real other voices, for free.
+
+# %%
+batch_waves = augmenter.augment_batch(waves[:4], SR, torch.Generator().manual_seed(0))
+print([f"{w.shape[-1] / SR:.2f} s" for w in batch_waves])
+
+# %% [markdown]
 # **SpecAugment** works on features, for a whole batch at once, with its own masks per example: here two
 # frequency masks of exactly 8 bins and one time mask of 30 frames per example.
 
