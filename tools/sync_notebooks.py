@@ -26,7 +26,8 @@ def build(source: Path) -> nbformat.NotebookNode:
     nb = jupytext.read(source)
     nb.metadata = {"kernelspec": KERNEL, "language_info": {"name": "python"},
                    "jupytext": {"formats": "ipynb,src//py:percent"}}
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"cell-{index:03d}"          # stable ids: rebuilding never changes a notebook
         cell.metadata.pop("lines_to_next_cell", None)
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
