@@ -113,7 +113,7 @@ def merge_heads(x: torch.Tensor) -> torch.Tensor:
 
 def attention_core(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, *,
                    causal: bool = False, scale: float | None = None, dropout: float = 0.0,
-                   need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+                   need_weights: bool = False, guard_empty_rows: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Scaled dot-product attention over any leading dims.
 
     Args:
@@ -123,6 +123,9 @@ def attention_core(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torc
         scale: logit scale, default ``1/√d``.
         dropout: dropout probability on the weights (pass 0 in eval).
         need_weights: take the explicit path and return the weights.
+        guard_empty_rows: make rows without any allowed key return zeros (not NaN). A caller whose mask
+            always allows at least one key per row (e.g. a band that contains the query itself) may turn
+            this off to save two passes over the mask and one over the output.
     Returns:
         ``(out (…, T_q, d), weights (…, T_q, T_k) or None)``.
     """
@@ -136,7 +139,8 @@ def attention_core(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torc
     has_key = None
     if mask is not None:
         mask = mask[None, :] if mask.dim() == 1 else mask  # a (T_k,) key mask → (1, T_k)
-        mask, has_key = rows_with_keys(mask)
+        if guard_empty_rows:
+            mask, has_key = rows_with_keys(mask)
     if need_weights:
         scores = torch.matmul(q, k.transpose(-1, -2)) * scale  # (…, T_q, T_k)
         if mask is not None:

@@ -1,14 +1,15 @@
 """Integrated attention: a coarse global view decides how wide a fine local window should be.
 
-Two branches, fused by a learned projection ``out = W_f [local ; global]``:
+Two branches read one set of keys and values (projected, rotated and cached once) with their own
+queries, and a learned projection fuses them, ``out = W_f [local ; global]``:
 
 * **global branch** — multi-head attention over the whole sequence at *block resolution*: keys and
   values are averaged over blocks of ``P = global_pool`` positions (``P = 1``: exactly standard
   attention). Cost ``O(T · T/P)``. Causal use only sees *complete* past blocks (a block ending at or
   before the query), so nothing leaks from the future.
-* **local branch** — multi-head sliding-window attention at full resolution (its own projections),
-  with one window per token chosen from a fixed set of band widths ``windows`` (static shapes; the
-  blocked kernel makes it ``O(T · 3·max(windows))``).
+* **local branch** — multi-head sliding-window attention at full resolution, with one window per token
+  chosen from a fixed set of band widths ``windows`` (static shapes; the blocked kernel makes it
+  ``O(T · 3·max(windows))``).
 
 **Span choice = a contextual bandit** (:class:`echo_edu.refiner.QLearningRefiner`, ``gamma = 0``). For
 every query token:
@@ -24,7 +25,8 @@ every query token:
 Updates run only in ``train()`` (ε-greedy exploration with a seeded generator); ``eval()`` is greedy,
 deterministic and leaves the table alone. Because the state of token ``t`` comes from token ``t``'s own
 causal global attention, the span choice in a decoder uses no future token, and decoding token by token
-with a :class:`KVCache` (global keys live in ``cache.child("global")``) reproduces the full pass.
+with a :class:`KVCache` (the shared keys/values are cached once; the global branch pools them again
+at every step) reproduces the full pass.
 
 Cross-attention (``context_dims`` given): text and audio positions are not aligned, so a band makes no
 sense; the layer is then the global branch at full resolution with an output projection.
@@ -40,7 +42,7 @@ from torch import nn
 
 from ..errors import ConfigError, ShapeError
 from ..refiner import QLearningRefiner
-from .base import AttentionBase, KVCache, attention_core, info_dict, merge_heads, register_attention
+from .base import AttentionBase, KVCache, attention_core, info_dict, merge_heads, register_attention, split_heads
 from .masks import check_key_padding_mask
 from .windows import local_attention
 
@@ -56,10 +58,19 @@ def pool_blocks(k: torch.Tensor, v: torch.Tensor, key_padding_mask: torch.Tensor
         ``(k_pooled (B, H, K, d), v_pooled (B, H, K, d), block_has_key (B, K) bool)`` with ``K = ⌈L/pool⌉``.
     """
     B, H, L, d = k.shape
+    if pool == 1:
+        has_key = torch.ones(B, L, dtype=torch.bool, device=k.device) if key_padding_mask is None else key_padding_mask
+        return k, v, has_key
     K = math.ceil(L / pool)
     pad = K * pool - L
-    real = torch.ones(B, L, dtype=k.dtype, device=k.device) if key_padding_mask is None else key_padding_mask.to(k.dtype)
-    real = F.pad(real, (0, pad)).view(B, 1, K, pool, 1)  # (B, 1, K, P, 1)
+    if key_padding_mask is None:  # only the last block may be short: count its real positions
+        count = torch.full((K,), pool, dtype=k.dtype, device=k.device)
+        count[-1] = pool - pad
+        count = count.view(1, 1, K, 1)  # (1, 1, K, 1)
+        kp = F.pad(k, (0, 0, 0, pad)).view(B, H, K, pool, d).sum(dim=3) / count
+        vp = F.pad(v, (0, 0, 0, pad)).view(B, H, K, pool, d).sum(dim=3) / count
+        return kp, vp, torch.ones(B, K, dtype=torch.bool, device=k.device)
+    real = F.pad(key_padding_mask.to(k.dtype), (0, pad)).view(B, 1, K, pool, 1)  # (B, 1, K, P, 1)
     count = real.sum(dim=3)  # (B, 1, K, 1)
     kp = (F.pad(k, (0, 0, 0, pad)).view(B, H, K, pool, d) * real).sum(dim=3) / count.clamp(min=1)
     vp = (F.pad(v, (0, 0, 0, pad)).view(B, H, K, pool, d) * real).sum(dim=3) / count.clamp(min=1)
@@ -94,11 +105,12 @@ class IntegratedAttention(nn.Module):
         self.width_cost = width_cost
         self.max_window = max(windows)
         self.entropy_bins = 2
-        self.globe = AttentionBase(dims, heads, context_dims=context_dims, rotary=rotary, dropout=dropout,
-                                   project_out=self.is_cross)
+        # one set of keys and values, read two ways (fine band, coarse summary); in cross mode a plain MHA
+        self.attn = AttentionBase(dims, heads, context_dims=context_dims, rotary=rotary, dropout=dropout,
+                                  project_out=self.is_cross)
         self.register_buffer("windows", torch.tensor(windows), persistent=False)  # (A,)
         if not self.is_cross:
-            self.local = AttentionBase(dims, heads, rotary=rotary, dropout=dropout, project_out=False)
+            self.global_query = nn.Linear(dims, dims)
             self.fuse = nn.Linear(2 * dims, dims)
             self.refiner = QLearningRefiner((len(windows) + 1) * self.entropy_bins, len(windows), alpha=alpha,
                                             gamma=0.0, epsilon=epsilon, seed=seed, initial_q=1.0)
@@ -116,14 +128,16 @@ class IntegratedAttention(nn.Module):
         ``need_weights`` also ``weights`` (local, ``(B, H, T, keys)``) and ``global_weights``
         (``(B, H, T, blocks)``).
         """
-        self.globe.check_inputs(x, context, cache)
+        self.attn.check_inputs(x, context, cache)
         if self.is_cross:
             return self._cross(x, context, key_padding_mask, cache, need_weights)
         if context is not None:
             raise ShapeError("IntegratedAttention was built for self-attention; build it with context_dims=... "
                              "for cross-attention")
         B, T, _ = x.shape
-        out_g, w_g, visible, q_pos = self._global(x, causal, key_padding_mask, cache)
+        q_l, q_g, k, v, offset = self._project(x, cache)  # (B, H, T, d) ×2, (B, H, L, d) ×2
+        check_key_padding_mask(key_padding_mask, B, k.shape[-2])
+        out_g, w_g, visible, q_pos = self._global(q_g, k, v, offset, causal, key_padding_mask)
         # --- the refiner picks one window per token from the global view (no gradient, no host sync)
         with torch.no_grad():
             p, distance, state = self._statistics(w_g, visible, q_pos)
@@ -134,28 +148,33 @@ class IntegratedAttention(nn.Module):
             self.refiner.update(state, action, reward, valid=valid)  # no-op in eval
 
         # --- local branch: full resolution inside the chosen band
-        ql, kl, vl, _, _ = self.local.project(x, None, cache)
-        out_l, w_l = local_attention(ql, kl, vl, window, max_window=self.max_window, causal=causal,
-                                     key_padding_mask=key_padding_mask, dropout=self.local.attn_dropout,
+        out_l, w_l = local_attention(q_l, k, v, window, max_window=self.max_window, causal=causal,
+                                     key_padding_mask=key_padding_mask, dropout=self.attn.attn_dropout,
                                      need_weights=need_weights)
         out = self.fuse(torch.cat([merge_heads(out_l), merge_heads(out_g)], dim=-1))  # (B, T, D)
         info = info_dict(window=window, action=action, state=state, reward=reward,
                          weights=w_l, global_weights=w_g if need_weights else None)
         return out, info
 
-    def _global(self, x, causal, key_padding_mask, cache):
+    def _project(self, x, cache):
+        """Local queries, global queries, shared keys/values (rotated, cached) and the position offset."""
+        q_l, k, v, offset, _ = self.attn.project(x, None, cache)
+        q_g = split_heads(self.global_query(x), self.heads)  # (B, H, T, d)
+        if self.attn.rotary is not None:
+            q_g = self.attn.rotary.rotate_queries_or_keys(q_g, offset=offset)
+        return q_l, q_g, k, v, offset
+
+    def _global(self, q, k, v, offset, causal, key_padding_mask):
         """Global branch: ``(out (B, H, T, d), weights (B, H, T, K), visible (B, 1, T|1, K), q_pos (T,))``."""
-        B, T, _ = x.shape
-        q, k, v, offset, _ = self.globe.project(x, None, cache.child("global") if cache is not None else None)
-        check_key_padding_mask(key_padding_mask, B, k.shape[-2])
+        T = q.shape[-2]
         kp, vp, has_key = pool_blocks(k, v, key_padding_mask, self.global_pool)  # (B, H, K, d), (B, K)
-        q_pos = torch.arange(T, device=x.device) + offset  # (T,) absolute query positions
+        q_pos = torch.arange(T, device=q.device) + offset  # (T,) absolute query positions
         visible = has_key[:, None, None, :]  # (B, 1, 1, K)
         if causal:
-            block = torch.arange(kp.shape[-2], device=x.device)
+            block = torch.arange(kp.shape[-2], device=q.device)
             complete = (block + 1) * self.global_pool - 1 <= q_pos[:, None]  # (T, K): block ended by t
             visible = visible & complete
-        out, weights = attention_core(q, kp, vp, visible, dropout=self.globe.attn_dropout, need_weights=True)
+        out, weights = attention_core(q, kp, vp, visible, dropout=self.attn.attn_dropout, need_weights=True)
         return out, weights, visible, q_pos
 
     def _statistics(self, w_g, visible, q_pos):
@@ -180,13 +199,15 @@ class IntegratedAttention(nn.Module):
     def span_rewards(self, x: torch.Tensor, *, causal: bool = False,
                      key_padding_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """For analysis: every token's state ``(B, T)`` and the reward every window would earn ``(B, T, A)``."""
-        _, w_g, visible, q_pos = self._global(x, causal, key_padding_mask, None)
+        _, q_g, k, v, offset = self._project(x, None)
+        check_key_padding_mask(key_padding_mask, x.shape[0], k.shape[-2])
+        _, w_g, visible, q_pos = self._global(q_g, k, v, offset, causal, key_padding_mask)
         p, distance, state = self._statistics(w_g, visible, q_pos)
         rewards = [self._reward(p, distance, w.expand(state.shape)) for w in self.windows]  # A is small
         return state, torch.stack(rewards, dim=-1)
 
     def _cross(self, x, context, key_padding_mask, cache, need_weights):
-        q, k, v, _, _ = self.globe.project(x, context, cache)
-        mask = self.globe.key_mask(key_padding_mask, x.shape[0], k.shape[-2])
-        out, weights = attention_core(q, k, v, mask, dropout=self.globe.attn_dropout, need_weights=need_weights)
-        return self.globe.finish(out), info_dict(weights=weights)
+        q, k, v, _, _ = self.attn.project(x, context, cache)
+        mask = self.attn.key_mask(key_padding_mask, x.shape[0], k.shape[-2])
+        out, weights = attention_core(q, k, v, mask, dropout=self.attn.attn_dropout, need_weights=need_weights)
+        return self.attn.finish(out), info_dict(weights=weights)

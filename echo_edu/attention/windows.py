@@ -115,7 +115,9 @@ def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window, *
     mask = band_mask(t_q, t_k, window, causal=causal, batch=B, device=q.device)
     if key_padding_mask is not None:
         mask = combine_masks(mask, padding_mask(key_padding_mask))
-    return attention_core(q, k, v, mask, dropout=dropout, need_weights=need_weights)
+    # a band always contains the query itself, so only padding can leave a row without keys
+    return attention_core(q, k, v, mask, dropout=dropout, need_weights=need_weights,
+                          guard_empty_rows=key_padding_mask is not None)
 
 
 def _shifted_blocks(x: torch.Tensor, n_blocks: int, shifts: int, dim: int) -> torch.Tensor:
@@ -153,7 +155,9 @@ def blocked_local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w
     k_pos = torch.arange(-C, (n + 1) * C, device=q.device).view(n + 2, C)
     k_pos = _shifted_blocks(k_pos, n, shifts, dim=0).view(n, shifts * C)  # (n, sC)
     rel = q_pos[:, :, None] - k_pos[:, None, :]  # (n, C, sC)
-    valid = ((k_pos >= 0) & (k_pos < T))[:, None, :]  # (n, 1, sC)
+    # keys outside [0, T) are blocked, except for the padded queries past T (discarded at the end), which
+    # keep their (zero) band so that no row is ever empty
+    valid = ((k_pos >= 0) & (k_pos < T))[:, None, :] | (q_pos >= T)[:, :, None]  # (n, C, sC)
 
     if isinstance(window, int):
         w = window
@@ -168,5 +172,6 @@ def blocked_local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w
         kpm = F.pad(key_padding_mask, (C, C + pad), value=False).view(B, n + 2, C)
         kpm = _shifted_blocks(kpm, n, shifts, dim=1).view(B, n, shifts * C)  # (B, n, sC)
         mask = mask & kpm[:, None, :, None, :]  # (B, 1, n, C, sC)
-    out, _ = attention_core(qb, kb, vb, mask, dropout=dropout)  # (B, H, n, C, d)
+    out, _ = attention_core(qb, kb, vb, mask, dropout=dropout,
+                            guard_empty_rows=key_padding_mask is not None)  # (B, H, n, C, d)
     return out.reshape(B, H, n * C, d)[:, :, :T]
