@@ -24,8 +24,9 @@ from .quaternion import (quat_angle_between, quat_conjugate, quat_from_axis_angl
 from .rotary import RotaryEmbedding
 
 # --- attention, refiner, windows ---
-from .attention import (ATTENTION_TYPES, AdaptiveFocusAttention, AdaptiveSpanAttention, KVCache,
-                        MyelinatedAttention, build_attention)
+from .attention import (ATTENTION_TYPES, AdaptiveFocusAttention, AdaptiveSpanAttention, IntegratedAttention,
+                        KVCache, MyelinatedAttention, StandardAttention, build_attention)
+from .refiner import QLearningRefiner, ToySpanTask
 
 # --- audio, data, tokenizer ---
 from .audio import HOP_LENGTH, N_FFT, SAMPLE_RATE, load_audio, log_mel_spectrogram
@@ -53,7 +54,7 @@ __all__ = [
     "rodrigues_rotate_cs", "skew_matrix", "RotaryEmbedding",
     # --- attention names ---
     "ATTENTION_TYPES", "KVCache", "build_attention", "MyelinatedAttention", "AdaptiveSpanAttention",
-    "AdaptiveFocusAttention",
+    "AdaptiveFocusAttention", "StandardAttention", "IntegratedAttention", "QLearningRefiner", "ToySpanTask",
     # --- audio/data names ---
     "HOP_LENGTH", "N_FFT", "SAMPLE_RATE", "load_audio", "log_mel_spectrogram", "build_corpus",
     "load_samples", "normalize_text", "build_tokenizer", "load_tokenizer",
