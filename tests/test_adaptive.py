@@ -281,3 +281,12 @@ def test_views_build_headless():
         focus_figure(x, info, query=10)
     with pytest.raises(ShapeError):
         span_figure({"span": span_info["span"]})
+
+
+@pytest.mark.parametrize("make", [_span, _focus])
+def test_traces_as_one_graph(make):
+    """torch.compile(fullgraph=True) fails on any graph break: no .item(), no host sync, no data-dependent `if`."""
+    m, x = make().eval(), _x(T=40)  # long enough for the blocked kernels
+    for causal in (False, True):
+        compiled = torch.compile(m, fullgraph=True, backend="eager")
+        torch.testing.assert_close(compiled(x, causal=causal)[0], m(x, causal=causal)[0])

@@ -207,3 +207,14 @@ def test_views_build_headless():
         myelinated_figure({"weights": info["weights"]})
     with pytest.raises(ShapeError):
         sublayer_maps({})
+
+
+def test_traces_as_one_graph():
+    """torch.compile(fullgraph=True) fails on any graph break: no .item(), no host sync, no data-dependent `if`."""
+    x = _x(T=10)
+    m = _make().eval()
+    torch.testing.assert_close(torch.compile(m, fullgraph=True, backend="eager")(x, causal=True)[0], m(x, causal=True)[0])
+    train = _make(seed=None).train()  # seed=None: skip noise from the global RNG, which dynamo can trace
+    out, _ = torch.compile(train, fullgraph=True, backend="eager")(x, causal=True)
+    out.sum().backward()
+    assert train.policy[0].weight.grad.abs().sum() > 0

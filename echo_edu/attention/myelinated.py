@@ -57,13 +57,14 @@ class MyelinatedAttention(AttentionBase):
         temperature: ``τ`` of the straight-through Gumbel sample while training.
         run_bias: initial logit of "run" (2.0 ≈ 88 % of sub-layers run at the start).
         compute_cost: weight of ``P(run)`` in ``info["aux_loss"]`` (0 = no cost, no ``aux_loss``).
-        seed: seed of the generator that draws the training-time skip noise.
+        seed: seed of the generator that draws the training-time skip noise; ``None`` draws from the global
+            RNG instead (seed it with :func:`echo_edu.set_seed`), which ``torch.compile(fullgraph=True)`` needs.
     """
 
     def __init__(self, dims: int, heads: int, *, context_dims: int | None = None, rotary: dict | None = None,
                  dropout: float = 0.0, bias: bool = True, layers: int = 3, memory: bool = True,
                  policy_hidden: int | None = None, temperature: float = 1.0, run_bias: float = 2.0,
-                 compute_cost: float = 0.0, seed: int = 0) -> None:
+                 compute_cost: float = 0.0, seed: int | None = 0) -> None:
         super().__init__(dims, heads, context_dims=context_dims, rotary=rotary, dropout=dropout, bias=bias)
         if not isinstance(layers, int) or layers < 1:
             raise ConfigError(f"myelinated attention needs layers ≥ 1, got {layers!r}")
@@ -96,6 +97,7 @@ class MyelinatedAttention(AttentionBase):
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, layers={self.layers}, memory={self.use_memory}"
 
+    @torch.compiler.disable
     def _generator(self, device: torch.device) -> torch.Generator:
         """The seeded generator of the skip noise on ``device`` (one per device, made on first use)."""
         key = str(device)
@@ -137,7 +139,7 @@ class MyelinatedAttention(AttentionBase):
             pooled = self._context_summary(v, key_padding_mask, cache)  # (B, 1, D)
         else:
             pooled = running_mean(x, valid, causal=causal, cache=cache, name="myelin0")  # (B, T|1, D)
-        generator = self._generator(x.device) if self.training else None
+        generator = self._generator(x.device) if self.training and self.seed is not None else None
         run, run_prob = straight_through_bernoulli(self.policy(pooled), training=self.training,
                                                    temperature=self.temperature, generator=generator)
         # run, run_prob: (B, T|1, L) — 1 = the sub-layer's update is applied
