@@ -183,7 +183,15 @@ class RotaryEmbedding(nn.Module):
 
     # ---- the rotation ----
     def rotate(self, t: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        """Rotate ``t`` ``(..., T, dim)`` given per-position ``cos``/``sin`` ``(T, n_rot)``; same shape and dtype."""
+        """Rotate ``t`` ``(..., T, dim)`` given per-position ``cos``/``sin`` ``(T, n_rot)``; same shape and dtype.
+
+        Runs with autocast switched off, so under mixed precision the matmuls and einsums here stay in
+        (at least) float32 and the rotation stays orthogonal; the result is cast back to ``t``'s dtype.
+        """
+        with torch.autocast(device_type=t.device.type, enabled=False):
+            return self._rotate(t, cos, sin)
+
+    def _rotate(self, t: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         dtype = torch.promote_types(torch.promote_types(t.dtype, cos.dtype), torch.float32)
         x = t.to(dtype)
         cos, sin = cos.to(dtype), sin.to(dtype)

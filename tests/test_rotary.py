@@ -267,3 +267,13 @@ def test_bad_inputs_raise_shape_error(bad):
 def test_offset_must_be_a_non_negative_int(offset):
     with pytest.raises(ConfigError, match="offset"):
         RotaryEmbedding(8).rotate_queries_or_keys(torch.randn(2, 3, 8), offset=offset)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_mixed_precision_autocast_keeps_the_rotation_orthogonal(mode):
+    rope = make(mode, dim=16)
+    x = torch.randn(2, 30, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = rope(x)
+    assert y.dtype == torch.float32
+    torch.testing.assert_close(y.norm(dim=-1), x.norm(dim=-1), atol=1e-5, rtol=1e-5)
