@@ -172,6 +172,10 @@ def blocked_local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w
         kpm = F.pad(key_padding_mask, (C, C + pad), value=False).view(B, n + 2, C)
         kpm = _shifted_blocks(kpm, n, shifts, dim=1).view(B, n, shifts * C)  # (B, n, sC)
         mask = mask & kpm[:, None, :, None, :]  # (B, 1, n, C, sC)
-    out, _ = attention_core(qb, kb, vb, mask, dropout=dropout,
-                            guard_empty_rows=key_padding_mask is not None)  # (B, H, n, C, d)
+    # fold blocks into the head axis so the fused kernels see ordinary 4-D (batch, heads·blocks, C, ·) tensors
+    mask = mask if mask.dim() == 5 else mask[None, None]  # (B|1, 1, n, C, sC)
+    mask = mask.expand(mask.shape[0], H, n, C, shifts * C).reshape(mask.shape[0], H * n, C, shifts * C)
+    out, _ = attention_core(qb.reshape(B, H * n, C, d), kb.reshape(B, H * n, shifts * C, d),
+                            vb.reshape(B, H * n, shifts * C, d), mask, dropout=dropout,
+                            guard_empty_rows=key_padding_mask is not None)  # (B, H·n, C, d)
     return out.reshape(B, H, n * C, d)[:, :, :T]
