@@ -14,6 +14,7 @@ grows.
     python benchmarks/attention.py                  # T = 256, 1024, 4096 (minutes on a 2-core CPU)
     python benchmarks/attention.py --quick          # T = 128, 512, 1024
     python benchmarks/attention.py --device cuda --dtype bfloat16 --causal
+    python benchmarks/attention.py --output build/attention.md   # also write the table to a file
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import platform
 import statistics
 import time
+from pathlib import Path
 
 import torch
 
@@ -95,6 +97,7 @@ def main(argv=None) -> None:
     parser.add_argument("--clock", choices=sorted(CLOCKS), default=None,
                         help="wall time, or this process's CPU time (all threads) — steadier on a busy shared "
                              "CPU; default: cpu on CPU, wall on CUDA")
+    parser.add_argument("--output", default=None, help="also write the markdown table to this file")
     args = parser.parse_args(argv)
     args.clock = args.clock or ("wall" if args.device.startswith("cuda") else "cpu")
     torch.set_num_threads(args.threads)
@@ -102,20 +105,24 @@ def main(argv=None) -> None:
     lengths = args.lengths or ([128, 512, 1024] if args.quick else [256, 1024, 4096])
     kinds = args.types or sorted(ATTENTION_TYPES)
     kinds = ["standard"] + [k for k in kinds if k != "standard"]
-    print(f"# attention forward+backward, dims={args.dims}, heads={args.heads}, batch={args.batch}, "
-          f"{'causal' if args.causal else 'bidirectional'}, {args.dtype}, device={device}"
-          f"{'' if device.type == 'cuda' else f' ({args.threads} threads)'}, torch {torch.__version__}, "
-          f"{platform.processor() or platform.machine()}; median of {args.repeats}, {args.clock} clock\n")
-    print("| type | T | ms | × standard | peak MiB | × standard |")
-    print("|---|---:|---:|---:|---:|---:|")
+    lines = [f"# attention forward+backward, dims={args.dims}, heads={args.heads}, batch={args.batch}, "
+             f"{'causal' if args.causal else 'bidirectional'}, {args.dtype}, device={device}"
+             f"{'' if device.type == 'cuda' else f' ({args.threads} threads)'}, torch {torch.__version__}, "
+             f"{platform.processor() or platform.machine()}; median of {args.repeats}, {args.clock} clock", "",
+             "| type | T | ms | × standard | peak MiB | × standard |", "|---|---:|---:|---:|---:|---:|"]
+    print("\n".join(lines), flush=True)
     for T in lengths:
         rows = measure_length(kinds, args, T, device, dtype)
         base = rows[0]
         for r in rows:
             mem = "n/a" if r["peak_mb"] is None else f"{r['peak_mb']:.1f}"
             mem_ratio = "n/a" if r["peak_mb"] is None else f"{r['peak_mb'] / max(base['peak_mb'], 1e-9):.2f}"
-            print(f"| {r['kind']} | {T} | {r['ms']:.1f} | {r['ms'] / base['ms']:.2f} | {mem} | {mem_ratio} |",
-                  flush=True)
+            lines.append(f"| {r['kind']} | {T} | {r['ms']:.1f} | {r['ms'] / base['ms']:.2f} | {mem} | {mem_ratio} |")
+            print(lines[-1], flush=True)
+    if args.output:
+        path = Path(args.output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n")
 
 if __name__ == "__main__":
     main()
