@@ -63,7 +63,7 @@ def test_slerp_view_shows_constant_speed_and_a_shrinking_average():
     assert data_of(widget.figure) != before
 
 
-@pytest.mark.parametrize("mode", list(vr.MODES))
+@pytest.mark.parametrize("mode", list(vr.ROTARY_MODES))
 def test_similarity_map_is_relative_only_with_one_shared_module(mode):
     same = vr.similarity_map(mode=mode, vectors=vr.VECTORS[1], length=24)
     assert same["spread"] < 1e-9

@@ -13,11 +13,11 @@ import torch
 from ..rotary import RotaryEmbedding
 from .widgets import interactive_figure
 
-__all__ = ["THETA_CHOICES", "MODES", "build_rotary", "similarity_map", "similarity_figure", "similarity_static",
-           "similarity_widget", "rope_planes", "rope_planes_figure", "rope_planes_static", "rope_planes_widget"]
+__all__ = ["THETA_CHOICES", "ROTARY_MODES", "build_rotary", "similarity_map", "similarity_figure",
+           "similarity_static", "similarity_widget", "rope_planes", "rope_planes_figure", "rope_planes_static", "rope_planes_widget"]
 
 THETA_CHOICES = (-10000.0, -1000.0, -100.0, -10.0, 10.0, 100.0, 1000.0, 10000.0)
-MODES = {"standard": {}, "quaternion": {"use_quaternion": True},
+ROTARY_MODES = {"standard": {}, "quaternion": {"use_quaternion": True},
          "projection": {"use_quaternion": True, "use_projection": True}}
 K_ROTARY = ("same module", "separate module, opposite θ")
 VECTORS = ("q = k (all ones)", "q ≠ k (random)")
@@ -28,7 +28,7 @@ def build_rotary(mode: str = "standard", dim: int = 32, seed: int = 0, **options
     projection come from ``seed``, without touching the global random state."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return RotaryEmbedding(dim, **MODES[mode], **options)
+        return RotaryEmbedding(dim, **ROTARY_MODES[mode], **options)
 
 
 def similarity_map(theta: float = 10000.0, rot_scale: float = 1.0, rot_count: int = 16, mode: str = "standard",
@@ -122,7 +122,7 @@ def similarity_widget(theta: float = 10000.0, rot_scale: float = 1.0, rot_count:
         "rot_scale": widgets.FloatSlider(value=rot_scale, min=0.125, max=1.0, step=0.125, description="rot_scale",
                                          continuous_update=False),
         "rot_count": widgets.IntSlider(value=rot_count, min=1, max=16, description="rot_count", continuous_update=False),
-        "mode": widgets.Dropdown(options=list(MODES), value=mode, description="mode"),
+        "mode": widgets.Dropdown(options=list(ROTARY_MODES), value=mode, description="mode"),
         "k_rotary": widgets.Dropdown(options=K_ROTARY, value=k_rotary, description="k rotated by"),
         "vectors": widgets.Dropdown(options=VECTORS, value=vectors, description="vectors"),
     }
