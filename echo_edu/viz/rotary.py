@@ -14,7 +14,8 @@ from ..rotary import RotaryEmbedding
 from .widgets import interactive_figure
 
 __all__ = ["THETA_CHOICES", "ROTARY_MODES", "build_rotary", "similarity_map", "similarity_figure",
-           "similarity_static", "similarity_widget", "rope_planes", "rope_planes_figure", "rope_planes_static", "rope_planes_widget"]
+           "similarity_static", "similarity_widget", "rope_planes", "rope_planes_figure", "rope_planes_static",
+           "rope_planes_widget"]
 
 THETA_CHOICES = (-10000.0, -1000.0, -100.0, -10.0, 10.0, 100.0, 1000.0, 10000.0)
 ROTARY_MODES = {"standard": {}, "quaternion": {"use_quaternion": True},
