@@ -136,12 +136,10 @@ def quat_to_matrix(q: torch.Tensor) -> torch.Tensor:
     w, x, y, z = q.unbind(-1)
     ww, xx, yy, zz = w * w, x * x, y * y, z * z
     xy, xz, yz, wx, wy, wz = x * y, x * z, y * z, w * x, w * y, w * z
-    rows = (
-        (ww + xx - yy - zz, 2 * (xy - wz), 2 * (xz + wy)),
-        (2 * (xy + wz), ww - xx + yy - zz, 2 * (yz - wx)),
-        (2 * (xz - wy), 2 * (yz + wx), ww - xx - yy + zz),
-    )
-    return torch.stack([torch.stack(r, dim=-1) for r in rows], dim=-2)
+    entries = (ww + xx - yy - zz, 2 * (xy - wz), 2 * (xz + wy),      # row 0
+               2 * (xy + wz), ww - xx + yy - zz, 2 * (yz - wx),      # row 1
+               2 * (xz - wy), 2 * (yz + wx), ww - xx - yy + zz)      # row 2
+    return torch.stack(entries, dim=-1).unflatten(-1, (3, 3))
 
 
 def quat_from_matrix(matrix: torch.Tensor) -> torch.Tensor:
