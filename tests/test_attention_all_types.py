@@ -85,7 +85,7 @@ def test_eval_is_deterministic(kind):
 @pytest.mark.parametrize("cross", [False, True])
 def test_every_parameter_gets_a_gradient(kind, cross):
     attn = make(kind, cross).train()
-    x, ctx = torch.randn(2, 24, D), torch.randn(2, 7, C)  # long enough for coarse (pooled) branches to have a choice
+    x, ctx = torch.randn(2, 48, D), torch.randn(2, 7, C)  # long enough for coarse (pooled) branches to have a choice
     out, info = attn(x, ctx if cross else None, causal=not cross)
     loss = out.square().mean() + info.get("aux_loss", torch.zeros(()))
     loss.backward()

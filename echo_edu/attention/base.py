@@ -127,7 +127,8 @@ def attention_core(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torc
             always allows at least one key per row (e.g. a band that contains the query itself) may turn
             this off to save two passes over the mask and one over the output.
     Returns:
-        ``(out (…, T_q, d), weights (…, T_q, T_k) or None)``.
+        ``(out (…, T_q, d), weights (…, T_q, T_k) or None)``; the weights are detached (for plots and
+        statistics), the output carries the gradient.
     """
     t_q, t_k = q.shape[-2], k.shape[-2]
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
@@ -142,9 +143,9 @@ def attention_core(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torc
         if guard_empty_rows:
             mask, has_key = rows_with_keys(mask)
     if need_weights:
-        scores = torch.matmul(q, k.transpose(-1, -2)) * scale  # (…, T_q, T_k)
+        scores = torch.matmul(q * scale, k.transpose(-1, -2))  # (…, T_q, T_k); scaling q is the cheaper side
         if mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf"))
+            scores.masked_fill_(~mask, float("-inf"))  # in place: matmul's backward does not need its output
         weights = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
         dropped = F.dropout(weights, p=dropout) if dropout > 0 else weights
         out = torch.matmul(dropped, v)  # (…, T_q, d)
@@ -153,8 +154,9 @@ def attention_core(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torc
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, scale=scale)
     if has_key is not None:
         out = out * has_key.to(out.dtype)
-        if weights is not None:
-            weights = weights * has_key.to(weights.dtype)
+    if weights is not None:
+        with torch.no_grad():  # the weights are for plots and statistics: returned detached
+            weights = weights.detach() if has_key is None else weights * has_key.to(weights.dtype)
     return out, weights
 
 

@@ -91,7 +91,7 @@ class IntegratedAttention(nn.Module):
     """
 
     def __init__(self, dims: int, heads: int, *, context_dims: int | None = None, rotary: dict | None = None,
-                 dropout: float = 0.0, windows=(8, 16, 32, 64), global_pool: int = 8, width_cost: float = 0.25,
+                 dropout: float = 0.0, windows=(16, 32, 64, 128), global_pool: int = 16, width_cost: float = 0.25,
                  epsilon: float = 0.1, alpha: float = 0.1, seed: int = 0) -> None:
         super().__init__()
         windows = tuple(int(w) for w in windows)
