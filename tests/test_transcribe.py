@@ -98,3 +98,21 @@ def test_max_tokens_cut_is_not_silent(overfit):
     with pytest.warns(UserWarning, match="max_tokens"):
         text = transcribe(model, waves[0], max_tokens=3)
     assert text == TEXTS[0][:3]
+
+
+def test_alignment_and_decoding_views(overfit):
+    from echo_edu.viz.transcription import (alignment_figure, alignment_static, compare_decoding,
+                                            cross_attention_alignment, decoding_comparison_figure,
+                                            decoding_comparison_static)
+
+    model, waves = overfit
+    alignment = cross_attention_alignment(model, waves[0])
+    blocks, heads = len(model.decoder.blocks), model.dims.text_head
+    assert alignment.text == TEXTS[0]
+    assert alignment.tokens == list(TEXTS[0].replace(" ", "␣")) + ["⏎"]
+    assert alignment.weights.shape == (blocks, heads, len(TEXTS[0]) + 1, model.dims.audio_ctx)
+    assert torch.allclose(alignment.weights.sum(-1), torch.ones(blocks, heads, len(TEXTS[0]) + 1), atol=1e-4)
+    assert len(alignment_figure(alignment).data) == 1 and alignment_static(alignment, block=0, head=1) is not None
+    rows = compare_decoding(model, waves, TEXTS, beam_sizes=(1, 2))
+    assert [r["wer"] for r in rows] == [0.0, 0.0] and rows[0]["texts"] == TEXTS
+    assert len(decoding_comparison_figure(rows).data) == 2 and decoding_comparison_static(rows) is not None
