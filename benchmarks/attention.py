@@ -3,9 +3,10 @@
 For each sequence length and each type in ``echo_edu.attention.ATTENTION_TYPES`` this times one
 training step's forward + backward of a single self-attention layer (equal width and heads, rotary on,
 ``x`` of shape ``(batch, T, dims)``) and reports the median over repeats (on CPU by default the
-process's CPU time, which a busy shared machine disturbs far less than wall time), the ratio to ``standard`` at
-the same length, and the peak memory of the step (CUDA: ``torch.cuda.max_memory_allocated`` above the
-inputs; CPU: n/a — there is no reliable peak counter for the CPU allocator). Nothing is asserted.
+process's CPU time, which a busy shared machine disturbs far less than wall time) and the ratio to
+``standard`` at the same length. Memory: the bytes autograd saves for the backward pass (the activations
+a training step holds at its peak; any device), and on CUDA also ``torch.cuda.max_memory_allocated``
+above the inputs (there is no reliable peak counter for the CPU allocator). Nothing is asserted.
 
 Integrated attention runs its local branch with the blocked kernel (only the band is computed) and
 its global branch over ``global_pool``-pooled keys, so it should pull ahead of full attention as ``T``
@@ -45,6 +46,27 @@ def step(layer, x: torch.Tensor, causal: bool) -> None:
     loss.backward()
 
 
+def saved_mib(layer, x: torch.Tensor, causal: bool) -> float:
+    """Memory autograd keeps for the backward pass (distinct storages saved in the forward), in MiB.
+
+    The activations a training step holds at its peak, measurable on any device."""
+    seen, total = set(), 0
+
+    def pack(t):
+        nonlocal total
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in seen:
+            seen.add(storage.data_ptr())
+            total += storage.nbytes()
+        return t
+
+    layer.zero_grad(set_to_none=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out, info = layer(x, causal=causal)
+    (out.float().square().mean() + info.get("aux_loss", torch.zeros((), device=x.device))).backward()
+    return total / 2**20
+
+
 def timed_step(layer, x, causal, device, clock=time.perf_counter) -> float:
     layer.zero_grad(set_to_none=True)
     x.grad = None
@@ -58,7 +80,7 @@ def timed_step(layer, x, causal, device, clock=time.perf_counter) -> float:
 def measure_length(kinds, args, T: int, device: torch.device, dtype: torch.dtype) -> list[dict]:
     """Time every type at length ``T``. Repeats go round-robin over the types, so a slow spell of a
     shared machine hits all of them alike; the median per type is reported."""
-    layers, peaks = {}, {}
+    layers, peaks, saved = {}, {}, {}
     x = torch.randn(args.batch, T, args.dims, device=device, dtype=dtype, requires_grad=True)
     for kind in kinds:
         torch.manual_seed(0)
@@ -67,6 +89,7 @@ def measure_length(kinds, args, T: int, device: torch.device, dtype: torch.dtype
         for _ in range(args.warmup):
             timed_step(layers[kind], x, args.causal, device)
         peaks[kind] = None
+        saved[kind] = saved_mib(layers[kind], x, args.causal)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
             base = torch.cuda.memory_allocated(device)
@@ -76,7 +99,8 @@ def measure_length(kinds, args, T: int, device: torch.device, dtype: torch.dtype
     for _ in range(args.repeats):
         for kind in kinds:
             times[kind].append(timed_step(layers[kind], x, args.causal, device, CLOCKS[args.clock]))
-    return [{"kind": k, "T": T, "ms": 1000 * statistics.median(times[k]), "peak_mb": peaks[k]} for k in kinds]
+    return [{"kind": k, "T": T, "ms": 1000 * statistics.median(times[k]), "peak_mb": peaks[k], "saved_mb": saved[k]}
+            for k in kinds]
 
 
 def main(argv=None) -> None:
@@ -109,7 +133,8 @@ def main(argv=None) -> None:
              f"{'causal' if args.causal else 'bidirectional'}, {args.dtype}, device={device}"
              f"{'' if device.type == 'cuda' else f' ({args.threads} threads)'}, torch {torch.__version__}, "
              f"{platform.processor() or platform.machine()}; median of {args.repeats}, {args.clock} clock", "",
-             "| type | T | ms | × standard | peak MiB | × standard |", "|---|---:|---:|---:|---:|---:|"]
+             "| type | T | ms | × standard | saved for backward MiB | × standard | CUDA peak MiB | × standard |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     print("\n".join(lines), flush=True)
     for T in lengths:
         rows = measure_length(kinds, args, T, device, dtype)
@@ -117,7 +142,8 @@ def main(argv=None) -> None:
         for r in rows:
             mem = "n/a" if r["peak_mb"] is None else f"{r['peak_mb']:.1f}"
             mem_ratio = "n/a" if r["peak_mb"] is None else f"{r['peak_mb'] / max(base['peak_mb'], 1e-9):.2f}"
-            lines.append(f"| {r['kind']} | {T} | {r['ms']:.1f} | {r['ms'] / base['ms']:.2f} | {mem} | {mem_ratio} |")
+            lines.append(f"| {r['kind']} | {T} | {r['ms']:.1f} | {r['ms'] / base['ms']:.2f} | {r['saved_mb']:.1f} | "
+                         f"{r['saved_mb'] / base['saved_mb']:.2f} | {mem} | {mem_ratio} |")
             print(lines[-1], flush=True)
     if args.output:
         path = Path(args.output)
