@@ -1,0 +1,129 @@
+"""Every lesson runs with CUDA hidden, and runs again in a fresh kernel over what its first run left.
+
+nbval runs each notebook once, in the repo. This file runs each one in a temporary copy of
+``notebooks/`` (so the repo stays clean), with ``CUDA_VISIBLE_DEVICES=""`` (a CPU-only machine, even on
+a GPU runner) and its own corpus cache (``ECHO_EDU_CACHE``), in a fresh kernel each time:
+
+1. first run: must pass with CUDA hidden;
+2. second run: a fresh kernel over the files and caches the first run left (checkpoints, corpora,
+   ``runs/`` folders, ...); must pass too. A rerun that finds leftovers is exactly where "file exists",
+   stale-cache and resume-by-accident bugs show up.
+
+To keep the test command short, the second run is done only when the first one changed something on
+disk (in the notebook folder, the cache, or the repo): with nothing left behind, a fresh kernel starts
+from exactly the state the first run started from, so the second run would repeat the first. Every
+notebook also shares one folder with the others, as in a person's checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+nbclient = pytest.importorskip("nbclient")
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = ROOT / "notebooks"
+NOTEBOOKS = sorted(p.name for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+CELL_TIMEOUT_S = 900
+# repo folders whose changes say nothing about the notebooks (tools, caches, other tests' output)
+IGNORED = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "test-artifacts", ".ipynb_checkpoints",
+           "node_modules"}
+
+
+def snapshot(*folders: Path) -> dict[str, tuple[int, int]]:
+    """``{path: (size, mtime_ns)}`` of every file under ``folders`` (ignoring caches of tools)."""
+    state = {}
+    for folder in folders:
+        if not folder.exists():
+            continue
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = [d for d in dirnames if d not in IGNORED]
+            for name in filenames:
+                path = Path(dirpath) / name
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                state[str(path)] = (st.st_size, st.st_mtime_ns)
+    return state
+
+
+def changes(before: dict, after: dict) -> list[str]:
+    """Files created, deleted or modified between two snapshots."""
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
+def execute(path: Path, env: dict[str, str]) -> None:
+    """Run the notebook at ``path`` top to bottom in a fresh kernel with ``env``, in its own folder."""
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                                     resources={"metadata": {"path": str(path.parent)}})
+    client.execute(env=env)
+
+
+def record(name: str, **facts) -> None:
+    """Append timings and what was left behind to test-artifacts/rerun.jsonl (for reports; not asserted)."""
+    out = ROOT / "test-artifacts"
+    out.mkdir(exist_ok=True)
+    facts = {k: round(v, 1) if isinstance(v, float) else v for k, v in facts.items()}
+    with open(out / "rerun.jsonl", "a") as f:
+        f.write(json.dumps({"notebook": name, **facts}) + "\n")
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """One temporary copy of notebooks/ and one corpus cache, shared by every notebook (as at home)."""
+    base = tmp_path_factory.mktemp("rerun")
+    folder = base / "notebooks"
+    shutil.copytree(NOTEBOOK_DIR, folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    cache = base / "cache"
+    cache.mkdir()
+    env = dict(os.environ)
+    env.update({"CUDA_VISIBLE_DEVICES": "", "ECHO_EDU_CACHE": str(cache), "ECHO_EDU_QUICK": "1",
+                "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                "MPLBACKEND": "Agg"})
+    return folder, cache, env
+
+
+def test_snapshot_sees_new_and_changed_files(tmp_path):
+    """The skip rule of the second run relies on this."""
+    (tmp_path / "a.txt").write_text("1")
+    before = snapshot(tmp_path)
+    (tmp_path / "b.txt").write_text("2")
+    (tmp_path / "a.txt").write_text("11")
+    assert changes(before, snapshot(tmp_path)) == [str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS or [pytest.param("none", marks=pytest.mark.skip("no notebooks yet"))])
+def test_notebook_runs_cpu_only_and_reruns(workspace, name):
+    folder, cache, env = workspace
+    path = folder / name
+    watched = (folder, cache, ROOT)
+    before = snapshot(*watched)
+    started = time.monotonic()
+    try:
+        execute(path, env)
+    except nbclient.exceptions.CellExecutionError as exc:
+        pytest.fail(f"{name} fails with CUDA_VISIBLE_DEVICES='' (first run):\n{str(exc)[-4000:]}")
+    left = changes(before, snapshot(*watched))
+    first = time.monotonic() - started
+    record(name, first_s=first, left_behind=len(left), examples=[os.path.relpath(p, folder.parent) for p in left[:5]])
+    if not left:
+        return  # nothing left behind: a second fresh-kernel run would start from the same state
+    started = time.monotonic()
+    try:
+        execute(path, env)
+    except nbclient.exceptions.CellExecutionError as exc:
+        shown = "\n".join(left[:20]) + ("\n..." if len(left) > 20 else "")
+        pytest.fail(f"{name} passes once but fails when run again over what its first run left:\n{shown}\n\n"
+                    f"{str(exc)[-4000:]}")
+    record(name, second_s=time.monotonic() - started)
