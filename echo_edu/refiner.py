@@ -22,6 +22,10 @@ Everything learned is a persistent buffer (``q_table``, ``visits``, ``updates``)
 is cast to bfloat16 (bf16 cannot hold small TD steps). Updates happen only in ``train()`` mode; in
 ``eval()`` ε is 0 and the table is frozen. Random draws use a seeded ``torch.Generator`` per device.
 No ``.item()``: acting and learning are tensor ops, so nothing waits on the GPU.
+
+Distributed training: DDP broadcasts buffers from rank 0 before every forward (its default
+``broadcast_buffers=True``), so every rank acts with rank 0's table and only rank 0's updates persist —
+one consistent table, learned from rank 0's share of the data.
 """
 
 from __future__ import annotations
