@@ -153,3 +153,15 @@ def test_cross_attention_path_and_config_errors():
         build_attention("integrated", 32, 4, windows=(8, 4))
     with pytest.raises(ConfigError, match="global_pool"):
         build_attention("integrated", 32, 4, global_pool=0)
+
+
+@pytest.mark.parametrize("kind", ["standard", "integrated"])
+def test_eval_forward_traces_as_one_graph(kind):
+    """No .item(), no host sync, no data-dependent Python branch: dynamo captures the whole eval forward.
+    (Training-mode exploration draws from a torch.Generator, which dynamo cannot trace.)"""
+    torch.manual_seed(0)
+    options = {"windows": (4, 8), "global_pool": 4} if kind == "integrated" else {}
+    attn = build_attention(kind, 32, 4, rotary={"theta": 10000.0}, **options).eval()
+    x = torch.randn(2, 20, 32)
+    compiled = torch.compile(attn, fullgraph=True, backend="eager")
+    torch.testing.assert_close(compiled(x, causal=True)[0], attn(x, causal=True)[0])
