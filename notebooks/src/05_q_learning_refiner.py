@@ -33,6 +33,7 @@ from torch import nn
 import echo_edu
 from echo_edu.attention import build_attention
 from echo_edu.refiner import QLearningRefiner, ToySpanTask
+from echo_edu.viz.attention import attention_map_static, attention_map_widget
 from echo_edu.viz.refiner import (learning_curve_static, q_table_static, refiner_steps_static, refiner_steps_widget,
                                   span_timeline_figure, span_timeline_static)
 
@@ -221,6 +222,22 @@ span_timeline_static(spans);
 
 # %%
 span_timeline_figure(spans)
+
+# %% [markdown]
+# What the two branches look at for the probe sequence (head average): the local band — each row as wide
+# as the window the refiner chose for that token — and the coarse global view over blocks of two tokens,
+# which should have learned to look six positions back. `attention_map_widget` from lesson 03 works
+# on either.
+
+# %%
+with torch.no_grad():
+    _, probe_info = model.attn(model.norm(model.embed(probe)), causal=True, need_weights=True)
+maps = {"local band": probe_info["weights"], "global (blocks of 2)": probe_info["global_weights"]}
+attention_map_static(maps, layer="local band", head="mean");
+attention_map_static(maps, layer="global (blocks of 2)", head="mean");
+
+# %%
+attention_map_widget(maps)
 
 # %% [markdown]
 # The learned table is saved with the model — it is a persistent buffer — and stays frozen in eval:
