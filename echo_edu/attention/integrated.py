@@ -85,7 +85,9 @@ class IntegratedAttention(nn.Module):
         dims, heads, context_dims, rotary, dropout: as for every attention type.
         windows: the fixed, increasing band widths the refiner chooses from (each ≥ 1).
         global_pool: block size ``P`` of the global branch (1 = full-resolution global attention).
-            Keep ``min(windows) ≥ P`` so the local band covers the incomplete block before a causal query.
+            Keep ``min(windows) ≥ P`` so the local band covers the incomplete block before a causal query,
+            and ``P`` well below the sequence length: with only one or two blocks the global branch has
+            nothing to choose between (a causal query sees no block before position ``P − 1``).
         width_cost: price of width in the reward (see module docstring).
         epsilon, alpha, seed: the refiner's exploration rate, learning rate and generator seed.
     """
