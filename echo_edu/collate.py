@@ -85,7 +85,7 @@ def example_audio(example: Mapping[str, Any]) -> torch.Tensor:
         array = np.asarray(audio["array"], dtype=np.float32)
         sr = int(audio.get("sampling_rate") or SAMPLE_RATE)
         if sr == SAMPLE_RATE:
-            return torch.from_numpy(np.ascontiguousarray(array)).reshape(-1)
+            return torch.from_numpy(array.copy()).reshape(-1)   # own, writable memory
         return load_audio(array, sr=sr)
     if isinstance(audio, Mapping) and audio.get("path"):
         return load_audio(audio["path"])
@@ -152,8 +152,10 @@ class SpeechCollator:
             mel = self.augmenter.augment_features(mel, generator, frames)
         return mel  # (B, mels, 2*audio_ctx)
 
-    def __call__(self, examples: Sequence[Mapping[str, Any]], generator: torch.Generator | None = None) -> Batch:
-        mel = self.features(examples, generator)
+    def __call__(self, examples: Sequence[Mapping[str, Any]], generator: torch.Generator | None = None,
+                 mel: torch.Tensor | None = None) -> Batch:
+        """Collate ``examples``; ``mel`` ``(B, mels, 2*audio_ctx)`` skips the feature computation (cached)."""
+        mel = self.features(examples, generator) if mel is None else mel
         pairs = [encode_targets(self.tokenizer, str(ex["text"]), self.text_ctx, self.sot_id, self.eot_id)
                  for ex in examples]
         T = max(len(inp) for inp, _ in pairs)

@@ -23,7 +23,7 @@ import torch
 from .collate import SpeechCollator, select_rows
 from .metrics import ErrorRates, breakdown, error_rates, format_table
 
-__all__ = ["EvalReport", "transcribe_rows", "evaluate_model", "evaluation_subset", "add_arguments", "run"]
+__all__ = ["EvalReport", "transcribe_rows", "teacher_forced_texts", "evaluate_model", "evaluation_subset", "add_arguments", "run"]
 
 
 @dataclass
@@ -93,6 +93,32 @@ def transcribe_rows(model, rows: Sequence[dict], tokenizer=None, *, batch_size: 
         mel = collate.features(rows[s:s + batch_size]).to(model.device)   # (b, mels, 2*audio_ctx)
         result = decode(model, mel, method=method, beam_size=beam_size, tokenizer=tokenizer)
         texts.extend(normalize_text(t) for t in result.texts)
+    return texts
+
+
+@torch.no_grad()
+def teacher_forced_texts(model, rows: Sequence[dict], tokenizer=None, *, batch_size: int = 32) -> list[str]:
+    """What the original Echo scored: the argmax at every position *given the true previous tokens*.
+
+    Each prediction may lean on the reference itself, so one mistake never derails what follows; the
+    resulting "WER" flatters the model. Shown in lesson 09 next to real decoding (:func:`transcribe_rows`).
+    """
+    from .text import normalize_text
+    from .tokenizer import build_tokenizer
+
+    tokenizer = tokenizer if tokenizer is not None else build_tokenizer()
+    collate = SpeechCollator.for_model(model, tokenizer)
+    eos = model.dims.eos_token_id
+    was_training = model.training
+    model.eval()
+    texts: list[str] = []
+    for s in range(0, len(rows), batch_size):
+        batch = collate(rows[s:s + batch_size]).to(model.device)
+        guess = model(batch.mel, batch.input_ids).logits.argmax(-1)         # (b, T)
+        guess = guess.masked_fill(batch.labels == -100, eos).tolist()        # cut at the reference's length
+        texts.extend(normalize_text(tokenizer.decode(row[:row.index(eos)] if eos in row else row,
+                                                     skip_special_tokens=True)) for row in guess)
+    model.train(was_training)
     return texts
 
 

@@ -78,6 +78,8 @@ class TrainConfig:
     find_unused_parameters: bool = True  # DDP: some attention types leave parameters unused on a step
     augment: Any = None             # an AugmentConfig (or its dict, or True for the defaults): on-the-fly
     #                                 waveform augmentation + SpecAugment of training clips; None = clean
+    cache_features: bool = False    # keep each training clip's log-mel in memory after its first use
+    #                                 (ignored with augment; costs mels*2*audio_ctx*4 bytes per clip)
 
     def validate(self) -> "TrainConfig":
         for name in ("steps", "batch_size", "grad_accum", "eval_samples", "eval_batch_size", "log_every"):
@@ -319,6 +321,18 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
                                 config=config.to_dict(), history=history.to_dict(), tokenizer=tokenizer)
         barrier()
 
+    cache: dict[int, tuple[torch.Tensor, dict]] = {}
+
+    def fetch(indices: list[int], generator):
+        if not config.cache_features or generator is not None:
+            return collate(select_rows(train_set, indices), generator)
+        missing = sorted(set(i for i in indices if i not in cache))
+        if missing:
+            rows = select_rows(train_set, missing)
+            for i, row, mel in zip(missing, rows, collate.features(rows)):
+                cache[i] = (mel, {k: v for k, v in row.items() if k != "audio"})
+        return collate([cache[i][1] for i in indices], mel=torch.stack([cache[i][0] for i in indices]))
+
     bar = None
     if config.progress and dist.is_main:
         from tqdm.auto import tqdm
@@ -328,8 +342,8 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
         model.train()
         idx = sampler.indices(step)
         bs, r, w = config.batch_size, dist.rank, dist.world_size
-        batches = [collate(select_rows(train_set, idx[(m * w + r) * bs:(m * w + r + 1) * bs]),
-                           _augment_generator(config, step, m, r)) for m in range(config.grad_accum)]
+        batches = [fetch(idx[(m * w + r) * bs:(m * w + r + 1) * bs], _augment_generator(config, step, m, r))
+                   for m in range(config.grad_accum)]
         n_tokens = all_reduce_sum(torch.tensor(float(sum(b.n_label_tokens for b in batches)), device=device))
         ce_total = torch.zeros((), device=device)
         aux_total = torch.zeros((), device=device)

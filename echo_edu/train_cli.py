@@ -96,6 +96,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--stop-at", type=int, default=None, help="stop (checkpointed) at this step")
     parser.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
     parser.add_argument("--device", default=None)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads per process (1 is fastest on a busy machine: no spin-waiting)")
+    parser.add_argument("--cache-features", action="store_true", help="keep training log-mels in memory")
     parser.add_argument("--test-limit", type=int, default=None, help="score only this many test clips")
 
 
@@ -108,6 +111,9 @@ def run(args) -> int:
     from .train import TrainConfig, train
     from .utils import set_seed
 
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     dist, device = init_distributed(args.device)
     t0 = time.perf_counter()
     if not dist.is_main:
@@ -126,7 +132,7 @@ def run(args) -> int:
                          output_dir=args.checkpoint_dir or f"{args.output.rstrip('/')}-checkpoints",
                          save_every=args.save_every, resume=not args.no_resume, stop_at=args.stop_at,
                          eval_every=args.eval_every, eval_samples=args.eval_samples, log_every=args.log_every,
-                         device=str(device))
+                         device=str(device), cache_features=args.cache_features)
     history = train(model, corpus, config, tokenizer=tokenizer)
     if not dist.is_main:
         return 0
@@ -135,6 +141,7 @@ def run(args) -> int:
            "corpus": {"task": args.task, "n": args.n, "seed": args.corpus_seed, "engines": list(args.engines),
                       "sizes": {k: len(v) for k, v in corpus.items()}, "build_seconds": corpus_seconds},
            "dims": dims.to_dict(), "parameters": model.num_parameters(), "config": config.to_dict(),
+           "world_size": dist.world_size, "threads": args.threads,
            "train_seconds": history.seconds, "history": history.to_dict()}
     if "test" in corpus:
         report = evaluate_model(model, corpus["test"], tokenizer, limit=args.test_limit, progress=True)

@@ -53,3 +53,17 @@ def test_evaluate_model_reports_per_engine_and_per_voice():
     assert set(report.per_voice) == {"v0", "v1", "p0"} and report.per_voice["p0"].n == 2
     assert "| engine |" in report.to_markdown() and "| voice |" in report.to_markdown()
     assert evaluation_subset(10, 3) == [0, 4, 9] and evaluation_subset(3, 10) == [0, 1, 2]
+
+
+def test_teacher_forced_texts_read_the_reference_while_decoding_does_not():
+    from echo_edu.evaluate import teacher_forced_texts, transcribe_rows
+    from training_support import tiny_model, tone_rows
+
+    model = tiny_model()
+    rows = tone_rows(3, 0)
+    forced = teacher_forced_texts(model, rows)
+    # an untrained model's teacher-forced guesses have the reference's length; free decoding does not
+    assert [len(t) <= len(r["text"]) + 1 for t, r in zip(forced, rows)] == [True] * 3   # + the <eot> slot
+    swapped = [dict(r, text="four four four four") for r in rows]
+    assert teacher_forced_texts(model, swapped) != forced           # it depends on the reference
+    assert transcribe_rows(model, swapped) == transcribe_rows(model, rows)   # real decoding does not

@@ -149,13 +149,15 @@ def test_aux_losses_from_the_model_are_trained():
     assert model.extra.abs().max() < 0.9
 
 
-def test_gradient_accumulation_matches_one_big_batch():
+def test_gradient_accumulation_matches_one_big_batch_and_feature_cache_changes_nothing():
     corpus = {"train": tone_rows(8, 0)}
-    big, acc = tiny_model(), tiny_model()
+    big, acc, cached = tiny_model(), tiny_model(), tiny_model()
     train(big, corpus, TrainConfig(steps=2, batch_size=4, grad_accum=1, **QUIET))
     train(acc, corpus, TrainConfig(steps=2, batch_size=2, grad_accum=2, **QUIET))
-    for (n, a), b in zip(big.named_parameters(), acc.parameters()):
+    train(cached, corpus, TrainConfig(steps=2, batch_size=4, cache_features=True, **QUIET))
+    for (n, a), b, c in zip(big.named_parameters(), acc.parameters(), cached.parameters()):
         assert torch.allclose(a, b, atol=1e-6), n
+        assert torch.equal(a, c), n
 
 
 def test_step_sampler_is_a_pure_function_of_seed_and_step():

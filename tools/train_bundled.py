@@ -25,11 +25,11 @@ OUTPUT = ROOT / "assets" / "echo-digits"
 RECIPE = [
     "--task", "digits", "--n", "5000", "--corpus-seed", "0", "--engines", "espeak", "piper",
     "--preset", "small",
-    "--dims", "audio_ctx=150", "audio_dims=128", "audio_head=4", "audio_layerA=3",
-    "text_ctx=64", "text_dims=128", "text_head=4", "text_layerA=2",
-    "--steps", "700", "--batch-size", "32", "--lr", "2e-3", "--min-lr", "2e-5", "--warmup-steps", "60",
+    "--dims", "audio_ctx=192", "audio_dims=128", "audio_head=4", "audio_layerA=3",
+    "text_ctx=64", "text_dims=128", "text_head=4", "text_layerA=1",
+    "--steps", "2000", "--batch-size", "16", "--lr", "2e-3", "--min-lr", "2e-5", "--warmup-steps", "60",
     "--weight-decay", "0.05", "--grad-clip", "1.0", "--seed", "0",
-    "--eval-every", "100", "--eval-samples", "64", "--save-every", "50", "--log-every", "10",
+    "--eval-every", "200", "--eval-samples", "64", "--save-every", "50", "--log-every", "10", "--cache-features", "--threads", "1",
 ]
 
 
@@ -48,6 +48,8 @@ def write_model_card(output: Path, argv: list[str]) -> Path:
     hist = log["history"]
     test = log.get("test")
     finished = hist["step"] == config["steps"]
+    world = log.get("world_size", 1)
+    launcher = f"torchrun --nproc_per_node {world} " if world > 1 else "python "
     lines = [
         "# echo-digits: the bundled Echo model", "",
         "A small Echo encoder–decoder that transcribes spoken digit strings (\"four oh seven two\"). It is the",
@@ -74,9 +76,13 @@ def write_model_card(output: Path, argv: list[str]) -> Path:
         lines.append("")
     lines += [
         "## Reproduce", "",
-        "```bash", "python tools/train_bundled.py " + " ".join(argv), "```", "",
+        "```bash", launcher + "tools/train_bundled.py " + " ".join(argv), "```", "",
         "which is the same as", "", "```bash",
-        "echo-edu train --output assets/echo-digits " + " ".join(RECIPE + argv), "```", "",
+        launcher.replace("python ", "") + ("-m echo_edu.cli " if world > 1 else "echo-edu ")
+        + "train --output assets/echo-digits " + " ".join(RECIPE + argv), "```", "",
+        (f"`torchrun` runs {world} data-parallel processes (gloo on CPU), each with batch {config['batch_size']}: "
+         f"one process with `--batch-size {world * config['batch_size']}` computes the same updates "
+         "(tests/test_ddp.py checks this)." if world > 1 else ""), "",
         f"Measured here: corpus synthesis {corpus['build_seconds'] / 60:.1f} min (0 when cached), training "
         f"{log['train_seconds'] / 60:.1f} min for {hist['step']} steps on {platform.machine()} CPU "
         "(2 cores shared with other jobs, so expect it to be faster on an idle machine). A GPU is used "
@@ -97,8 +103,8 @@ def write_model_card(output: Path, argv: list[str]) -> Path:
         "## Training", "",
         f"AdamW (β = {tuple(config['betas'])}, weight decay {config['weight_decay']} on weight matrices only), "
         f"peak learning rate {config['lr']} after {config['warmup_steps']} warm-up steps, cosine to "
-        f"{config['min_lr']}, gradient clipping {config['grad_clip']}, batch {config['batch_size']} × accumulation "
-        f"{config['grad_accum']}, {config['steps']} steps planned, seed {config['seed']}, precision "
+        f"{config['min_lr']}, gradient clipping {config['grad_clip']}, batch {config['batch_size']} × "
+        f"{world} process(es) × accumulation {config['grad_accum']}, {config['steps']} steps planned, seed {config['seed']}, precision "
         f"{config['precision']} (float32 on CPU).", "",
         "## Limits", "",
         "- Digits only: any other word comes out as the nearest digit string.",
