@@ -55,6 +55,31 @@ def test_pool_blocks_averages_real_keys_only():
     assert kp.flatten().tolist() == [1.5, 4.0] and has.tolist() == [[True, True]]
 
 
+def test_prefix_block_means_match_a_loop():
+    from echo_edu.attention.integrated import _prefix_block_means
+
+    k = torch.randn(2, 1, 11, 3, dtype=torch.float64)
+    kpm = torch.ones(2, 11, dtype=torch.bool)
+    kpm[1, 4] = False
+    km, _, has = _prefix_block_means(k, k, kpm, 4, offset=3, t=8)  # queries at positions 3..10
+    for b in range(2):
+        for i, t in enumerate(range(3, 11)):
+            keys = [j for j in range(t - t % 4, t + 1) if kpm[b, j]]
+            assert has[b, i] == bool(keys)
+            if keys:
+                torch.testing.assert_close(km[b, 0, i], k[b, 0, keys].mean(0))
+
+
+def test_short_decoder_sequences_still_train_the_global_branch():
+    """A causal query also sees its own partial block: with T = 12 and blocks of 8, queries 8..11 choose
+    between block 0 and their own block (complete blocks alone would leave every row a single key)."""
+    attn = make(pool=8).train()
+    out, info = attn(torch.randn(2, 12, 32), causal=True)
+    out.square().mean().backward()
+    assert attn.global_query.weight.grad.abs().sum() > 0
+    assert torch.isfinite(out).all()
+
+
 def test_windows_are_chosen_per_token_and_change_the_output():
     attn = make().eval()
     x = torch.randn(2, 40, 32)
@@ -92,7 +117,8 @@ def test_blocked_long_sequence_path_equals_dense_path(causal):
     fast, _ = attn(x, causal=causal)
     dense, info = attn(x, causal=causal, need_weights=True)
     torch.testing.assert_close(fast, dense, atol=1e-5, rtol=1e-5)
-    assert info["weights"].shape == (2, 4, 50, 50) and info["global_weights"].shape == (2, 4, 50, 13)
+    # 13 blocks of 4 (+ the query's own partial block when causal)
+    assert info["weights"].shape == (2, 4, 50, 50) and info["global_weights"].shape == (2, 4, 50, 13 + causal)
 
 
 def test_eval_is_deterministic_and_leaves_the_table_alone():

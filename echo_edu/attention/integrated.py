@@ -5,8 +5,9 @@ queries, and a learned projection fuses them, ``out = W_f [local ; global]``:
 
 * **global branch** — multi-head attention over the whole sequence at *block resolution*: keys and
   values are averaged over blocks of ``P = global_pool`` positions (``P = 1``: exactly standard
-  attention). Cost ``O(T · T/P)``. Causal use only sees *complete* past blocks (a block ending at or
-  before the query), so nothing leaks from the future.
+  attention). Cost ``O(T · T/P)``. A causal query sees the complete blocks before its own block plus
+  one more key: the running mean of its own block up to itself — every past token is covered once, no
+  future token ever, and no row is ever empty (so the branch trains on short sequences too).
 * **local branch** — multi-head sliding-window attention at full resolution, with one window per token
   chosen from a fixed set of band widths ``windows`` (static shapes; the blocked kernel makes it
   ``O(T · 3·max(windows))``).
@@ -43,7 +44,7 @@ from torch import nn
 from ..errors import ConfigError, ShapeError
 from ..refiner import QLearningRefiner
 from .base import AttentionBase, KVCache, attention_core, info_dict, merge_heads, register_attention, split_heads
-from .masks import check_key_padding_mask
+from .masks import check_key_padding_mask, rows_with_keys
 from .windows import local_attention
 
 __all__ = ["IntegratedAttention", "pool_blocks"]
@@ -77,6 +78,29 @@ def pool_blocks(k: torch.Tensor, v: torch.Tensor, key_padding_mask: torch.Tensor
     return kp, vp, count.view(B, K) > 0  # (B, H, K, d) ×2, (B, K)
 
 
+def _prefix_block_means(k, v, key_padding_mask, pool: int, offset: int, t: int):
+    """For queries at positions ``offset … offset+t−1``: the mean key/value of their own block up to and
+    including themselves (padding excluded).
+
+    Returns:
+        ``(k_mean (B, H, t, d), v_mean (B, H, t, d), has_key (B, t) bool)``.
+    """
+    B, H, L, d = k.shape
+    K = math.ceil(L / pool)
+    pad = K * pool - L
+    if key_padding_mask is None:
+        real = torch.ones(1, 1, K, pool, 1, dtype=k.dtype, device=k.device)
+    else:
+        real = F.pad(key_padding_mask.to(k.dtype), (0, pad)).view(B, 1, K, pool, 1)
+    count = real.expand(real.shape[0], 1, K, pool, 1).cumsum(dim=3)  # (B|1, 1, K, P, 1) running count
+    ck = (F.pad(k, (0, 0, 0, pad)).view(B, H, K, pool, d) * real).cumsum(dim=3) / count.clamp(min=1)
+    cv = (F.pad(v, (0, 0, 0, pad)).view(B, H, K, pool, d) * real).cumsum(dim=3) / count.clamp(min=1)
+    window = slice(offset, offset + t)
+    has_key = count.reshape(count.shape[0], K * pool)[:, window] > 0  # (B|1, t)
+    return (ck.view(B, H, K * pool, d)[:, :, window], cv.view(B, H, K * pool, d)[:, :, window],
+            has_key.expand(B, t))
+
+
 @register_attention("integrated")
 class IntegratedAttention(nn.Module):
     """Local banded + global pooled attention with Q-learned per-token windows.
@@ -85,9 +109,8 @@ class IntegratedAttention(nn.Module):
         dims, heads, context_dims, rotary, dropout: as for every attention type.
         windows: the fixed, increasing band widths the refiner chooses from (each ≥ 1).
         global_pool: block size ``P`` of the global branch (1 = full-resolution global attention).
-            Keep ``min(windows) ≥ P`` so the local band covers the incomplete block before a causal query,
-            and ``P`` well below the sequence length: with only one or two blocks the global branch has
-            nothing to choose between (a causal query sees no block before position ``P − 1``).
+            Keep ``P`` well below the sequence length: with only one or two blocks the global branch has
+            little to choose between.
         width_cost: price of width in the reward (see module docstring).
         epsilon, alpha, seed: the refiner's exploration rate, learning rate and generator seed.
     """
@@ -128,7 +151,7 @@ class IntegratedAttention(nn.Module):
 
         ``info``: ``window``/``action``/``state`` ``(B, T)`` long, ``reward`` ``(B, T)``; with
         ``need_weights`` also ``weights`` (local, ``(B, H, T, keys)``) and ``global_weights``
-        (``(B, H, T, blocks)``).
+        (``(B, H, T, blocks)``; in causal mode one more column: the query's own partial block).
         """
         self.attn.check_inputs(x, context, cache)
         if self.is_cross:
@@ -139,10 +162,10 @@ class IntegratedAttention(nn.Module):
         B, T, _ = x.shape
         q_l, q_g, k, v, offset = self._project(x, cache)  # (B, H, T, d) ×2, (B, H, L, d) ×2
         check_key_padding_mask(key_padding_mask, B, k.shape[-2])
-        out_g, w_g, visible, q_pos = self._global(q_g, k, v, offset, causal, key_padding_mask)
+        out_g, w_g, visible, distance = self._global(q_g, k, v, offset, causal, key_padding_mask)
         # --- the refiner picks one window per token from the global view (no gradient, no host sync)
         with torch.no_grad():
-            p, distance, state = self._statistics(w_g, visible, q_pos)
+            p, state = self._statistics(w_g, visible, distance)
             action = self.refiner.act(state)  # (B, T)
             window = self.windows[action]  # (B, T)
             reward = self._reward(p, distance, window)  # (B, T) in [-width_cost, 1]
@@ -155,7 +178,7 @@ class IntegratedAttention(nn.Module):
                                      need_weights=need_weights)
         out = self.fuse(torch.cat([merge_heads(out_l), merge_heads(out_g)], dim=-1))  # (B, T, D)
         info = info_dict(window=window, action=action, state=state, reward=reward,
-                         weights=w_l, global_weights=w_g if need_weights else None)
+                         weights=w_l, global_weights=w_g.detach() if need_weights else None)
         return out, info
 
     def _project(self, x, cache):
@@ -167,30 +190,54 @@ class IntegratedAttention(nn.Module):
         return q_l, q_g, k, v, offset
 
     def _global(self, q, k, v, offset, causal, key_padding_mask):
-        """Global branch: ``(out (B, H, T, d), weights (B, H, T, K), visible (B, 1, T|1, K), q_pos (T,))``."""
-        T = q.shape[-2]
-        kp, vp, has_key = pool_blocks(k, v, key_padding_mask, self.global_pool)  # (B, H, K, d), (B, K)
-        q_pos = torch.arange(T, device=q.device) + offset  # (T,) absolute query positions
-        visible = has_key[:, None, None, :]  # (B, 1, 1, K)
-        if causal:
-            block = torch.arange(kp.shape[-2], device=q.device)
-            complete = (block + 1) * self.global_pool - 1 <= q_pos[:, None]  # (T, K): block ended by t
-            visible = visible & complete
-        out, weights = attention_core(q, kp, vp, visible, dropout=self.attn.attn_dropout, need_weights=True)
-        return out, weights, visible, q_pos
+        """Global branch over pooled blocks (causal: complete past blocks + the query's own partial block).
 
-    def _statistics(self, w_g, visible, q_pos):
-        """Head-averaged global weights ``p (B, T, K)``, token–block distances ``(T, K)`` and states ``(B, T)``."""
-        B, _, T, K = w_g.shape
-        p = w_g.float().mean(dim=1)  # (B, T, K)
-        centre = torch.arange(K, device=p.device).float() * self.global_pool + (self.global_pool - 1) / 2
+        Returns:
+            ``out (B, H, T, d)``, ``weights (B, H, T, K')``, ``visible (B, 1, T|1, K')`` and the
+            token–column distances ``(T, K')``; ``K' = K`` blocks, plus one column in causal mode.
+        """
+        B, H, T, d = q.shape
+        P = self.global_pool
+        kp, vp, has_key = pool_blocks(k, v, key_padding_mask, P)  # (B, H, K, d), (B, K)
+        K = kp.shape[-2]
+        q_pos = torch.arange(T, device=q.device) + offset  # (T,) absolute query positions
+        centre = torch.arange(K, device=q.device, dtype=torch.float32) * P + (P - 1) / 2
         distance = (q_pos[:, None].float() - centre[None, :]).abs()  # (T, K)
+        visible = has_key[:, None, None, :]  # (B, 1, 1, K)
+        qs = q * (1.0 / math.sqrt(d))
+        scores = torch.matmul(qs, kp.transpose(-1, -2))  # (B, H, T, K)
+        if causal:
+            # complete blocks strictly before the query's own block, plus the running mean of that block up
+            # to and including the query: every past key is seen exactly once, no future key ever
+            before = torch.arange(K, device=q.device) < torch.div(q_pos, P, rounding_mode="floor")[:, None]
+            kc, vc, own_has_key = _prefix_block_means(k, v, key_padding_mask, P, offset, T)  # (B, H, T, d) ×2
+            scores = torch.cat([scores, (qs * kc).sum(-1, keepdim=True)], dim=-1)  # (B, H, T, K + 1)
+            visible = torch.cat([(visible & before).expand(B, 1, T, K), own_has_key[:, None, :, None]], dim=-1)
+            start = torch.div(q_pos, P, rounding_mode="floor") * P
+            distance = torch.cat([distance, ((q_pos - start).float() / 2)[:, None]], dim=-1)  # (T, K + 1)
+        # only padding can leave a row without any key (a causal query always has its own block)
+        guard = key_padding_mask is not None
+        safe, has_row = rows_with_keys(visible) if guard else (visible, None)
+        scores.masked_fill_(~safe, float("-inf"))  # in place: the matmul/cat backward does not need it
+        weights = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)  # (B, H, T, K')
+        if guard:
+            weights = weights * has_row.to(q.dtype)
+        dropped = F.dropout(weights, p=self.attn.attn_dropout) if self.attn.attn_dropout > 0 else weights
+        out = torch.matmul(dropped[..., :K], vp)  # (B, H, T, d)
+        if causal:
+            out = out + dropped[..., K:] * vc
+        return out, weights, visible, distance
+
+    def _statistics(self, w_g, visible, distance):
+        """Head-averaged global weights ``p (B, T, K')`` and each token's state ``(B, T)`` (no gradient)."""
+        B, _, T, K = w_g.shape
+        p = w_g.detach().float().mean(dim=1)  # (B, T, K')
         expected = (p * distance).sum(-1)  # (B, T) expected attended distance
         n_visible = visible.expand(B, 1, T, K).sum(-1).squeeze(1).clamp(min=2).float()  # (B, T)
         entropy = -(p * p.clamp(min=1e-12).log()).sum(-1) / n_visible.log()  # (B, T) in [0, 1]
         dist_bin = torch.bucketize(expected, self.windows.to(expected.dtype))  # (B, T) in 0..A
         ent_bin = (entropy * self.entropy_bins).long().clamp(0, self.entropy_bins - 1)
-        return p, distance, dist_bin * self.entropy_bins + ent_bin
+        return p, dist_bin * self.entropy_bins + ent_bin
 
     def _reward(self, p, distance, window):
         """``coverage − width_cost · w / max_w`` for windows ``(B, T)`` → ``(B, T)``."""
@@ -203,8 +250,8 @@ class IntegratedAttention(nn.Module):
         """For analysis: every token's state ``(B, T)`` and the reward every window would earn ``(B, T, A)``."""
         _, q_g, k, v, offset = self._project(x, None)
         check_key_padding_mask(key_padding_mask, x.shape[0], k.shape[-2])
-        _, w_g, visible, q_pos = self._global(q_g, k, v, offset, causal, key_padding_mask)
-        p, distance, state = self._statistics(w_g, visible, q_pos)
+        _, w_g, visible, distance = self._global(q_g, k, v, offset, causal, key_padding_mask)
+        p, state = self._statistics(w_g, visible, distance)
         rewards = [self._reward(p, distance, w.expand(state.shape)) for w in self.windows]  # A is small
         return state, torch.stack(rewards, dim=-1)
 
