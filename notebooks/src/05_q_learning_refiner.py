@@ -152,7 +152,8 @@ print("initial_q = 0:", pessimist.greedy(torch.arange(4)).tolist(), "  initial_q
 # projection:
 #
 # * a **global** branch: attention over the whole sequence at block resolution (keys and values are
-#   averaged over blocks of `global_pool` positions; a causal query only sees complete past blocks);
+#   averaged over blocks of `global_pool` positions; a causal query sees the complete blocks before its
+#   own block plus the running mean of its own block up to itself — never a future token);
 # * a **local** branch: sliding-window attention at full resolution, with a window per token.
 #
 # For each token the refiner reads a **state** from that token's own global attention — which window
@@ -232,6 +233,7 @@ span_timeline_figure(spans)
 # %%
 with torch.no_grad():
     _, probe_info = model.attn(model.norm(model.embed(probe)), causal=True, need_weights=True)
+# global columns: blocks of 2, and last the query's own partial block
 maps = {"local band": probe_info["weights"], "global (blocks of 2)": probe_info["global_weights"]}
 attention_map_static(maps, layer="local band", head="mean");
 attention_map_static(maps, layer="global (blocks of 2)", head="mean");
