@@ -119,18 +119,42 @@ def save_training_state(directory: str | Path, model, optimizer, scheduler, step
             final.rename(old)
         tmp.rename(final)
         shutil.rmtree(old, ignore_errors=True)
+        for stale in list(final.parent.glob(f"{final.name}.tmp-*")) + list(final.parent.glob(f"{final.name}.old-*")):
+            shutil.rmtree(stale, ignore_errors=True)      # leftovers of a crash between two renames
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise TrainingError(f"could not write checkpoint {str(final)!r} at step {step}: {exc}") from None
     return final
 
 
+def _saved_step(path: Path) -> int | None:
+    """The step of a complete checkpoint folder, ``None`` when it is incomplete or unreadable."""
+    if not (path / _STATE_TENSORS).is_file() or not (path / "model.safetensors").is_file():
+        return None
+    try:
+        return int(json.loads((path / _STATE_JSON).read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def find_checkpoint(output_dir: str | Path | None) -> Path | None:
-    """``<output_dir>/checkpoint`` if it holds a complete checkpoint, else ``None``."""
+    """The newest complete checkpoint in ``output_dir``, else ``None``.
+
+    Normally ``<output_dir>/checkpoint``. A crash between the two renames of :func:`save_training_state`
+    leaves the previous checkpoint as ``checkpoint.old-*`` and the new one as ``checkpoint.tmp-*``;
+    every complete candidate counts and the highest step wins (the regular folder on a tie).
+    """
     if output_dir is None:
         return None
-    path = Path(output_dir) / CHECKPOINT_NAME
-    return path if (path / _STATE_JSON).is_file() and (path / _STATE_TENSORS).is_file() else None
+    root = Path(output_dir)
+    candidates = [root / CHECKPOINT_NAME] + sorted(root.glob(f"{CHECKPOINT_NAME}.tmp-*")) + sorted(
+        root.glob(f"{CHECKPOINT_NAME}.old-*"))
+    best, best_step = None, -1
+    for path in candidates:
+        step = _saved_step(path) if path.is_dir() else None
+        if step is not None and step > best_step:
+            best, best_step = path, step
+    return best
 
 
 def load_training_state(directory: str | Path, model, optimizer, scheduler) -> dict[str, Any]:
