@@ -9,6 +9,7 @@ from the test share of the text space — which a trained model has never heard.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -32,10 +33,6 @@ def load_samples(task: str | None = None, directory: str | Path | None = None):
         Columns ``audio`` (``{"array": float32 (samples,), "sampling_rate": 16000}``), ``text``,
         ``voice``, ``engine``, ``duration``, ``task``, ``held_out``, ``file``.
     """
-    from datasets import Dataset, Features, List, Value
-
-    from ..audio import SAMPLE_RATE, load_audio
-
     folder = Path(directory) if directory is not None else SAMPLES_DIR
     manifest = folder / "manifest.json"
     if not manifest.is_file():
@@ -43,6 +40,18 @@ def load_samples(task: str | None = None, directory: str | Path | None = None):
                                      "`echo-edu synth --samples` to make the sample set")
     if task is not None and task not in TASKS:
         raise ConfigError(f"unknown task {task!r}; choose from {sorted(TASKS)}")
+    return _load(str(folder.resolve()), manifest.stat().st_mtime_ns, task)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(folder_name: str, _mtime: int, task: str | None):
+    """Decode once per (folder, manifest version, task); datasets are immutable, so sharing is safe."""
+    from datasets import Dataset, Features, List, Value
+
+    from ..audio import SAMPLE_RATE, load_audio
+
+    folder = Path(folder_name)
+    manifest = folder / "manifest.json"
     rows = [r for r in json.loads(manifest.read_text()) if task is None or r["task"] == task]
     arrays = [load_audio(folder / r["file"]).numpy() for r in rows]
     features = Features({
