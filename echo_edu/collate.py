@@ -22,7 +22,8 @@ import torch
 
 from .errors import AudioError, ShapeError
 
-__all__ = ["IGNORE_INDEX", "Batch", "SpeechCollator", "example_audio", "encode_targets", "select_rows"]
+__all__ = ["IGNORE_INDEX", "Batch", "SpeechCollator", "StepSampler", "example_audio", "encode_targets", "select_rows",
+           "build_augmenter", "augment_generator"]
 
 #: Label value that the loss ignores (``torch.nn.functional.cross_entropy(ignore_index=-100)``).
 IGNORE_INDEX = -100
@@ -167,3 +168,50 @@ class SpeechCollator:
         meta = {c: [ex[c] for ex in examples] for c in self.meta_columns if c in examples[0]}
         return Batch(mel=mel, input_ids=input_ids, labels=labels, texts=[str(ex["text"]) for ex in examples],
                      meta=meta)
+
+
+class StepSampler:
+    """Example indices of each optimizer step, a pure function of ``(seed, step)``.
+
+    The examples form an endless stream of epochs, each a fresh seeded permutation; step ``s`` takes
+    positions ``[s·k, (s+1)·k)`` of the stream (``k`` = examples per step).
+    """
+
+    def __init__(self, n: int, per_step: int, seed: int):
+        if n <= 0:
+            raise ShapeError("the training split is empty")
+        self.n, self.per_step, self.seed = n, per_step, seed
+        self._perms: dict[int, torch.Tensor] = {}
+
+    def _perm(self, epoch: int) -> torch.Tensor:
+        if epoch not in self._perms:
+            self._perms = {e: p for e, p in self._perms.items() if e >= epoch - 1}
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._perms[epoch] = torch.randperm(self.n, generator=g)
+        return self._perms[epoch]
+
+    def indices(self, step: int) -> list[int]:
+        pos = torch.arange(step * self.per_step, (step + 1) * self.per_step)
+        epochs, offsets = pos // self.n, pos % self.n
+        return [int(self._perm(int(e))[int(o)]) for e, o in zip(epochs, offsets)]
+
+
+def build_augmenter(augment):
+    """An ``Augmenter`` for ``TrainConfig.augment`` (an ``AugmentConfig``, its dict, or True), else None."""
+    if augment is None or augment is False:
+        return None
+    from .augmentation import AugmentConfig, Augmenter
+
+    if augment is True:
+        augment = AugmentConfig()
+    elif isinstance(augment, dict):
+        augment = AugmentConfig.from_dict(augment)
+    return Augmenter(augment)
+
+
+def augment_generator(augment, seed: int, step: int, micro: int, rank: int) -> torch.Generator | None:
+    """A generator seeded by (seed, step, micro-batch, rank), so augmentation is reproducible and resumable;
+    ``None`` when ``augment`` is off."""
+    if augment is None or augment is False:
+        return None
+    return torch.Generator().manual_seed(((seed * 1_000_003 + step) * 1009 + micro) * 64 + rank)

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .collate import IGNORE_INDEX, SpeechCollator, select_rows
+from .collate import IGNORE_INDEX, SpeechCollator, StepSampler, augment_generator, build_augmenter, select_rows
 from .distributed import all_reduce_sum, barrier, init_distributed
 from .errors import ConfigError, TrainingError
 from .train_state import (CHECKPOINT_NAME, check_writable, find_checkpoint, load_training_state,
@@ -164,33 +164,6 @@ def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     return None
 
 
-# ---------------------------------------------------------------------------- data order
-class StepSampler:
-    """Example indices of each optimizer step, a pure function of ``(seed, step)``.
-
-    The examples form an endless stream of epochs, each a fresh seeded permutation; step ``s`` takes
-    positions ``[s·k, (s+1)·k)`` of the stream (``k`` = examples per step).
-    """
-
-    def __init__(self, n: int, per_step: int, seed: int):
-        if n <= 0:
-            raise TrainingError("the training split is empty")
-        self.n, self.per_step, self.seed = n, per_step, seed
-        self._perms: dict[int, torch.Tensor] = {}
-
-    def _perm(self, epoch: int) -> torch.Tensor:
-        if epoch not in self._perms:
-            self._perms = {e: p for e, p in self._perms.items() if e >= epoch - 1}
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._perms[epoch] = torch.randperm(self.n, generator=g)
-        return self._perms[epoch]
-
-    def indices(self, step: int) -> list[int]:
-        pos = torch.arange(step * self.per_step, (step + 1) * self.per_step)
-        epochs, offsets = pos // self.n, pos % self.n
-        return [int(self._perm(int(e))[int(o)]) for e, o in zip(epochs, offsets)]
-
-
 def _splits(corpus) -> tuple[Any, Any]:
     if isinstance(corpus, dict) or hasattr(corpus, "keys") and "train" in corpus:
         if "train" not in corpus:
@@ -210,25 +183,6 @@ def _check_lengths(train_set, model) -> None:
         raise TrainingError(f"the longest training clip lasts {longest:.2f} s but the model hears only "
                             f"{window:.2f} s (Dimensions.audio_ctx={model.dims.audio_ctx}); raise audio_ctx "
                             f"to at least {math.ceil(longest * 50)}")
-
-
-def _augmenter(augment):
-    if augment is None or augment is False:
-        return None
-    from .augmentation import AugmentConfig, Augmenter
-
-    if augment is True:
-        augment = AugmentConfig()
-    elif isinstance(augment, dict):
-        augment = AugmentConfig.from_dict(augment)
-    return Augmenter(augment)
-
-
-def _augment_generator(config: TrainConfig, step: int, micro: int, rank: int) -> torch.Generator | None:
-    """A generator seeded by (seed, step, micro-batch, rank): augmentation is reproducible and resumable."""
-    if config.augment is None or config.augment is False:
-        return None
-    return torch.Generator().manual_seed(((config.seed * 1_000_003 + step) * 1009 + micro) * 64 + rank)
 
 
 def summarize_info(info: Any, prefix: str = "") -> dict[str, torch.Tensor]:
@@ -293,7 +247,7 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
         net = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None,
             find_unused_parameters=config.find_unused_parameters)
-    collate = SpeechCollator.for_model(model, tokenizer, augmenter=_augmenter(config.augment))
+    collate = SpeechCollator.for_model(model, tokenizer, augmenter=build_augmenter(config.augment))
     sampler = StepSampler(len(train_set), config.batch_size * config.grad_accum * dist.world_size, config.seed)
     amp = autocast_dtype(device, config.precision)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -342,7 +296,7 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
         model.train()
         idx = sampler.indices(step)
         bs, r, w = config.batch_size, dist.rank, dist.world_size
-        batches = [fetch(idx[(m * w + r) * bs:(m * w + r + 1) * bs], _augment_generator(config, step, m, r))
+        batches = [fetch(idx[(m * w + r) * bs:(m * w + r + 1) * bs], augment_generator(config.augment, config.seed, step, m, r))
                    for m in range(config.grad_accum)]
         n_tokens = all_reduce_sum(torch.tensor(float(sum(b.n_label_tokens for b in batches)), device=device))
         ce_total = torch.zeros((), device=device)

@@ -11,6 +11,7 @@ Under ``torchrun --nproc_per_node=N`` the run is data-parallel (see :mod:`echo_e
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -28,7 +29,8 @@ def bundled_model_dir() -> Path:
 def add_corpus_arguments(parser) -> None:
     """The corpus recipe options shared by ``train`` and ``evaluate``."""
     parser.add_argument("--task", default="digits", help="corpus task (default: digits)")
-    parser.add_argument("--n", type=int, default=3000, help="clips to synthesise over all splits (default: 3000)")
+    parser.add_argument("--n", type=int, default=5000,
+                        help="clips to synthesise over all splits (default: 5000, the bundled model's corpus)")
     parser.add_argument("--corpus-seed", type=int, default=0, help="seed of the corpus recipe (default: 0)")
     parser.add_argument("--engines", nargs="+", default=["espeak", "piper"], help="speech engines (default: both)")
     parser.add_argument("--cache-dir", default=None, help="where synthesised corpora are cached")
@@ -137,7 +139,7 @@ def run(args) -> int:
     if not dist.is_main:
         return 0
     model.save_pretrained(args.output, tokenizer=tokenizer)
-    log = {"command": "echo-edu train " + " ".join(getattr(args, "argv", []) or []),
+    log = {"command": " ".join(getattr(args, "argv", None) or sys.argv),
            "corpus": {"task": args.task, "n": args.n, "seed": args.corpus_seed, "engines": list(args.engines),
                       "sizes": {k: len(v) for k, v in corpus.items()}, "build_seconds": corpus_seconds},
            "dims": dims.to_dict(), "parameters": model.num_parameters(), "config": config.to_dict(),

@@ -182,7 +182,7 @@ def test_bad_config_is_refused():
 
 def test_on_the_fly_augmentation_is_seeded_per_step():
     from echo_edu.augmentation import AugmentConfig, Augmenter
-    from echo_edu.train import _augment_generator
+    from echo_edu.collate import augment_generator
 
     tok = build_tokenizer()
     augmenter = Augmenter(AugmentConfig.off(p_gain=1.0, p_specaugment=1.0))
@@ -190,9 +190,9 @@ def test_on_the_fly_augmentation_is_seeded_per_step():
     rows = tone_rows(3, 0)
     config = TrainConfig(augment=AugmentConfig.off(p_gain=1.0, p_specaugment=1.0))
     clean = collate(rows).mel
-    a = collate(rows, _augment_generator(config, 5, 0, 0)).mel
-    b = collate(rows, _augment_generator(config, 5, 0, 0)).mel
-    c = collate(rows, _augment_generator(config, 6, 0, 0)).mel
+    a = collate(rows, augment_generator(config.augment, 0, 5, 0, 0)).mel
+    b = collate(rows, augment_generator(config.augment, 0, 5, 0, 0)).mel
+    c = collate(rows, augment_generator(config.augment, 0, 6, 0, 0)).mel
     assert torch.equal(a, b) and not torch.equal(a, clean) and not torch.equal(a, c)
     history = train(tiny_model(), {"train": rows}, TrainConfig(steps=2, batch_size=3, augment=config.augment, **QUIET))
     assert history.step == 2
