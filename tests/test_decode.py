@@ -127,3 +127,17 @@ def test_decode_front_door_and_errors():
         decode(model, mel, method="sampling")
     with pytest.raises(ConfigError, match="beam_size"):
         decode(model, mel, method="beam", beam_size=0)
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_training_still_works_after_decoding(kind):
+    """Decoding runs under inference_mode: nothing it caches may leak into a later backward pass."""
+    if kind not in ATTENTION_TYPES:
+        pytest.skip(f"attention type {kind!r} not registered yet")
+    model = tiny(self_attention_type=kind, cross_attention_type=kind, text_layerB=1, audio_layerB=1)
+    mel = torch.randn(2, model.dims.mels, 2 * model.dims.audio_ctx)
+    decode(model, mel, method="beam", beam_size=2, max_tokens=4)
+    ids = torch.tensor([[1, 5, 6], [1, 7, 8]])
+    loss = model.train()(mel, ids, labels=ids).loss
+    loss.backward()
+    assert torch.isfinite(loss)
