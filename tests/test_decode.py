@@ -9,7 +9,7 @@ from echo_edu.decode import beam_search, decode, greedy_decode
 from echo_edu.dimensions import Dimensions
 from echo_edu.model import Echo
 
-TYPES = ["standard", "myelinated", "integrated", "adaptive"]
+TYPES = sorted({"standard", "myelinated", "integrated", "adaptive", *ATTENTION_TYPES})   # every registered type
 
 
 def tiny(**changes):

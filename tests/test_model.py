@@ -11,7 +11,7 @@ from echo_edu.attention import ATTENTION_TYPES
 from echo_edu.dimensions import Dimensions
 from echo_edu.model import Echo
 
-TYPES = ["standard", "myelinated", "integrated", "adaptive"]
+TYPES = sorted({"standard", "myelinated", "integrated", "adaptive", *ATTENTION_TYPES})   # every registered type
 
 
 def _needs(*kinds):
