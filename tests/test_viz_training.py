@@ -51,4 +51,4 @@ def test_lr_schedule_and_ablation_table(tmp_path):
         {"variant": "standard", "seeds": 2, "parameters": 1000, "wer_mean": 10.0, "wer_sd": 1.0, "cer_mean": 5.0,
          "cer_sd": 0.5, "train_seconds": 12.0}]}))
     table = ablation_markdown(path)
-    assert "| standard | 2 | 1,000 | 10.0 ± 1.0 | 5.0 ± 0.5 | 12 |" in table and "tiny" in table
+    assert "| standard | 2 | 1,000 | 10.0 ± 1.0 | 5.0 ± 0.5 | – | 12 |" in table and "tiny" in table

@@ -182,9 +182,10 @@ def ablation_markdown(path: str | Path) -> str:
     data: dict[str, Any] = json.loads(Path(path).read_text())
     rows = data["summary"]
     lines = [f"Budget: {data['budget']}", "",
-             "| variant | seeds | parameters | WER % (mean ± sd) | CER % (mean ± sd) | train s |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| variant | seeds | parameters | WER % (mean ± sd) | CER % (mean ± sd) | final train loss | train s |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
+        loss = f"{r['final_loss']:.3f}" if "final_loss" in r else "–"
         lines.append(f"| {r['variant']} | {r['seeds']} | {r['parameters']:,} | {r['wer_mean']:.1f} ± {r['wer_sd']:.1f} "
-                     f"| {r['cer_mean']:.1f} ± {r['cer_sd']:.1f} | {r['train_seconds']:.0f} |")
+                     f"| {r['cer_mean']:.1f} ± {r['cer_sd']:.1f} | {loss} | {r['train_seconds']:.0f} |")
     return "\n".join(lines)
