@@ -169,6 +169,12 @@ print("reference:", " ".join(r["text"] for r in samples.select(range(6))))
 assert len(result.windows) > 1 or result.seconds <= model.dims.audio_seconds
 
 # %% [markdown]
+# Compare the stitched text with the reference. The digits model was trained on single short clips
+# that start at the beginning of the window, so a window that opens or closes in the middle of a word
+# often gets that word wrong; the stitching keeps the words neighbouring windows agree on and cannot
+# repair a word both windows misheard. Training on longer, concatenated clips (exercise 3) helps.
+
+# %% [markdown]
 # ## 7. Your own recording
 #
 # Drop a WAV, FLAC or OGG file on the button (any sample rate; stereo is averaged). The model was
@@ -195,6 +201,7 @@ upload_transcriber(model)
 #    when you repeat them?
 # 2. Look at the alignment of a held-out clip the model gets wrong. Is the diagonal broken where the
 #    error is?
-# 3. Set `overlap=0.0` in `transcribe_detailed` for the long file. What goes wrong at window edges?
+# 3. Set `overlap=0.0` in `transcribe_detailed` for the long file. What goes wrong at window edges? How
+   would you build training clips that teach the model to cope with words cut at the edges?
 # 4. Time `decode(..., use_cache=False)` against the cached version for a 100-character output
 #    (`benchmarks/model.py` does this). Why does the gap grow with length?
