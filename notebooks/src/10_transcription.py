@@ -66,9 +66,12 @@ else:
     print(f"{MODEL_DIR} is missing: training a tiny stand-in on the {sum(not h for h in samples['held_out'])} bundled "
           "training clips (it memorises them; expect poor results on held-out voices)")
     stand_in = Echo(Dimensions.tiny(audio_ctx=150))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)          # a model this small trains fastest on one thread
     train(stand_in, samples.filter(lambda r: not r["held_out"]),
           TrainConfig(steps=150 if QUICK else 400, batch_size=6, lr=3e-3, warmup_steps=10, progress=False,
                       log_every=50))
+    torch.set_num_threads(threads)
     MODEL_DIR = Path(tempfile.mkdtemp()) / "echo-stand-in"
     stand_in.save_pretrained(MODEL_DIR)
 
