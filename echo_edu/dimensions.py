@@ -173,6 +173,12 @@ class Dimensions:
         if not (isinstance(self.rotary_theta, (int, float)) and math.isfinite(self.rotary_theta)
                 and self.rotary_theta != 0):
             raise ConfigError(f"Dimensions.rotary_theta={self.rotary_theta!r} must be a finite non-zero number")
+        for name in ("rotary", "use_quaternion", "use_projection", "learned_freq", "cross_attention"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"Dimensions.{name} must be True or False, got {getattr(self, name)!r}")
+        if isinstance(self.rot_scale, bool) or not isinstance(self.rot_scale, (int, float)) \
+                or not math.isfinite(self.rot_scale):
+            raise ConfigError(f"Dimensions.rot_scale={self.rot_scale!r} must be a finite number")
         if self.rot_count is not None and (not isinstance(self.rot_count, int) or self.rot_count <= 0):
             raise ConfigError(f"Dimensions.rot_count={self.rot_count!r} must be None or a positive integer")
         if not isinstance(self.attention_options, dict):

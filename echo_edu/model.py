@@ -32,6 +32,20 @@ from .errors import ConfigError, ShapeError
 __all__ = ["Echo", "EchoOutput", "AudioEncoder", "TextDecoder", "DecoderCache"]
 
 
+def _check_ids(ids: torch.Tensor, vocab: int, name: str, ignore: int | None = None) -> None:
+    """Raise :class:`ShapeError` for token ids outside ``[0, vocab)`` — on CPU tensors only.
+
+    Reading the values costs nothing on the CPU; on a GPU it would stall the device every forward
+    (a host sync), so there the check is skipped and an out-of-range id fails inside the embedding.
+    """
+    if ids.device.type != "cpu" or ids.numel() == 0 or torch.compiler.is_compiling():
+        return
+    valid = ids if ignore is None else ids[ids != ignore]
+    if valid.numel() and (int(valid.min()) < 0 or int(valid.max()) >= vocab):
+        raise ShapeError(f"{name} holds token ids outside [0, vocab={vocab}): min {int(valid.min())}, "
+                         f"max {int(valid.max())}" + (f" (use {ignore} to ignore a position)" if ignore is not None else ""))
+
+
 def _sum_aux(infos: list[dict], like: torch.Tensor) -> torch.Tensor:
     total = like.new_zeros((), dtype=torch.float32)
     for info in infos:
@@ -147,6 +161,7 @@ class TextDecoder(nn.Module):
         if encoded_audio.shape[0] != input_ids.shape[0]:
             raise ShapeError(f"batch sizes differ: input_ids {input_ids.shape[0]}, encoded_audio "
                              f"{encoded_audio.shape[0]}")
+        _check_ids(input_ids, dims.vocab, "input_ids")
         offset = cache.length if cache is not None else 0
         T = input_ids.shape[1]
         if offset + T > dims.text_ctx:
@@ -253,6 +268,7 @@ class Echo(nn.Module):
         if labels is not None:
             if labels.shape != logits.shape[:2]:
                 raise ShapeError(f"labels must be (batch, tokens) = {tuple(logits.shape[:2])}, got {tuple(labels.shape)}")
+            _check_ids(labels, self.dims.vocab, "labels", ignore=-100)
             ce = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
             loss = ce + aux
         return EchoOutput(logits=logits, loss=loss, aux_loss=aux,

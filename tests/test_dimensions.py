@@ -42,6 +42,8 @@ def test_special_tokens_match_the_tokenizer():
     (dict(norm="batch"), "norm"),
     (dict(dropout=1.5), "dropout"),
     (dict(audio_layerA=-1), "audio_layerA"),
+    (dict(rotary="yes"), "rotary"),
+    (dict(rot_scale=float("nan")), "rot_scale"),
 ])
 def test_validation_names_the_field(changes, field):
     with pytest.raises(ConfigError, match=field):

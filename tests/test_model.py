@@ -50,6 +50,8 @@ def test_decoder_shape_and_text_ctx_error():
         model.decoder(torch.randint(3, 31, (2, model.dims.text_ctx + 1)), encoded)
     with pytest.raises(ShapeError, match="batch"):
         model.decoder(ids[:1], encoded)
+    with pytest.raises(ShapeError, match="vocab"):
+        model.decoder(torch.tensor([[1, 31], [1, 2]]), encoded)
 
 
 @pytest.mark.parametrize("self_type", TYPES)
