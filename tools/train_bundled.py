@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 from pathlib import Path
@@ -65,6 +66,12 @@ def write_model_card(output: Path, argv: list[str]) -> Path:
                   _table(test["per_voice"], "voice"), "", "</details>", ""]
     else:
         lines += ["(not scored yet)", ""]
+    if test and test["overall"]["wer"] > 0.02:
+        worst = max(test["per_voice"].items(), key=lambda kv: kv[1]["wer"] * kv[1]["words"])
+        lines += [f"**Short of the target** (≤ 2 % WER on held-out voices): {100 * test['overall']['wer']:.2f} %. "
+                  f"The voice contributing most errors is `{worst[0]}` ({100 * worst[1]['wer']:.1f} % WER); a "
+                  "longer run, a larger encoder or on-the-fly augmentation (`TrainConfig.augment`) are the next "
+                  "things to try.", ""]
     if not finished:
         lines += [f"Note: training stopped at step {hist['step']} of the planned {config['steps']}.", ""]
     evals = hist.get("eval", [])
@@ -83,7 +90,8 @@ def write_model_card(output: Path, argv: list[str]) -> Path:
         (f"`torchrun` runs {world} data-parallel processes (gloo on CPU), each with batch {config['batch_size']}: "
          f"one process with `--batch-size {world * config['batch_size']}` computes the same updates "
          "(tests/test_ddp.py checks this)." if world > 1 else ""), "",
-        f"Measured here: corpus synthesis {corpus['build_seconds'] / 60:.1f} min (0 when cached), training "
+        f"Measured here: corpus synthesis {corpus.get('first_build_seconds', corpus['build_seconds']) / 60:.1f} min "
+        "(2 synthesis workers; instant once cached), training "
         f"{log['train_seconds'] / 60:.1f} min for {hist['step']} steps on {platform.machine()} CPU "
         "(2 cores shared with other jobs, so expect it to be faster on an idle machine). A GPU is used "
         "automatically when present (bf16 autocast).", "",
@@ -134,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
                                  + RECIPE + argv)
         args.argv = ["--output", "assets/echo-digits"] + RECIPE + argv
         run(args)
-    print(write_model_card(output, argv))
+    if int(os.environ.get("RANK", "0")) == 0:      # under torchrun only rank 0 saves, scores and writes
+        print(write_model_card(output, argv))
     return 0
 
 
