@@ -50,7 +50,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 
 def _probe_notebook() -> nbformat.NotebookNode:
-    """A minimal lesson-like notebook: the house widget pattern, a bare plotly figure, a dropdown."""
+    """A minimal lesson-like notebook: the house widget pattern, a bare plotly figure, an upload box."""
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
                    "language_info": {"name": "python"}}
@@ -67,6 +67,13 @@ def _probe_notebook() -> nbformat.NotebookNode:
             "                    'shape': widgets.Dropdown(options=['saw', 'square'], description='shape')},\n"
             "                   wave_figure)"),
         nbformat.v4.new_code_cell("go.Figure(go.Bar(y=[1, 2, 3]))"),
+        nbformat.v4.new_code_cell(
+            "upload, shown = widgets.FileUpload(accept='.flac,.wav'), widgets.Output()\n\n"
+            "def show(change):\n"
+            "    with shown:\n"
+            "        print('got', change['new'][0]['name'], len(change['new'][0]['content']), 'bytes')\n\n"
+            "upload.observe(show, names='value')\n"
+            "widgets.VBox([upload, shown])"),
         nbformat.v4.new_code_cell("assert 6 * 7 == 42"),
     ]
     return nb
@@ -158,6 +165,7 @@ JS_WIDGET_REPORT = """() => {
                 error: /Error displaying widget|Error creating widget|Model not found/i.test(text),
                 sliders: el.querySelectorAll('.widget-slider .noUi-handle, .widget-hslider .noUi-handle, input[type=range]').length,
                 dropdowns: el.querySelectorAll('.widget-dropdown select').length,
+            uploads: el.querySelectorAll('.widget-upload').length,
                 plots: el.querySelectorAll('.js-plotly-plot').length,
                 outputs: outputs.length,
                 emptyOutputs: outputs.filter(o => !o.querySelector('.jp-OutputArea-output')).length,
@@ -212,38 +220,115 @@ def _figure_signature(page, index):
     return json.dumps(state, sort_keys=True)
 
 
-def _wait_for_new_figure(page, index, before, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        page.wait_for_timeout(400)
-        now = _figure_signature(page, index)
-        if now is not None and now != before:
-            return now
-    return None
+def _control_moves(page, index, limit: int = 4):
+    """Up to ``limit`` moves of the controls of widget view ``index``, each a callable returning its label.
 
-
-def _move_control(page, index) -> str | None:
-    """Move the first slider of widget view ``index`` one step (or pick another dropdown entry)."""
+    Moves are what a person does: a slider with room to move goes one step (keyboard on its handle,
+    back one step when it sits at its maximum); a dropdown switches to each other entry in turn. A
+    slider whose minimum equals its maximum (e.g. "example" over a batch of one) cannot move. Several
+    moves are offered because one may legitimately leave the picture as it was (the mean over one
+    block equals that block).
+    """
     view = page.locator(f'[data-echo-view="{index}"]')
-    handle = view.locator(".widget-slider .noUi-handle, .widget-hslider .noUi-handle").first
-    if handle.count():
-        handle.scroll_into_view_if_needed()
+    moves = []
+    handles = view.locator(".widget-slider .noUi-handle, .widget-hslider .noUi-handle")
+    for i in range(handles.count()):
+        handle = handles.nth(i)
         now = float(handle.get_attribute("aria-valuenow") or 0)
+        low = float(handle.get_attribute("aria-valuemin") or now)
         top = float(handle.get_attribute("aria-valuemax") or now)
-        handle.focus()
-        key = "ArrowLeft" if now >= top else "ArrowRight"
-        handle.press(key)
-        return f"slider {key}"
-    select = view.locator(".widget-dropdown select").first
-    if select.count():
-        select.scroll_into_view_if_needed()
+        if top > low:
+            def press(handle=handle, key="ArrowLeft" if now >= top else "ArrowRight", i=i):
+                handle.scroll_into_view_if_needed()
+                handle.focus()
+                handle.press(key)
+                return f"slider {i} {key}"
+            moves.append(press)
+    selects = view.locator(".widget-dropdown select")
+    for i in range(selects.count()):
+        select = selects.nth(i)
         options = select.locator("option").all_inner_texts()
         current = select.evaluate("s => s.options[s.selectedIndex] ? s.options[s.selectedIndex].text : ''")
-        others = [o for o in options if o != current]
-        if others:
-            select.select_option(label=others[0])
-            return f"dropdown -> {others[0]}"
+        for other in [o for o in options if o != current][:2]:
+            def pick(select=select, other=other, i=i):
+                select.scroll_into_view_if_needed()
+                select.select_option(label=other)
+                return f"dropdown {i} -> {other}"
+            moves.append(pick)
+    return moves[:limit]
+
+
+JS_KERNEL_STATUS = """() => {
+    const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    return k ? k.status : 'none';
+}"""
+
+
+def _settle(page, index, timeout_s) -> str | None:
+    """Wait until the kernel has handled the change (idle for a while) and the widget shows a drawn
+    figure again; return that figure's signature (``None`` if it never came back)."""
+    deadline = time.monotonic() + timeout_s
+    idle = 0
+    page.wait_for_timeout(300)
+    while time.monotonic() < deadline:
+        idle = idle + 1 if page.evaluate(JS_KERNEL_STATUS) == "idle" else 0
+        if idle >= 3:
+            signature = _figure_signature(page, index)
+            if signature is not None:
+                return signature
+        page.wait_for_timeout(300)
     return None
+
+
+def _exercise_figure(page, name, view, timeout_s) -> str:
+    """Move the controls of a figure widget until its figure changes; return what did it."""
+    index = view["index"]
+    before = _figure_signature(page, index)
+    assert before is not None, f"{name}: widget {index} shows no drawn figure"
+    tried = []
+    for move in _control_moves(page, index):
+        action = move()
+        tried.append(action)
+        after = _settle(page, index, timeout_s)
+        errors = page.evaluate(JS_KERNEL_ERRORS)
+        assert not errors, f"{name}: the kernel raised after {action}:\n" + _short(errors)
+        report = page.evaluate(JS_WIDGET_REPORT)[index]
+        assert not report["tracebacks"] and not report["error"], f"{name}: after {action}: {report}"
+        assert after is not None, f"{name}: widget {index} showed no figure within {timeout_s} s after {action}"
+        if after != before:
+            return action
+    if not tried:
+        return "no movable control"
+    pytest.fail(f"{name}: widget {index}'s figure did not change after any of: {', '.join(tried)}")
+
+
+SAMPLE_AUDIO = sorted((ROOT / "assets" / "samples").glob("*.flac"))[:1] + sorted((ROOT / "assets" / "samples").glob("*.wav"))[:1]
+
+
+def _exercise_upload(page, name, view, timeout_s) -> str:
+    """Upload a bundled sample clip through a FileUpload widget; its output must fill without errors."""
+    if not SAMPLE_AUDIO:
+        return "no sample audio to upload"
+    index = view["index"]
+    button = page.locator(f'[data-echo-view="{index}"] .widget-upload').first
+    button.scroll_into_view_if_needed()
+    with page.expect_file_chooser(timeout=10_000) as chooser:   # the widget opens the browser's file dialog
+        button.click()
+    chooser.value.set_files(str(SAMPLE_AUDIO[0]))
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        report = page.evaluate(JS_WIDGET_REPORT)[index]
+        if report["emptyOutputs"] == 0 and page.evaluate(JS_KERNEL_STATUS) == "idle":
+            break
+    errors = page.evaluate(JS_KERNEL_ERRORS)
+    assert not errors, f"{name}: the kernel raised after an upload:\n" + _short(errors)
+    report = page.evaluate(JS_WIDGET_REPORT)[index]
+    assert report["emptyOutputs"] == 0, f"{name}: nothing appeared after uploading {SAMPLE_AUDIO[0].name}"
+    assert not report["tracebacks"] and not report["error"], f"{name}: after the upload: {report}"
+    text = page.locator(f'[data-echo-view="{index}"] .widget-output').first.inner_text()
+    assert "cannot transcribe" not in text and "Error" not in text, f"{name}: upload output: {text[:500]}"
+    return f"uploaded {SAMPLE_AUDIO[0].name}"
 
 
 def _short(errors: list[str]) -> str:
@@ -299,7 +384,8 @@ def _check_notebook(browser, lab, name):
         assert len(views) == widget_outputs, f"{name}: {widget_outputs} widget outputs but {len(views)} views"
         for v in views:
             assert v["rendered"] and not v["loading"] and not v["error"], f"{name}: widget not drawn: {v}"
-            assert v["emptyOutputs"] == 0, f"{name}: a widget's Output area is empty: {v}"
+            if v["sliders"] or v["dropdowns"]:   # a figure widget draws at once (an upload box may wait)
+                assert v["emptyOutputs"] == 0, f"{name}: a widget's Output area is empty: {v}"
             assert not v["tracebacks"], f"{name}: error inside a widget: {v['tracebacks']}"
         if expects_widgets:
             assert any(v["sliders"] or v["dropdowns"] for v in views), \
@@ -310,26 +396,19 @@ def _check_notebook(browser, lab, name):
         assert not undrawn, f"{name}: plotly figures not drawn: {undrawn}"
         assert page.get_by_text("Loading widget").count() == 0, f"{name}: a widget is stuck loading"
 
-        # move a control of each live figure (a few per notebook): the figure must change
+        # move the controls of each live figure (a few per notebook): the figure must change
         live = [v for v in views if (v["sliders"] or v["dropdowns"]) and v["plots"]]
         if expects_widgets and any(v["outputs"] for v in views):
             assert live, f"{name}: no widget combines a control and a plotly figure: {views}"
         t2 = time.monotonic()
+        actions = []
         for v in live[:MAX_CONTROLS_PER_NOTEBOOK]:
             if first_live_view is None:
                 first_live_view = v["index"]
-            before = _figure_signature(page, v["index"])
-            assert before is not None, f"{name}: widget {v['index']} shows no drawn figure"
-            action = _move_control(page, v["index"])
-            assert action, f"{name}: widget {v['index']} has no control to move"
-            after = _wait_for_new_figure(page, v["index"], before, REDRAW_TIMEOUT_S)
-            errors = page.evaluate(JS_KERNEL_ERRORS)
-            assert not errors, f"{name}: the kernel raised after {action}:\n" + _short(errors)
-            assert after is not None, (f"{name}: widget {v['index']} did not change its figure after "
-                                       f"{action} within {REDRAW_TIMEOUT_S} s")
-            report = page.evaluate(JS_WIDGET_REPORT)[v["index"]]
-            assert not report["tracebacks"] and not report["error"], f"{name}: after {action}: {report}"
-
+            actions.append(_exercise_figure(page, name, v, REDRAW_TIMEOUT_S))
+        for v in [v for v in views if v.get("uploads")][:1]:
+            actions.append(_exercise_upload(page, name, v, REDRAW_TIMEOUT_S * 2))
+        timings["actions"] = actions
         timings["controls_s"], timings["controls"] = round(time.monotonic() - t2, 1), len(live[:MAX_CONTROLS_PER_NOTEBOOK])
         errors = page.evaluate(JS_KERNEL_ERRORS)
         assert not errors, f"{name}: the kernel raised:\n" + _short(errors)
