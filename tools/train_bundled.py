@@ -69,9 +69,22 @@ def write_model_card(output: Path, argv: list[str]) -> Path:
     if test and test["overall"]["wer"] > 0.02:
         worst = max(test["per_voice"].items(), key=lambda kv: kv[1]["wer"] * kv[1]["words"])
         lines += [f"**Short of the target** (≤ 2 % WER on held-out voices): {100 * test['overall']['wer']:.2f} %. "
-                  f"The voice contributing most errors is `{worst[0]}` ({100 * worst[1]['wer']:.1f} % WER); a "
-                  "longer run, a larger encoder or on-the-fly augmentation (`TrainConfig.augment`) are the next "
-                  "things to try.", ""]
+                  f"The voice contributing most errors is `{worst[0]}` ({100 * worst[1]['wer']:.1f} % WER, the slowest "
+                  "piper setting); most errors are insertions after single-digit clips (see below). A longer "
+                  "run, one-digit strings in every split, or on-the-fly augmentation (`TrainConfig.augment`) are "
+                  "the next things to try.", ""]
+    analysis = log.get("analysis")
+    if analysis:
+        one, many = analysis["single_digit"], analysis["multi_digit"]
+        lines += ["### Where the errors are", "",
+                  f"- Multi-digit clips ({many['clips']} clips): **WER {100 * many['wer']:.2f} %**, CER "
+                  f"{100 * many['cer']:.2f} %.",
+                  f"- Single-digit clips ({one['clips']} clips): WER {100 * one['wer']:.1f} %, all insertions "
+                  "(\"four\" → \"four oh\", \"seven\" → \"seven two\"). The corpus keeps test *texts* out of "
+                  "training, and with only eleven one-word strings that leaves exactly \"four\" and \"seven\" "
+                  "never heard as a whole utterance in training: the decoder has learnt that a digit string goes on.",
+                  f"- Beam search (4 beams) instead of greedy: WER {100 * analysis['beam4']['wer']:.2f} %, CER "
+                  f"{100 * analysis['beam4']['cer']:.2f} % (`echo-edu evaluate --beam-size 4`).", ""]
     if not finished:
         lines += [f"Note: training stopped at step {hist['step']} of the planned {config['steps']}.", ""]
     evals = hist.get("eval", [])
