@@ -324,7 +324,8 @@ def handle_dialogs(page) -> None:
 
 def open_notebook(page, server: LabServer, name: str, timeout_s: float = 120.0) -> None:
     """Open ``name`` in JupyterLab and wait until its kernel is connected and idle."""
-    page.goto(server.url(f"lab/tree/{name}"), wait_until="domcontentloaded", timeout=timeout_s * 1000)
+    # ?reset: start from an empty workspace, so earlier notebooks' tabs (and kernels) are not restored
+    page.goto(server.url(f"lab/tree/{name}?reset"), wait_until="domcontentloaded", timeout=timeout_s * 1000)
     deadline = time.monotonic() + timeout_s
     while not page.evaluate(JS_APP_READY):
         handle_dialogs(page)
