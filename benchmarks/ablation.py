@@ -95,6 +95,7 @@ def main(argv=None) -> int:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--test-limit", type=int, default=None, help="score only this many test clips")
     parser.add_argument("--output", default=str(ROOT / "assets" / "results" / "ablation.json"))
+    parser.add_argument("--note", default=None, help="a sentence shown under the budget line")
     parser.add_argument("--fresh", action="store_true", help="ignore finished runs in --output")
     args = parser.parse_args(argv)
 
@@ -124,7 +125,7 @@ def main(argv=None) -> int:
             print(f"{variant:>18} seed {seed}: WER {100 * result['wer']:.1f} %  CER {100 * result['cer']:.1f} %  "
                   f"({result['train_seconds']:.0f} s)", flush=True)
             out.parent.mkdir(parents=True, exist_ok=True)
-            data = {"budget": budget, "settings": settings, "command": "python benchmarks/ablation.py " +
+            data = {"budget": budget, "settings": settings, "note": args.note, "command": "python benchmarks/ablation.py " +
                     " ".join(argv or []), "runs": runs, "summary": summarise(runs)}
             out.write_text(json.dumps(data, indent=1))
     table = ablation_markdown(out)

@@ -181,9 +181,9 @@ def ablation_markdown(path: str | Path) -> str:
     """The ablation results file (``benchmarks/ablation.py`` output) as a markdown table."""
     data: dict[str, Any] = json.loads(Path(path).read_text())
     rows = data["summary"]
-    lines = [f"Budget: {data['budget']}", "",
-             "| variant | seeds | parameters | WER % (mean ± sd) | CER % (mean ± sd) | final train loss | train s |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [f"Budget: {data['budget']}", ""] + ([f"Note: {data['note']}", ""] if data.get("note") else [])
+    lines += ["| variant | seeds | parameters | WER % (mean ± sd) | CER % (mean ± sd) | final train loss | train s |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         loss = f"{r['final_loss']:.3f}" if "final_loss" in r else "–"
         lines.append(f"| {r['variant']} | {r['seeds']} | {r['parameters']:,} | {r['wer_mean']:.1f} ± {r['wer_sd']:.1f} "
