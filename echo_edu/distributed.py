@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistInfo", "init_distributed", "dist_info", "is_main_process", "all_reduce_sum", "barrier",
-           "cleanup"]
+__all__ = ["DistInfo", "init_distributed", "dist_info", "is_main_process", "all_reduce_sum", "gather_objects",
+           "barrier", "cleanup"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,16 @@ def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
     if dist_info().enabled:
         dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t
+
+
+def gather_objects(obj) -> list:
+    """``[obj of rank 0, obj of rank 1, ...]`` on every rank (``[obj]`` when not distributed)."""
+    info = dist_info()
+    if not info.enabled:
+        return [obj]
+    out = [None] * info.world_size
+    dist.all_gather_object(out, obj)
+    return out
 
 
 def barrier() -> None:

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .collate import IGNORE_INDEX, SpeechCollator, StepSampler, augment_generator, build_augmenter, select_rows
-from .distributed import all_reduce_sum, barrier, init_distributed
+from .distributed import all_reduce_sum, barrier, gather_objects, init_distributed
 from .errors import ConfigError, TrainingError
 from .train_state import (CHECKPOINT_NAME, check_writable, find_checkpoint, load_training_state,
                           save_training_state)
@@ -234,7 +234,7 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
     history, start = TrainHistory(), 0
     checkpoint = find_checkpoint(config.output_dir) if config.resume else None
     if checkpoint is not None:
-        state = load_training_state(checkpoint, model, optimizer, scheduler)
+        state = load_training_state(checkpoint, model, optimizer, scheduler, rank=dist.rank)
         start, history = state["step"], TrainHistory.from_dict(state["history"])
         for key in ("batch_size", "grad_accum", "seed", "steps"):
             if state["config"].get(key) != getattr(config, key):
@@ -269,10 +269,14 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
         barrier()
 
     def save(step: int) -> None:
-        if config.output_dir is not None and dist.is_main:
+        if config.output_dir is None:
+            return
+        rank_rng = gather_objects(torch.get_rng_state()) if dist.enabled else None
+        if dist.is_main:
             history.step = step
             save_training_state(f"{config.output_dir}/{CHECKPOINT_NAME}", model, optimizer, scheduler, step,
-                                config=config.to_dict(), history=history.to_dict(), tokenizer=tokenizer)
+                                config=config.to_dict(), history=history.to_dict(), tokenizer=tokenizer,
+                                rank_rng=rank_rng)
         barrier()
 
     cache: dict[int, tuple[torch.Tensor, dict]] = {}

@@ -102,14 +102,20 @@ def _join_optimizer(tensors: dict[str, torch.Tensor], plain: dict[str, Any]) -> 
 
 
 def save_training_state(directory: str | Path, model, optimizer, scheduler, step: int, *,
-                        config: dict[str, Any], history: dict[str, Any], tokenizer=None) -> Path:
-    """Write a complete checkpoint of the run at ``step`` into ``directory`` (replacing any old one)."""
+                        config: dict[str, Any], history: dict[str, Any], tokenizer=None,
+                        rank_rng: list[torch.Tensor] | None = None) -> Path:
+    """Write a complete checkpoint of the run at ``step`` into ``directory`` (replacing any old one).
+
+    ``rank_rng``: every data-parallel rank's torch RNG state (dropout differs per rank), saved so each
+    rank resumes with its own.
+    """
     final = Path(directory)
     tmp = final.with_name(f"{final.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
         model.save_pretrained(tmp, tokenizer=tokenizer)
         opt_tensors, opt_plain = _split_optimizer(optimizer)
         rng_tensors, rng_plain = rng_state()
+        rng_tensors.update({f"rng.torch.rank{r}": state for r, state in enumerate(rank_rng or [])})
         save_file({**opt_tensors, **rng_tensors}, str(tmp / _STATE_TENSORS))
         state = {"step": int(step), "optimizer": opt_plain, "scheduler": scheduler.state_dict(),
                  "rng": rng_plain, "config": config, "history": history}
@@ -157,8 +163,9 @@ def find_checkpoint(output_dir: str | Path | None) -> Path | None:
     return best
 
 
-def load_training_state(directory: str | Path, model, optimizer, scheduler) -> dict[str, Any]:
-    """Load a checkpoint into ``model``, ``optimizer`` and ``scheduler`` and restore the random states.
+def load_training_state(directory: str | Path, model, optimizer, scheduler, rank: int = 0) -> dict[str, Any]:
+    """Load a checkpoint into ``model``, ``optimizer`` and ``scheduler`` and restore the random states
+    (``rank``'s own torch state when the run was data-parallel).
 
     Returns:
         The JSON state (``step``, ``config``, ``history``, ...).
@@ -189,4 +196,6 @@ def load_training_state(directory: str | Path, model, optimizer, scheduler) -> d
                 group_state[name] = value.to(device)
     scheduler.load_state_dict(state["scheduler"])
     set_rng_state(tensors, state["rng"])
+    if f"rng.torch.rank{rank}" in tensors:
+        torch.set_rng_state(tensors[f"rng.torch.rank{rank}"])
     return state

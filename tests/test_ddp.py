@@ -1,4 +1,5 @@
-"""Data parallelism: 2 CPU processes (gloo) give the same update as 1 process on the combined batch."""
+"""Data parallelism: 2 CPU processes (gloo) give the same update as 1 process on the combined batch, and
+a checkpointed 2-process run resumes exactly (each rank gets its own random state back)."""
 
 import os
 
@@ -23,6 +24,16 @@ def _worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
         # the rows have transcripts of different lengths, so the ranks see different token counts
         train(model, {"train": tone_rows(8, 0)}, TrainConfig(steps=STEPS, batch_size=2, device="cpu", progress=False))
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, os.path.join(out_dir, f"rank{rank}.st"))
+        # with dropout every rank draws its own masks: a resumed data-parallel run must restore each rank's RNG
+        resume = dict(steps=4, batch_size=2, device="cpu", progress=False)
+        straight = tiny_model(dropout=0.2)
+        train(straight, {"train": tone_rows(8, 0)}, TrainConfig(**resume))
+        ckpt = os.path.join(out_dir, "ckpt")
+        train(tiny_model(dropout=0.2), {"train": tone_rows(8, 0)}, TrainConfig(**resume, output_dir=ckpt, stop_at=2))
+        resumed = tiny_model(seed=7, dropout=0.2)
+        train(resumed, {"train": tone_rows(8, 0)}, TrainConfig(**resume, output_dir=ckpt))
+        same = all(torch.equal(a, b) for a, b in zip(straight.parameters(), resumed.parameters()))
+        open(os.path.join(out_dir, f"resume{rank}.txt"), "w").write(str(same))
     finally:
         dist.destroy_process_group()
 
@@ -40,3 +51,5 @@ def test_two_gloo_processes_match_one_process_on_the_combined_batch(tmp_path):
         assert torch.equal(ranks[0][name], ranks[1][name]), f"ranks disagree on {name}"
         assert torch.allclose(ranks[0][name], value, atol=1e-6, rtol=1e-5), name
     assert not torch.equal(ranks[0]["decoder.token_embedding.weight"], tiny_model().decoder.token_embedding.weight)
+    assert [(tmp_path / f"resume{r}.txt").read_text() for r in range(2)] == ["True", "True"], \
+        "a resumed 2-process run differs from the uninterrupted one"
