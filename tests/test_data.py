@@ -134,7 +134,7 @@ def test_plan_is_deterministic_disjoint_and_holds_voices_out():
     assert plan != plan_corpus("digits", 300, seed=6, engines=("espeak", "piper"))
     by_split = {s: [j for j in plan if j["split"] == s] for s in ("train", "validation", "test")}
     assert [len(v) for v in by_split.values()] == [240, 30, 30]
-    texts = {s: {j["text"] for j in jobs} for s, jobs in by_split.items()}
+    texts = {s: {j["text"] for j in jobs if len(j["text"].split()) > 1} for s, jobs in by_split.items()}
     assert not (texts["train"] & texts["validation"] or texts["train"] & texts["test"]
                 or texts["validation"] & texts["test"])
     held = {v.name for e in ("espeak", "piper") for v in held_out_voices(e)}
@@ -161,7 +161,8 @@ def test_build_corpus_small(tmp_path):
     for split in corpus:
         assert set(corpus[split]["engine"]) == {"espeak", "piper"}
     assert not set(corpus["test"]["voice"]) & set(corpus["train"]["voice"])
-    assert not set(corpus["test"]["text"]) & set(corpus["train"]["text"])
+    multi = lambda texts: {t for t in texts if len(t.split()) > 1}   # one-word texts are shared
+    assert not multi(corpus["test"]["text"]) & multi(corpus["train"]["text"])
     # The same seed gives the same audio, whatever the number of worker processes.
     again = build_corpus("digits", 8, cache_dir=tmp_path / "b", workers=1, **kwargs)
     for split in corpus:
@@ -240,3 +241,17 @@ def test_audio_views_follow_their_controls():
     assert voice in browser.figure.layout.title.text
     assert "image/png" in browser._repr_mimebundle_()
     plt.close("all")
+
+
+def test_one_word_texts_are_vocabulary_and_appear_in_every_split():
+    """A single digit or command is the vocabulary itself: held out of training it could never be learned."""
+    plan = plan_corpus("commands", 3000, seed=0, engines=("espeak",))
+    words = {s: {j["text"] for j in plan if j["split"] == s and len(j["text"].split()) == 1}
+             for s in ("train", "validation", "test")}
+    assert words["test"] and words["test"] <= words["train"] and words["validation"] <= words["train"]
+    digits = plan_corpus("digits", 600, seed=0, engines=("espeak",))
+    test_single = {j["text"] for j in digits if j["split"] == "test" and len(j["text"].split()) == 1}
+    train_single = {j["text"] for j in digits if j["split"] == "train" and len(j["text"].split()) == 1}
+    assert test_single and test_single <= train_single
+    share = sum(len(j["text"].split()) == 1 for j in digits if j["split"] == "test") / 60
+    assert share < 0.25   # one-word texts are not over-represented in the test split any more

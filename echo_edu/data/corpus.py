@@ -8,8 +8,11 @@ on disk, so the same call later loads in a second. Three splits:
 * ``validation`` — training voices, *unseen texts* (for early stopping / model choice);
 * ``test`` — *held-out voices* (never in train or validation) and unseen texts.
 
-Texts are assigned to splits by a hash of the text itself, so no transcript appears in two splits
-(for any seed). Held-out voices are a fixed ~15 % of each engine's voices (the same for every
+Texts of two or more words are assigned to splits by a hash of the text itself, so no such
+transcript appears in two splits (for any seed). A one-word text (a single digit, a command word)
+*is* the vocabulary: it appears in every split, because a test word the model never heard in
+training measures nothing but that gap (with hashing, "four" would be test-only and the
+``commands`` task could not be learned at all). Held-out voices are a fixed ~15 % of each engine's voices (the same for every
 seed, so results of different seeds compare), see :func:`held_out_voices`.
 
 Audio is stored as plain float32 arrays (no torchcodec/FFmpeg needed): ``corpus["train"][i]["audio"]``
@@ -39,7 +42,7 @@ from .tasks import TASKS, generate_text
 __all__ = ["build_corpus", "held_out_voices", "plan_corpus", "default_cache_dir", "SPLITS",
            "CORPUS_VERSION"]
 
-CORPUS_VERSION = 1          # bump when the plan or the synthesis changes, to invalidate caches
+CORPUS_VERSION = 2          # bump when the plan or the synthesis changes, to invalidate caches
 SPLITS = ("train", "validation", "test")
 _CHUNK = {"espeak": 64, "piper": 16}   # clips per worker job (piper re-seeds once per job)
 
@@ -66,6 +69,11 @@ def _text_split(task: str, text: str, fractions: Sequence[float]) -> str:
     return SPLITS[min(int(np.searchsorted(edges, u, side="right")), len(SPLITS) - 1)]
 
 
+def _allowed_in(split: str, task: str, text: str, fractions: Sequence[float]) -> bool:
+    """One-word texts go in every split; longer texts only in the split their hash names."""
+    return len(text.split()) == 1 or _text_split(task, text, fractions) == split
+
+
 def plan_corpus(task: str, n: int, seed: int, engines: Sequence[str],
                 fractions: Sequence[float] = (0.8, 0.1, 0.1), test_fraction_voices: float = 0.15,
                 augment: AugmentConfig | None = None) -> list[dict]:
@@ -87,7 +95,9 @@ def plan_corpus(task: str, n: int, seed: int, engines: Sequence[str],
             pools[engine] = pool
         for i in range(count):
             text, tries = generate_text(task, rng), 0
-            while _text_split(task, text, fractions) != split:
+            # The first draw decides "one word or more" (the task's natural mix); a longer text is
+            # then redrawn among longer texts until its hash names this split.
+            while not _allowed_in(split, task, text, fractions) or (tries and len(text.split()) == 1):
                 text, tries = generate_text(task, rng), tries + 1
                 if tries > 100_000:
                     raise ConfigError(f"cannot draw {split} texts for task {task!r}; widen its fraction")
