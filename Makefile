@@ -25,7 +25,7 @@ demo: setup system-deps
 	@echo "Lessons rendered to build/notebooks/. Explore them live with: make lab"
 
 test: setup system-deps
-	ECHO_EDU_QUICK=1 HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	ECHO_EDU_QUICK=1 HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
