@@ -23,26 +23,15 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from .attention import ATTENTION_TYPES
 from .errors import ConfigError
 
-__all__ = ["Dimensions", "ACTIVATIONS", "NORMS", "KNOWN_ATTENTION_TYPES"]
+__all__ = ["Dimensions", "ACTIVATIONS", "NORMS"]
 
 #: Activation names accepted for ``audio_act`` / ``text_act`` (the seed's list).
 ACTIVATIONS = ("gelu", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "silu")
 #: Normalisation layers accepted for ``norm``.
 NORMS = ("rmsnorm", "layernorm")
-#: Used only when ``echo_edu.attention`` cannot be imported; otherwise its registry is the truth.
-KNOWN_ATTENTION_TYPES = ("standard", "myelinated", "integrated", "adaptive")
-
-
-def _attention_types() -> tuple[str, ...]:
-    try:
-        from .attention import ATTENTION_TYPES
-    except ImportError:  # attention package not importable yet: fall back to the documented names
-        return KNOWN_ATTENTION_TYPES
-    return tuple(ATTENTION_TYPES)
-
-
 @dataclass
 class Dimensions:
     """Shape and wiring of an Echo encoder–decoder (``Echo(Dimensions(...))``)."""
@@ -154,7 +143,7 @@ class Dimensions:
                 raise ConfigError(f"Dimensions.{side}_act={act!r} is unknown; choose one of {', '.join(ACTIVATIONS)}")
         if self.text_ctx < 2:
             raise ConfigError(f"Dimensions.text_ctx={self.text_ctx} must be >= 2 (start token + one token)")
-        known = _attention_types()
+        known = tuple(ATTENTION_TYPES)
         for name in ("self_attention_type", "cross_attention_type"):
             value = getattr(self, name)
             if value not in known:
