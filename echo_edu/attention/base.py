@@ -132,6 +132,8 @@ def attention_core(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torc
     """
     t_q, t_k = q.shape[-2], k.shape[-2]
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    if causal and t_q == 1:
+        causal = False  # one query, aligned bottom-right (a cached decoding step), sees every key
     if causal and mask is None and t_q == t_k and not need_weights:
         # the fastest fused path: no mask tensor at all
         return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True, scale=scale), None
