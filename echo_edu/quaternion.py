@@ -102,6 +102,8 @@ def quat_from_axis_angle(axis: torch.Tensor, angle) -> torch.Tensor:
     _check(axis, 3, "axis", "(x, y, z)")
     half = _angle(angle, axis) / 2
     u = axis / torch.linalg.vector_norm(axis, dim=-1, keepdim=True).clamp_min(1e-12)
+    batch = torch.broadcast_shapes(half.shape, u.shape[:-1])       # a scalar angle meets a batch of axes
+    half, u = half.expand(batch), u.expand(*batch, 3)
     return torch.cat((torch.cos(half).unsqueeze(-1), torch.sin(half).unsqueeze(-1) * u), dim=-1)
 
 
