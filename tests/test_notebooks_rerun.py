@@ -37,6 +37,8 @@ CELL_TIMEOUT_S = 900
 # repo folders whose changes say nothing about the notebooks (tools, caches, other tests' output)
 IGNORED = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "test-artifacts", ".ipynb_checkpoints",
            "node_modules"}
+# sources edited by people (or other sessions) while the tests run say nothing about leftovers either
+SOURCES = {ROOT / name for name in ("echo_edu", "tests", "docs", "tools", "benchmarks", ".ci")}
 
 
 def snapshot(*folders: Path) -> dict[str, tuple[int, int]]:
@@ -46,7 +48,7 @@ def snapshot(*folders: Path) -> dict[str, tuple[int, int]]:
         if not folder.exists():
             continue
         for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames[:] = [d for d in dirnames if d not in IGNORED]
+            dirnames[:] = [d for d in dirnames if d not in IGNORED and Path(dirpath, d) not in SOURCES]
             for name in filenames:
                 path = Path(dirpath) / name
                 try:
