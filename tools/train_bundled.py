@@ -114,7 +114,9 @@ def write_model_card(output: Path, argv: list[str]) -> Path:
         "and piper voices with varied length/noise scales. Splits: "
         + ", ".join(f"{k} {v}" for k, v in corpus["sizes"].items())
         + ". The test split's voices (about 15 % of each engine's voices) are held out of training and "
-        "validation; validation and test texts are unseen in training.", "",
+        "validation. Digit strings of two or more digits are split by a hash of their text, so validation "
+        "and test strings never occur in training; a single digit is the vocabulary itself and occurs in "
+        "every split.", "",
         "## Model", "",
         f"{log['parameters']:,} parameters ({size_mb:.1f} MB of float32 safetensors). Encoder: conv stem + "
         f"{dims['audio_layerA']} standard blocks, width {dims['audio_dims']}, {dims['audio_head']} heads, "
