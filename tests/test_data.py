@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from echo_edu.audio import SAMPLE_RATE
-from echo_edu.data import (COMMAND_WORDS, AugmentConfig, add_noise, apply_gain, available_engines,
+from echo_edu.data import (COMMAND_WORDS, CorpusAugmentConfig, add_noise, apply_gain, available_engines,
                            build_corpus, change_speed, check_engine, compose, generate_text,
                            held_out_voices, list_voices, load_samples, plan_corpus, random_augment,
                            synthesize, task_vocabulary)
@@ -116,14 +116,14 @@ def test_gain_speed_and_compose():
 
 def test_random_augment_is_seeded_and_configurable():
     wave = 0.2 * torch.sin(torch.arange(16000) * 0.05)
-    config = AugmentConfig(p=1.0)
+    config = CorpusAugmentConfig(p=1.0)
     a, info_a = random_augment(wave, config, torch.Generator().manual_seed(1))
     b, info_b = random_augment(wave, config, torch.Generator().manual_seed(1))
     assert torch.equal(a, b) and info_a == info_b and set(info_a) == {"speed", "gain_db", "snr_db"}
-    untouched, info = random_augment(wave, AugmentConfig(p=0.0), torch.Generator().manual_seed(1))
+    untouched, info = random_augment(wave, CorpusAugmentConfig(p=0.0), torch.Generator().manual_seed(1))
     assert torch.equal(untouched, wave) and info == {}
     with pytest.raises(ConfigError, match="snr_db"):
-        AugmentConfig(snr_db=(30.0, 10.0))
+        CorpusAugmentConfig(snr_db=(30.0, 10.0))
 
 
 # --------------------------------------------------------------------------- the corpus

@@ -7,14 +7,14 @@
 
 from __future__ import annotations
 
-from .augment import AugmentConfig, add_noise, apply_gain, change_speed, compose, random_augment
+from .augment import CorpusAugmentConfig, add_noise, apply_gain, change_speed, compose, random_augment
 from .corpus import SPLITS, build_corpus, default_cache_dir, held_out_voices, plan_corpus
 from .samples import SAMPLES_DIR, load_samples, write_samples
 from .engines import ENGINES, Voice, available_engines, check_engine, list_voices, synthesize
 from .tasks import COMMAND_WORDS, TASKS, generate_text, task_vocabulary
 
 __all__ = [
-    "AugmentConfig", "add_noise", "apply_gain", "change_speed", "compose", "random_augment",
+    "CorpusAugmentConfig", "add_noise", "apply_gain", "change_speed", "compose", "random_augment",
     "SPLITS", "build_corpus", "default_cache_dir", "held_out_voices", "plan_corpus",
     "ENGINES", "Voice", "available_engines", "check_engine", "list_voices", "synthesize",
     "SAMPLES_DIR", "load_samples", "write_samples",

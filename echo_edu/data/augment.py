@@ -9,7 +9,7 @@ Each function here perturbs one of those so the model has to listen to the words
   speed perturbation: a factor 1.1 plays 10 % faster).
 
 Every function maps a ``(..., samples)`` float tensor to a tensor of the same kind, on the same
-device. Randomness comes only from an explicit ``torch.Generator``. :class:`AugmentConfig` +
+device. Randomness comes only from an explicit ``torch.Generator``. :class:`CorpusAugmentConfig` +
 :func:`random_augment` draw one random setting per clip; :func:`compose` chains functions.
 """
 
@@ -22,7 +22,7 @@ import torch
 
 from ..errors import ConfigError
 
-__all__ = ["add_noise", "apply_gain", "change_speed", "compose", "AugmentConfig", "random_augment"]
+__all__ = ["add_noise", "apply_gain", "change_speed", "compose", "CorpusAugmentConfig", "random_augment"]
 
 
 def add_noise(wave: torch.Tensor, snr_db: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -75,8 +75,11 @@ def compose(*functions: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[tor
 
 
 @dataclass(frozen=True)
-class AugmentConfig:
+class CorpusAugmentConfig:
     """Ranges for :func:`random_augment`; each effect fires with probability ``p``.
+
+    Offline augmentation baked into a corpus at synthesis time (``build_corpus(augment=...)``). For the
+    richer on-the-fly augmentation applied while training, see :class:`echo_edu.AugmentConfig`.
 
     Attributes:
         snr_db: (low, high) SNR for :func:`add_noise`.
@@ -94,14 +97,14 @@ class AugmentConfig:
         for name in ("snr_db", "gain_db", "speed"):
             low, high = getattr(self, name)
             if low > high:
-                raise ConfigError(f"AugmentConfig.{name} must be (low, high), got ({low}, {high})")
+                raise ConfigError(f"CorpusAugmentConfig.{name} must be (low, high), got ({low}, {high})")
         if not 0.0 <= self.p <= 1.0:
-            raise ConfigError(f"AugmentConfig.p must lie in [0, 1], got {self.p}")
+            raise ConfigError(f"CorpusAugmentConfig.p must lie in [0, 1], got {self.p}")
         if self.speed[0] <= 0:
-            raise ConfigError(f"AugmentConfig.speed must be positive, got {self.speed}")
+            raise ConfigError(f"CorpusAugmentConfig.speed must be positive, got {self.speed}")
 
 
-def random_augment(wave: torch.Tensor, config: AugmentConfig, generator: torch.Generator,
+def random_augment(wave: torch.Tensor, config: CorpusAugmentConfig, generator: torch.Generator,
                    sr: int = 16000) -> tuple[torch.Tensor, dict[str, float]]:
     """Apply speed, gain and noise, each with probability ``config.p``, drawn from ``generator``.
 

@@ -35,7 +35,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import ConfigError, EngineUnavailableError
-from .augment import AugmentConfig
+from .augment import CorpusAugmentConfig
 from .engines import ENGINES, Voice, available_engines, list_voices
 from .tasks import TASKS, generate_text
 
@@ -76,7 +76,7 @@ def _allowed_in(split: str, task: str, text: str, fractions: Sequence[float]) ->
 
 def plan_corpus(task: str, n: int, seed: int, engines: Sequence[str],
                 fractions: Sequence[float] = (0.8, 0.1, 0.1), test_fraction_voices: float = 0.15,
-                augment: AugmentConfig | None = None) -> list[dict]:
+                augment: CorpusAugmentConfig | None = None) -> list[dict]:
     """Decide every clip (no synthesis): a list of ``n`` job dicts in split order.
 
     Each job: ``split, text, voice (name), engine, params`` (the voice's settings plus this clip's
@@ -241,7 +241,7 @@ def _formatted(corpus):
 def build_corpus(task: str, n: int, seed: int = 0, engines: Sequence[str] = ("espeak", "piper"),
                  cache_dir: str | os.PathLike | None = None, *,
                  fractions: Sequence[float] = (0.8, 0.1, 0.1), test_voice_fraction: float = 0.15,
-                 augment: AugmentConfig | bool | None = None, workers: int = 2,
+                 augment: CorpusAugmentConfig | bool | None = None, workers: int = 2,
                  progress: bool = True, overwrite: bool = False):
     """Synthesise (or load from cache) ``n`` clips of ``task``.
 
@@ -254,7 +254,7 @@ def build_corpus(task: str, n: int, seed: int = 0, engines: Sequence[str] = ("es
         cache_dir: where corpora are cached (default :func:`default_cache_dir`).
         fractions: share of clips (and of the text space) for train / validation / test.
         test_voice_fraction: share of each engine's voices held out for the test split.
-        augment: ``True`` or an :class:`AugmentConfig` to augment the *train* split (seeded per
+        augment: ``True`` or an :class:`CorpusAugmentConfig` to augment the *train* split (seeded per
             clip); ``None`` (default) for clean audio — training can augment on the fly instead.
         workers: synthesis processes (2 = both cores here; 1 = in this process).
         progress: show a tqdm progress bar.
@@ -290,7 +290,7 @@ def build_corpus(task: str, n: int, seed: int = 0, engines: Sequence[str] = ("es
         warnings.warn(f"speech engines {missing} are not installed; building with {list(engines)} only",
                       stacklevel=2)
     if augment is True:
-        augment = AugmentConfig()
+        augment = CorpusAugmentConfig()
     augment = augment or None
 
     config = dict(version=CORPUS_VERSION, task=task, n=n, seed=seed, engines=list(engines),
