@@ -34,7 +34,7 @@ notebooks: setup
 	$(BIN)/python tools/sync_notebooks.py
 
 benchmarks: setup
-	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in benchmarks/[!_]*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) build test-artifacts .pytest_cache

@@ -21,14 +21,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-import torch.utils.benchmark as benchmark
 
+from _timing import median_seconds
 from echo_edu.audio import SAMPLE_RATE, load_audio, process_audio
-
-
-def median_time(fn, min_run_time: float) -> float:
-    """Median time of ``fn()`` in seconds (``torch.utils.benchmark``, which also syncs CUDA)."""
-    return benchmark.Timer("fn()", globals={"fn": fn}).blocked_autorange(min_run_time=min_run_time).median
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -55,9 +50,9 @@ def main(argv: list[str] | None = None) -> None:
         n = int(clip_s * SAMPLE_RATE)
         clips = 0.1 * torch.randn(batch, n, generator=gen)
         on_device = clips.to(device)
-        ours = median_time(lambda: process_audio(on_device, ctx, 80), run_time)
+        ours = median_seconds(lambda: process_audio(on_device, ctx, 80), run_time)
         arrays = list(clips.numpy())
-        theirs = median_time(lambda: whisper(arrays, sampling_rate=SAMPLE_RATE, return_tensors="np",
+        theirs = median_seconds(lambda: whisper(arrays, sampling_rate=SAMPLE_RATE, return_tensors="np",
                                           max_length=2 * ctx * 160, padding="max_length"), run_time)
         audio = batch * clip_s
         print(f"| {batch} × {clip_s:g} s ({ctx}) | {audio / ours:,.0f} | {audio / theirs:,.0f} | {theirs / ours:.1f} |")
@@ -68,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
             path = Path(folder) / f"clip{i}.flac"
             sf.write(path, (0.1 * np.random.default_rng(i).standard_normal(22050 * 2)).astype(np.float32), 22050)
             paths.append(path)
-        load = median_time(lambda: [load_audio(p) for p in paths], run_time)
+        load = median_seconds(lambda: [load_audio(p) for p in paths], run_time)
         print(f"\nload_audio (FLAC decode + 22.05 -> 16 kHz resample): {len(paths) * 2 / load:,.0f}× real time")
 
 

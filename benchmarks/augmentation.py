@@ -16,17 +16,12 @@ import argparse
 import platform
 
 import torch
-import torch.utils.benchmark as benchmark
 
+from _timing import median_seconds
 from echo_edu.audio import SAMPLE_RATE, process_audio
 from echo_edu.augmentation import (AUGMENTATIONS, AugmentConfig, Augmenter, apply_augmentation, frame_lengths,
                                    normalize_features)
 from echo_edu.viz.augmentation import synthetic_vowels
-
-
-def seconds(fn, run_time: float) -> float:
-    """Median seconds per call of ``fn()``."""
-    return benchmark.Timer("fn()", globals={"fn": fn}).blocked_autorange(min_run_time=run_time).median
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     run_time = 0.2 if args.quick else 1.0
     wave = synthetic_vowels(args.clip_seconds)
     clip_s = wave.shape[-1] / SAMPLE_RATE
-    base = seconds(lambda: process_audio(wave, args.audio_ctx, 80), run_time)
+    base = median_seconds(lambda: process_audio(wave, args.audio_ctx, 80), run_time)
     print(f"augmentation cost on {platform.processor() or 'CPU'}, {torch.get_num_threads()} threads, "
           f"torch {torch.__version__}; {clip_s:.1f} s clips; baseline log-mel {1000 * base:.2f} ms/clip\n")
     print("| effect | ms per clip | × log-mel cost | real-time factor |")
@@ -51,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     augmenter, generator = Augmenter(AugmentConfig()), torch.Generator().manual_seed(0)
     effects["default random chain"] = lambda: augmenter.augment_waveform(wave, SAMPLE_RATE, generator)
     for name, fn in effects.items():
-        t = seconds(fn, run_time)
+        t = median_seconds(fn, run_time)
         print(f"| {name} | {1000 * t:.2f} | {t / base:.2f} | {clip_s / t:.0f} |")
 
     waves = [synthetic_vowels(args.clip_seconds * (0.6 + 0.8 * k / args.batch), f0=90 + k) for k in range(args.batch)]
@@ -65,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         mel = process_audio([augmenter.augment_waveform(w, SAMPLE_RATE, g) for w in waves], args.audio_ctx, 80)
         return augmenter.augment_features(normalize_features(mel, lengths), g, lengths)
 
-    t_plain, t_aug = seconds(features_only, run_time), seconds(augmented, run_time)
+    t_plain, t_aug = median_seconds(features_only, run_time), median_seconds(augmented, run_time)
     print(f"\nbatch of {args.batch}: features {1000 * t_plain:.0f} ms; chain + CMVN + SpecAugment + features "
           f"{1000 * t_aug:.0f} ms ({t_aug / t_plain:.1f}× the features alone)")
 
