@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .attention import ATTENTION_TYPES
+from .augmentation.normalize import NORMALIZATION_MODES
 from .errors import ConfigError
 
 __all__ = ["Dimensions", "ACTIVATIONS", "NORMS"]
@@ -38,6 +39,8 @@ class Dimensions:
 
     # --- audio encoder ---
     mels: int = 80                  # log-mel channels of the input (conv1 input channels)
+    feature_norm: str = "none"      # per-utterance normalisation of the log-mel inside the encoder:
+                                    # "cmvn" (per-bin mean/std), "cmn", "utterance" or "none"
     audio_ctx: int = 200            # encoder positions; the mel input has 2*audio_ctx frames (10 ms each)
     audio_dims: int = 128           # encoder width
     audio_head: int = 4             # encoder attention heads
@@ -155,6 +158,9 @@ class Dimensions:
         if self.decoder_start_token_id == self.eos_token_id:
             raise ConfigError("Dimensions.decoder_start_token_id equals eos_token_id: decoding would start "
                               "from the end token (the original's wrong-start-token bug)")
+        if self.feature_norm not in NORMALIZATION_MODES:
+            raise ConfigError(f"Dimensions.feature_norm={self.feature_norm!r} is unknown; choose one of "
+                              f"{', '.join(NORMALIZATION_MODES)}")
         if self.norm not in NORMS:
             raise ConfigError(f"Dimensions.norm={self.norm!r} is unknown; choose one of {', '.join(NORMS)}")
         if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
@@ -192,7 +198,8 @@ class Dimensions:
         unknown = sorted(set(data) - names)
         if unknown:
             raise ConfigError(f"Dimensions has no field(s) {', '.join(unknown)}")
-        return cls(**data)
+        # A config saved before ``feature_norm`` existed was trained on un-normalised features.
+        return cls(**{"feature_norm": "none", **data})
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True)

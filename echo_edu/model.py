@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import KVCache
+from .augmentation.normalize import normalize_features, signal_frames
 from .blocks import ResidualBlock, make_activation, make_norm, sinusoids
 from .dimensions import Dimensions
 from .errors import ConfigError, ShapeError
@@ -56,6 +57,9 @@ def _sum_aux(infos: list[dict], like: torch.Tensor) -> torch.Tensor:
 class AudioEncoder(nn.Module):
     """Log-mel frames → one vector per 20 ms.
 
+    With ``dims.feature_norm`` set, each clip's log-mel is first normalised by its own statistics over
+    its real frames (``normalize_features``; "cmvn" removes loudness and the channel's spectral tilt), so
+    training, evaluation and transcription see the same features without anyone passing lengths.
     Conv stem (``Conv1d(mels, d, 3) → act → Conv1d(d, d, 3, stride 2) → act``) halves the frame rate;
     fixed sinusoidal positions are added; then layer-A blocks (standard), layer-B blocks
     (``self_attention_type``), all bidirectional; a final norm.
@@ -88,6 +92,8 @@ class AudioEncoder(nn.Module):
                              f"audio_ctx={dims.audio_ctx}, mels={dims.mels}) to pad or trim.")
         if not mel.is_floating_point():
             raise ShapeError(f"encoder input must be a floating-point log-mel, got dtype {mel.dtype}")
+        if dims.feature_norm != "none":
+            mel = normalize_features(mel.float(), signal_frames(mel), mode=dims.feature_norm)
         mel = mel.to(self.conv1.weight.dtype)
         x = self.act(self.conv1(mel))                     # (B, d, 2*audio_ctx)
         x = self.act(self.conv2(x))                       # (B, d, audio_ctx)

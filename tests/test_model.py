@@ -178,3 +178,43 @@ def test_follows_the_input_dtype_and_device(device):
     mel = mel_for(model, 1).to(device)
     logits = model.decoder(torch.tensor([[1, 4]], device=device), model.encoder(mel))
     assert logits.dtype == torch.bfloat16 and logits.device.type == device.type
+
+
+def _speechlike_wave(seconds: float, seed: int = 0) -> torch.Tensor:
+    """A decaying chirp with noise: enough spectral structure for per-bin statistics."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.arange(int(16000 * seconds)) / 16000
+    tone = torch.sin(2 * math.pi * (200 + 600 * t) * t) * torch.exp(-t)
+    return 0.3 * tone + 0.02 * torch.randn(t.shape, generator=g)
+
+
+def test_feature_norm_makes_the_encoder_deaf_to_loudness_and_channel_tilt():
+    from echo_edu.audio import process_audio
+
+    torch.manual_seed(0)
+    model = tiny(feature_norm="cmvn")
+    wave = _speechlike_wave(1.2)
+    loud = process_audio(wave, model.dims.audio_ctx, model.dims.mels)             # (1, mels, 2*audio_ctx)
+    quiet = process_audio(wave / 8, model.dims.audio_ctx, model.dims.mels)
+    assert (loud - quiet).abs().max() > 0.2                                         # the inputs differ
+    assert torch.allclose(model.encoder(loud), model.encoder(quiet), atol=1e-4)
+    plain = tiny()                                                                  # feature_norm="none"
+    plain.load_state_dict(model.state_dict())
+    assert not torch.allclose(plain.encoder(loud), plain.encoder(quiet), atol=1e-2)  # the mechanism matters
+
+
+def test_feature_norm_ignores_the_padding_and_old_configs_load_without_it():
+    from echo_edu.augmentation import frame_lengths, normalize_features, signal_frames
+    from echo_edu.audio import process_audio
+
+    dims = Dimensions.tiny()
+    waves = [_speechlike_wave(0.7, 1), _speechlike_wave(1.5, 2)]
+    mel = torch.cat([process_audio(w, dims.audio_ctx, dims.mels) for w in waves])     # (2, mels, 200)
+    extra = signal_frames(mel) - frame_lengths(torch.tensor([w.numel() for w in waves]))
+    assert ((extra >= 0) & (extra <= 2)).all()        # the 25 ms STFT window reaches 2 frames past the end
+    out = normalize_features(mel, signal_frames(mel))
+    assert (out[0, :, 73:] == 0).all() and out[0, :, :70].abs().sum() > 0
+    old = {k: v for k, v in dims.to_dict().items() if k != "feature_norm"}
+    assert Dimensions.from_dict(old).feature_norm == "none"
+    with pytest.raises(Exception, match="feature_norm"):
+        Dimensions.tiny(feature_norm="loudness").validate()

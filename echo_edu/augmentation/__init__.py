@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..data.augment import apply_gain, change_speed
 from .channel import (NOISE_COLOURS, add_noise_at_snr, babble_noise, band_limit, coloured_noise, peak_limit,
                       reverberate, synthetic_rir)
-from .normalize import NORMALIZATION_MODES, frame_lengths, normalize_features
+from .normalize import NORMALIZATION_MODES, frame_lengths, normalize_features, signal_frames
 from .pipeline import AUGMENTATIONS, AugmentConfig, Augmenter, apply_augmentation
 from .spectrogram import band_masks, spec_augment
 from .waveform import fit_length, pitch_shift, vtlp, vtlp_warp
@@ -24,5 +24,5 @@ __all__ = [
     "NOISE_COLOURS", "coloured_noise", "babble_noise", "add_noise_at_snr", "synthetic_rir", "reverberate",
     "band_limit", "peak_limit",
     "spec_augment", "band_masks",
-    "NORMALIZATION_MODES", "normalize_features", "frame_lengths",
+    "NORMALIZATION_MODES", "normalize_features", "frame_lengths", "signal_frames",
 ]

@@ -33,7 +33,7 @@ import torch
 from ..errors import ConfigError, ShapeError
 from ._checks import check_features
 
-__all__ = ["NORMALIZATION_MODES", "normalize_features", "frame_lengths"]
+__all__ = ["NORMALIZATION_MODES", "normalize_features", "frame_lengths", "signal_frames"]
 
 #: ``"cmvn"`` per-bin mean and std (the default), ``"cmn"`` per-bin mean only, ``"utterance"`` one mean
 #: and std over all bins and frames, ``"none"`` the identity.
@@ -49,6 +49,25 @@ def frame_lengths(num_samples, hop_length: int = 160, max_frames: int | None = N
     n = torch.as_tensor(num_samples).reshape(-1).long()
     frames = torch.div(n, hop_length, rounding_mode="floor").clamp_min(1)
     return frames if max_frames is None else frames.clamp_max(max_frames)
+
+
+def signal_frames(mel: torch.Tensor) -> torch.Tensor:
+    """How many frames of each padded log-mel carry signal, read from the features alone.
+
+    ``process_audio`` pads a clip with digital silence, and Whisper's ``max - 8`` floor makes every
+    padded cell exactly the clip's minimum value. So the real frames end at the last frame with any bin
+    above that minimum (pauses inside the clip count as real). This lets the model normalise its own
+    input without being handed lengths, identically in training, evaluation and transcription.
+
+    Args:
+        mel: ``(B, mels, frames)`` log-mel.
+    Returns:
+        ``(B,)`` long, at least 1.
+    """
+    floor = mel.amin(dim=(-2, -1), keepdim=True)                         # (B, 1, 1)
+    real = (mel > floor).any(dim=-2)                                      # (B, frames)
+    position = torch.arange(1, mel.shape[-1] + 1, device=mel.device)      # (frames,)
+    return (real * position).amax(dim=-1).clamp_min(1)
 
 
 def normalize_features(mel: torch.Tensor, lengths: torch.Tensor | None = None, *, mode: str = "cmvn",
