@@ -265,13 +265,40 @@ normalisation_static(wave);
 # normalisation does nothing for **pitch** — harmonic spacing survives it — which is why pitch and VTLP
 # are augmentations. Padded frames (Whisper pads to a fixed window) are excluded from the statistics by
 # passing `lengths` and come out as 0.
+#
+# **Inside the model.** Normalisation must be applied identically in training, evaluation and
+# transcription, so Echo does it itself: `Dimensions(feature_norm="cmvn")` makes the encoder normalise
+# every clip first. It finds the real frames without being told — `signal_frames` reads them from the
+# padding, whose cells all sit exactly at the clip's minimum. The same clip at two loudnesses now gives
+# the same encoder output:
+
+# %%
+from echo_edu import Dimensions, Echo
+from echo_edu.audio import process_audio
+from echo_edu.augmentation import signal_frames
+
+torch.manual_seed(0)
+normed = Echo(Dimensions.tiny(feature_norm="cmvn")).eval()
+plain = Echo(Dimensions.tiny()).eval()
+plain.load_state_dict(normed.state_dict())                     # same weights, no normalisation
+clip = wave[: 16000 * 3 // 2]
+loud_mel = process_audio(clip, normed.dims.audio_ctx, normed.dims.mels)         # (1, mels, 2*audio_ctx)
+quiet_mel = process_audio(clip / 10, normed.dims.audio_ctx, normed.dims.mels)
+print("real frames found:", signal_frames(loud_mel).tolist(), "of", loud_mel.shape[-1])
+with torch.no_grad():
+    gap_plain = float((plain.encoder(loud_mel) - plain.encoder(quiet_mel)).abs().max())
+    gap_normed = float((normed.encoder(loud_mel) - normed.encoder(quiet_mel)).abs().max())
+print(f"max |encoder(loud) − encoder(quiet)|: feature_norm='none' {gap_plain:.3f}, 'cmvn' {gap_normed:.5f}")
+assert gap_normed < 1e-3 < gap_plain
 
 # %% [markdown]
 # ## 6. The result: leave one engine out
 #
-# The experiment (`benchmarks/leave_one_engine_out.py`) trains the same model for the same number of
-# steps on espeak-ng only (tested on piper), on piper only (tested on espeak-ng), and on both (tested on
-# the held-out voices of each), with and without augmentation, over several seeds. Keep in mind that
+# The experiment (`benchmarks/leave_one_engine_out.py`) trains the bundled model's architecture for the
+# same number of steps on the same number of clips from espeak-ng only (tested on piper), from piper only
+# (tested on espeak-ng), and from both (tested on the held-out voices of each), under two conditions —
+# `plain` (Whisper features, no augmentation) and `cmvn + augment` (the encoder's CMVN plus on-the-fly
+# augmentation) — over several seeds. Keep in mind that
 # piper here has a single speaker whose speed and noise vary, so "held-out piper voices" are close to
 # the training ones; the unseen-engine rows are the hard test.
 
@@ -285,7 +312,7 @@ if results.exists():
     print("command:", data.get("command"))
 else:
     print("The leave-one-engine-out table has NOT been produced yet on this machine.\n"
-          "Run:  python benchmarks/leave_one_engine_out.py   (hours on a CPU; results land in\n"
+          "Run:  python benchmarks/leave_one_engine_out.py   (about 75 min on a CPU; results land in\n"
           f"      {results.relative_to(ROOT)} and are shown here).")
 
 # %% [markdown]
@@ -308,8 +335,9 @@ else:
 #    does it imitate?
 # 3. `normalize_features(mode="utterance")` subtracts one mean over all bins. Show with a per-bin offset
 #    (a filter) that it keeps the channel that `"cmvn"` removes.
-# 4. Run `python benchmarks/leave_one_engine_out.py --rows "espeak -> piper" --seeds 0 --steps 300` with
-#    and without `--augment on`. Which augmentation would you remove first to save time? Test your guess.
+# 4. Run `python benchmarks/leave_one_engine_out.py --rows "espeak -> piper" --seeds 0 --steps 300
+#    --conditions plain cmvn augment "cmvn + augment" --output /tmp/loeo.json`. Which of the two tools does
+#    the unseen engine need more? Test your guess with a second seed.
 #
 # ## Questionnaire
 #
