@@ -101,6 +101,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads per process (1 is fastest on a busy machine: no spin-waiting)")
     parser.add_argument("--cache-features", action="store_true", help="keep training log-mels in memory")
+    parser.add_argument("--augment", action="store_true",
+                        help="augment every training clip on the fly (AugmentConfig defaults: speed, pitch, VTLP, "
+                             "noise, reverberation, band-limiting, gain, SpecAugment); disables --cache-features")
     parser.add_argument("--test-limit", type=int, default=None, help="score only this many test clips")
 
 
@@ -134,7 +137,8 @@ def run(args) -> int:
                          output_dir=args.checkpoint_dir or f"{args.output.rstrip('/')}-checkpoints",
                          save_every=args.save_every, resume=not args.no_resume, stop_at=args.stop_at,
                          eval_every=args.eval_every, eval_samples=args.eval_samples, log_every=args.log_every,
-                         device=str(device), cache_features=args.cache_features)
+                         device=str(device), cache_features=args.cache_features and not args.augment,
+                         augment=True if args.augment else None)
     history = train(model, corpus, config, tokenizer=tokenizer)
     if not dist.is_main:
         return 0

@@ -78,3 +78,30 @@ def test_a_missing_delegate_gives_a_clear_message(monkeypatch, capsys):
     monkeypatch.setitem(cli._DELEGATED, "train", ("echo_edu.not_written_yet", "train"))
     assert cli.main(["train", "--steps", "3"]) == 2
     assert "echo_edu.not_written_yet" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_train_command_trains_saves_scores_and_passes_augment_and_feature_norm(tmp_path, monkeypatch, augment):
+    from echo_edu import train_cli
+    from training_support import tone_rows
+
+    corpus = {"train": tone_rows(12, 0), "validation": tone_rows(4, 1), "test": tone_rows(4, 2, voices=("v9",))}
+    monkeypatch.setattr(train_cli, "corpus_from_args", lambda args: corpus)
+    seen = {}
+    import echo_edu.train as train_module
+    real_train = train_module.train
+
+    def spy(model, data, config, **kw):
+        seen["config"] = config
+        return real_train(model, data, config, **kw)
+
+    monkeypatch.setattr(train_module, "train", spy)
+    out = tmp_path / "model"
+    argv = ["train", "--output", str(out), "--preset", "tiny", "--dims", "audio_ctx=25", "text_ctx=24",
+            "feature_norm=cmvn", "--steps", "2", "--batch-size", "4", "--cache-features", "--threads", "1"]
+    assert cli.main(argv + (["--augment"] if augment else [])) == 0
+    assert (seen["config"].augment is True) == augment
+    assert seen["config"].cache_features == (not augment)      # fresh features every step when augmenting
+    assert Echo.from_pretrained(out).dims.feature_norm == "cmvn"
+    log = json.loads((out / "training_log.json").read_text())
+    assert log["config"]["augment"] == (True if augment else None) and log["test"]["overall"]["n"] == 4
