@@ -290,3 +290,21 @@ def test_traces_as_one_graph(make):
     for causal in (False, True):
         compiled = torch.compile(m, fullgraph=True, backend="eager")
         torch.testing.assert_close(compiled(x, causal=causal)[0], m(x, causal=causal)[0])
+
+
+def test_log_ramp_lookup_is_log_of_the_ramp_with_the_same_span_gradient():
+    """The table look-up gives log m exactly (−∞ beyond the ramp and at δ = +∞) and the gradient of z."""
+    from echo_edu.attention.adaptive import log_span_ramp
+
+    z = torch.tensor([[2.5], [4.5]], requires_grad=True)            # (2, 1): two heads
+    d = torch.tensor([0.0, 1.0, 3.0, 4.0, 5.0, 9.0, float("inf")])  # integer distances, one blocked
+    bias = log_span_ramp(z, d, ramp=2.0, reach=9)
+    torch.testing.assert_close(bias.exp(), span_ramp(z, d.clamp(max=9), 2.0))
+    assert bias[:, -1].eq(float("-inf")).all() and bias[0, 4] == float("-inf")
+    weights = torch.softmax(bias, -1)  # what the attention does with it
+    (weights[:, 3] * torch.tensor([1.0, 2.0])).sum().backward()
+    z_ref = z.detach().clone().requires_grad_()
+    ref = torch.softmax(span_ramp(z_ref, d.clamp(max=9), 2.0).log(), -1)
+    (ref[:, 3] * torch.tensor([1.0, 2.0])).sum().backward()
+    torch.testing.assert_close(z.grad, z_ref.grad)
+    assert z.grad.abs().min() > 0

@@ -177,3 +177,24 @@ def test_attention_map_views_headless():
     with pytest.raises(ShapeError, match="head 9"):
         attention_map_figure(maps, head=9)
     assert len(masks_figure({"a": causal_mask(3, 3), "b": causal_mask(3, 3)}).data) == 2
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_float_bias_equals_reference_softmax_with_mask(need_weights):
+    """attention_core(bias=b, mask=m) == softmax(q kᵀ/√d + b, masked) v, and the bias gets a gradient."""
+    g = torch.Generator().manual_seed(0)
+    q, k, v = torch.randn(3, 2, 2, 5, 8, generator=g).unbind(0)
+    bias = torch.randn(2, 2, 5, 5, generator=g).requires_grad_()
+    mask = torch.rand(2, 1, 5, 5, generator=g) > 0.3
+    mask[..., 0] = True  # every row keeps a key
+    out, w = attention_core(q, k, v, mask, bias=bias, need_weights=need_weights)
+    scores = (q @ k.transpose(-1, -2)) / 8 ** 0.5 + bias
+    ref = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1) @ v
+    torch.testing.assert_close(out, ref)
+    out.sum().backward()
+    assert bias.grad[~mask.expand(2, 2, 5, 5)].abs().max() == 0 and bias.grad.abs().sum() > 0
+    # a row whose bias blocks every key returns zeros, not NaN
+    blocked = bias.detach().clone()
+    blocked[1, :, 2] = float("-inf")
+    out, _ = attention_core(q, k, v, bias=blocked, need_weights=need_weights)
+    assert torch.isfinite(out).all() and (out[1, :, 2] == 0).all() and (out[0, :, 2] != 0).any()

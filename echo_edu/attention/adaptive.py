@@ -36,10 +36,11 @@ from torch import nn
 
 from ..errors import ConfigError
 from .base import AttentionBase, KVCache, attention_core, info_dict, register_attention
-from .masks import causal_mask, combine_masks, rows_with_keys
+from .masks import causal_mask, combine_masks
 from .pooling import running_mean
+from .windows import blocked_local_attention, masked_distance
 
-__all__ = ["AdaptiveSpanAttention", "span_ramp"]
+__all__ = ["AdaptiveSpanAttention", "span_ramp", "log_span_ramp"]
 
 
 def span_ramp(span: torch.Tensor, distance: torch.Tensor, ramp: float) -> torch.Tensor:
@@ -55,73 +56,33 @@ def span_ramp(span: torch.Tensor, distance: torch.Tensor, ramp: float) -> torch.
     return ((ramp + span.float() - distance.float()) / ramp).clamp(0.0, 1.0)
 
 
-def _biased_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, ramp: torch.Tensor, allowed: torch.Tensor,
-                      *, dropout: float, need_weights: bool, check_rows: bool):
-    """Attention with the ramp as a multiplicative mask: logits ``+ log m`` (−∞ where ``m = 0`` or not allowed).
+def log_span_ramp(span: torch.Tensor, distance: torch.Tensor, ramp: float, reach: int,
+                  dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``log m_z(δ)``: the ramp as an additive logit bias, differentiable in ``z``, by table look-up.
+
+    ``log m`` is ``0`` inside the span, falls along the ramp and is ``−∞`` beyond it. Distances are
+    integers and no key at ``δ ≥ reach`` (``reach ≥ max z + R``) is ever inside a ramp, so the ramp is
+    computed once per head (and query) for ``δ = 0 … reach`` — a table of ``reach + 1`` values — and
+    each score looks its value up. Only the look-up (one ``gather``, and a scatter-add backward) touches
+    the full score shape; the ``log`` and the ``where`` that keeps ``log 0`` out of the backward pass run
+    on the table. ``δ = +∞`` (a blocked key, see :func:`~echo_edu.attention.windows.masked_distance`)
+    reads the entry ``reach``, which is ``−∞``: the masks cost nothing extra.
 
     Args:
-        q: ``(…, T, d)``; k, v: ``(…, S, d)``; ramp: ``m`` ``(…, T, S)`` float32 in [0, 1];
-        allowed: bool broadcastable to ``ramp`` (causal, padding and range masks).
-        check_rows: some row may have no allowed key (padding): give those rows zeros instead of NaN.
+        span: ``z`` in tokens with a trailing axis of 1, broadcastable against ``distance`` (e.g.
+            ``(B, H, T, 1)`` or ``(B, H, 1, 1)``).
+        distance: integer-valued ``δ ≥ 0`` or ``+∞`` (e.g. ``(T, S)``), any real dtype.
+        ramp: ``R`` in tokens; reach: the table length − 1 (see above).
+        dtype: dtype of the result (default: ``span``'s).
     Returns:
-        ``(out (…, T, d), weights (…, T, S) or None)``.
+        the broadcast shape of ``span`` and ``distance``, values in ``[−∞, 0]``.
     """
-    allowed = allowed & (ramp > 0)
-    has_key = None
-    if check_rows:
-        allowed, has_key = rows_with_keys(allowed.expand(ramp.shape))
-    # clamp before log: log(0) would make the backward pass produce 0 · ∞ = NaN
-    bias = torch.where(allowed, ramp.clamp_min(1e-30).log(), float("-inf"))  # (…, T, S)
-    scale = 1.0 / math.sqrt(q.shape[-1])
-    if need_weights:
-        scores = torch.matmul(q, k.transpose(-1, -2)).float() * scale + bias
-        weights = torch.softmax(scores, dim=-1).to(q.dtype)  # (…, T, S)
-        out = torch.matmul(F.dropout(weights, p=dropout) if dropout > 0 else weights, v)
-    else:
-        weights = None
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), dropout_p=dropout, scale=scale)
-    if has_key is not None:
-        out = out * has_key.to(out.dtype)
-        if weights is not None:
-            weights = weights * has_key.to(weights.dtype)
-    return out, weights
-
-
-def _blocked_span_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, span: torch.Tensor, *, ramp: float,
-                            block: int, causal: bool, key_padding_mask: torch.Tensor | None, dropout: float):
-    """Span attention computing only the keys a span can reach.
-
-    Queries are grouped in ``n = ⌈T/C⌉`` blocks of ``C = block ≥ max_span + ramp``; block ``b`` meets the
-    keys of blocks ``b−1, b`` (causal) or ``b−1, b, b+1`` as one unfolded window of ``s·C`` keys.
-
-    Args:
-        q, k, v: ``(B, H, T, d)`` (no cache); span: ``(B, H, T or 1)`` in tokens;
-        key_padding_mask: ``(B, T)`` bool or ``None``.
-    Returns:
-        ``(B, H, T, d)``.
-    """
-    B, H, T, d = q.shape
-    C, s = block, (2 if causal else 3)
-    n = math.ceil(T / C)
-    pad = n * C - T
-    widths = (C, (s - 2) * C + pad)  # zero keys before and after, so every block has s·C of them
-    qb = F.pad(q, (0, 0, 0, pad)).view(B, H, n, C, d)                                   # (B, H, n, C, d)
-    kb = F.pad(k, (0, 0) + widths).unfold(2, s * C, C).transpose(-1, -2)                # (B, H, n, sC, d)
-    vb = F.pad(v, (0, 0) + widths).unfold(2, s * C, C).transpose(-1, -2)
-    k_pos = torch.arange(-C, (n + s - 2) * C, device=q.device).unfold(0, s * C, C)       # (n, sC)
-    rel = torch.arange(n * C, device=q.device).view(n, C, 1) - k_pos[:, None, :]        # (n, C, sC)
-    allowed = ((k_pos >= 0) & (k_pos < T))[:, None, :]                                  # (n, 1, sC)
-    if causal:
-        allowed = allowed & (rel >= 0)
-    if key_padding_mask is not None:
-        kpm = F.pad(key_padding_mask, widths, value=False).unfold(1, s * C, C)          # (B, n, sC)
-        allowed = allowed & kpm[:, None, :, None, :]                                    # (B, 1, n, C, sC)
-    # padded query rows get the longest span, so even they always reach a real key (no empty rows)
-    z = F.pad(span.expand(B, H, T), (0, pad), value=float(C)).view(B, H, n, C, 1)    # (B, H, n, C, 1)
-    m = span_ramp(z, rel.clamp_min(0) if causal else rel.abs(), ramp)                   # (B, H, n, C, sC)
-    out, _ = _biased_attention(qb, kb, vb, m, allowed, dropout=dropout, need_weights=False,
-                               check_rows=key_padding_mask is not None)
-    return out.reshape(B, H, n * C, d)[:, :, :T]
+    steps = torch.arange(reach + 1, device=span.device, dtype=span.dtype)      # δ = 0 … reach
+    m = span_ramp(span, steps, ramp)                                              # (…, reach + 1)
+    table = torch.where(m > 0, m.clamp_min(1e-30).log(), float("-inf")).to(dtype or span.dtype)
+    index = distance.clamp(max=reach).long()                                      # +∞ → reach
+    shape = torch.broadcast_shapes(span.shape[:-1] + (1,), index.shape)
+    return table.expand(shape[:-1] + (reach + 1,)).gather(-1, index.expand(shape))
 
 
 @register_attention("adaptive")
@@ -188,11 +149,26 @@ class AdaptiveSpanAttention(AttentionBase):
         z = self.spans(x, valid, causal=causal, cache=cache)  # (B, H, T|1)
         info = {"span": z.detach().expand(B, self.heads, T),
                 "aux_loss": self.span_penalty * (z / self.max_span).mean()}
-        block = math.ceil(self.max_span + self.ramp)
+        block = math.ceil(self.max_span + self.ramp)  # no key further than this is ever seen
         if S == T and T > 2 * block and not need_weights:  # a decision on shapes only
-            out = _blocked_span_attention(q, k, v, z, ramp=self.ramp, block=block, causal=causal,
-                                          key_padding_mask=key_padding_mask, dropout=self.attn_dropout)
+            n = math.ceil(T / block)
+            # one span per block row; padded query rows past T get z = 0 (they still see themselves)
+            z_rows = F.pad(z.expand(B, self.heads, T), (0, n * block - T)).view(B, self.heads, n, block, 1)
+            out = blocked_local_attention(q, k, v, block, block=block, causal=causal,
+                                          key_padding_mask=key_padding_mask, dropout=self.attn_dropout,
+                                          score_bias=lambda distance: log_span_ramp(z_rows, distance, self.ramp,
+                                                                                    block, dtype=q.dtype))
             return self.finish(out), info
+        rel = (torch.arange(T, device=x.device) + offset)[:, None] - torch.arange(S, device=x.device)[None, :]
+        allowed = combine_masks(mask, causal_mask(T, S, offset, device=x.device) if causal else None)
+        distance = masked_distance(rel, allowed, causal=causal, dtype=torch.float32)  # (T, S) or (B, 1, T, S)
+        bias = log_span_ramp(z[..., None], distance, self.ramp, block, dtype=q.dtype)  # (B, H, T, S)
+        out, weights = attention_core(q, k, v, bias=bias, dropout=self.attn_dropout, need_weights=need_weights,
+                                      guard_empty_rows=key_padding_mask is not None)
+        if need_weights:
+            plain = rel.clamp_min(0) if causal else rel.abs()
+            info.update(weights=weights, span_mask=span_ramp(z.detach()[..., None], plain, self.ramp))
+        return self.finish(out), info
         rel = (torch.arange(T, device=x.device) + offset)[:, None] - torch.arange(S, device=x.device)[None, :]
         distance = rel.clamp_min(0) if causal else rel.abs()   # (T, S)
         ramp = span_ramp(z[..., None], distance, self.ramp)    # (B, H, T, S)

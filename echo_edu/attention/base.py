@@ -8,7 +8,9 @@ The attention core has two paths that compute the same thing:
   efficient kernels on GPU) and returns no weights.
 
 The choice depends only on ``need_weights`` (a Python flag), never on tensor values. Both take a bool
-mask with "True = may attend"; a query row with no allowed key returns zeros instead of NaN.
+mask with "True = may attend" and, optionally, an additive float **bias** on the logits (``−∞`` =
+blocked; adaptive span adds ``log`` of its soft ramp this way); a query row with no allowed key returns
+zeros instead of NaN. Every attention type goes through this one function.
 """
 
 from __future__ import annotations
@@ -112,13 +114,18 @@ def merge_heads(x: torch.Tensor) -> torch.Tensor:
 
 
 def attention_core(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, *,
-                   causal: bool = False, scale: float | None = None, dropout: float = 0.0,
-                   need_weights: bool = False, guard_empty_rows: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Scaled dot-product attention over any leading dims.
+                   bias: torch.Tensor | None = None, causal: bool = False, scale: float | None = None,
+                   dropout: float = 0.0, need_weights: bool = False,
+                   guard_empty_rows: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Scaled dot-product attention over any leading dims: ``softmax(q kᵀ · scale + bias, masked) v``.
 
     Args:
         q: ``(…, T_q, d)``; k, v: ``(…, T_k, d)``.
         mask: bool, broadcastable to ``(…, T_q, T_k)``, True = may attend.
+        bias: float, broadcastable to ``(…, T_q, T_k)``, added to the logits (``−∞`` blocks a key); it may
+            carry a gradient (the fused CPU kernels then fall back to bmm + softmax). With a bias, the
+            mask is folded into it, so a caller that can build its bias with the ``−∞`` already in place
+            should pass no mask.
         causal: also apply :func:`causal_mask` (aligned bottom-right, so it is right with a cache).
         scale: logit scale, default ``1/√d``.
         dropout: dropout probability on the weights (pass 0 in eval).
@@ -134,26 +141,34 @@ def attention_core(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torc
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
     if causal and t_q == 1:
         causal = False  # one query, aligned bottom-right (a cached decoding step), sees every key
-    if causal and mask is None and t_q == t_k and not need_weights:
+    if causal and mask is None and bias is None and t_q == t_k and not need_weights:
         # the fastest fused path: no mask tensor at all
         return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True, scale=scale), None
     if causal:
         mask = combine_masks(mask, causal_mask(t_q, t_k, device=q.device))
-    has_key = None
     if mask is not None:
         mask = mask[None, :] if mask.dim() == 1 else mask  # a (T_k,) key mask → (1, T_k)
-        if guard_empty_rows:
-            mask, has_key = rows_with_keys(mask)
+    if bias is not None and mask is not None:
+        bias, mask = bias.masked_fill(~mask, float("-inf")), None  # one float mask
+    has_key = None
+    if guard_empty_rows and mask is not None:
+        mask, has_key = rows_with_keys(mask)
+    elif guard_empty_rows and bias is not None:
+        has_key = (bias > float("-inf")).any(dim=-1, keepdim=True)  # (…, T_q, 1)
+        bias = bias.masked_fill(~has_key, 0.0)  # open the empty rows (their output is zeroed below)
     if need_weights:
         scores = torch.matmul(q * scale, k.transpose(-1, -2))  # (…, T_q, T_k); scaling q is the cheaper side
-        if mask is not None:
+        if bias is not None:
+            scores = scores + bias
+        elif mask is not None:
             scores.masked_fill_(~mask, float("-inf"))  # in place: matmul's backward does not need its output
         weights = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
         dropped = F.dropout(weights, p=dropout) if dropout > 0 else weights
         out = torch.matmul(dropped, v)  # (…, T_q, d)
     else:
         weights = None
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout, scale=scale)
+        attn_mask = mask if bias is None else bias.to(q.dtype)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout, scale=scale)
     if has_key is not None:
         out = out * has_key.to(out.dtype)
     if weights is not None:

@@ -21,6 +21,7 @@ Two implementations, tested equal to each other and to a reference loop:
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +30,7 @@ from ..errors import ConfigError, ShapeError
 from .base import attention_core
 from .masks import combine_masks, padding_mask
 
-__all__ = ["band_mask", "window_buckets", "local_attention", "blocked_local_attention"]
+__all__ = ["band_mask", "window_buckets", "local_attention", "blocked_local_attention", "masked_distance"]
 
 
 def window_buckets(max_window: int, count: int, min_window: int = 1) -> tuple[int, ...]:
@@ -127,8 +128,8 @@ def _shifted_blocks(x: torch.Tensor, n_blocks: int, shifts: int, dim: int) -> to
 
 
 def blocked_local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window, *, block: int,
-                            causal: bool, key_padding_mask: torch.Tensor | None = None,
-                            dropout: float = 0.0) -> torch.Tensor:
+                            causal: bool, key_padding_mask: torch.Tensor | None = None, dropout: float = 0.0,
+                            score_bias: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
     """Exact sliding-window attention that only computes the band (plus block slack).
 
     Queries are grouped into ``n = ⌈T/C⌉`` blocks of ``C = block`` positions. With ``w ≤ C``, every key a
@@ -137,6 +138,11 @@ def blocked_local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w
 
     Args:
         q, k, v: ``(B, H, T, d)``; window: int, ``(B,)`` or ``(B, T)`` with values ≤ ``block``.
+        score_bias: optional function of the query–key **distance** ``(B|1, 1, n, C, sC)`` (float32, so
+            integers stay exact; ``|p − j|``, or ``p − j`` when causal, and ``+∞`` wherever the band, the causal order, the
+            sequence ends or the padding block the key) returning an additive logit bias broadcastable to
+            ``(B, H, n, C, sC)`` that is ``−∞`` where the distance is ``+∞``. It replaces the boolean band
+            mask, so a soft mask of the distance (adaptive span's ramp) runs through this same kernel.
     Returns:
         ``(B, H, T, d)``.
     """
@@ -172,10 +178,35 @@ def blocked_local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w
         kpm = F.pad(key_padding_mask, (C, C + pad), value=False).view(B, n + 2, C)
         kpm = _shifted_blocks(kpm, n, shifts, dim=1).view(B, n, shifts * C)  # (B, n, sC)
         mask = mask & kpm[:, None, :, None, :]  # (B, 1, n, C, sC)
-    # fold blocks into the head axis so the fused kernels see ordinary 4-D (batch, heads·blocks, C, ·) tensors
     mask = mask if mask.dim() == 5 else mask[None, None]  # (B|1, 1, n, C, sC)
-    mask = mask.expand(mask.shape[0], H, n, C, shifts * C).reshape(mask.shape[0], H * n, C, shifts * C)
+    bias = None
+    if score_bias is not None:
+        bias = score_bias(masked_distance(rel, mask, causal=causal, dtype=torch.float32))  # (B|1, H|1, n, C, sC)
+        bias = bias.expand(bias.shape[0], H, n, C, shifts * C).reshape(bias.shape[0], H * n, C, shifts * C)
+        mask = None
+    else:
+        # fold blocks into the head axis so the fused kernels see ordinary 4-D (batch, heads·blocks, C, ·) tensors
+        mask = mask.expand(mask.shape[0], H, n, C, shifts * C).reshape(mask.shape[0], H * n, C, shifts * C)
     out, _ = attention_core(qb.reshape(B, H * n, C, d), kb.reshape(B, H * n, shifts * C, d),
-                            vb.reshape(B, H * n, shifts * C, d), mask, dropout=dropout,
+                            vb.reshape(B, H * n, shifts * C, d), mask, bias=bias, dropout=dropout,
                             guard_empty_rows=key_padding_mask is not None)  # (B, H·n, C, d)
     return out.reshape(B, H, n * C, d)[:, :, :T]
+
+
+def masked_distance(rel: torch.Tensor, allowed: torch.Tensor | None, *, causal: bool,
+                    dtype: torch.dtype) -> torch.Tensor:
+    """Query–key distance with the boolean mask folded in: ``+∞`` where a key may not be attended.
+
+    A soft mask of the distance (a ramp, a decay) then needs no separate ``where`` over the scores:
+    its value at ``+∞`` is its value "blocked" (``−∞`` as a logit bias).
+
+    Args:
+        rel: ``p − j`` (long), any shape; allowed: bool broadcastable against it (True = may attend), or
+            ``None`` (every key allowed).
+        causal: the distance is ``p − j`` (``allowed`` already blocks ``j > p``), else ``|p − j|``.
+        dtype: the float dtype to return (the queries' dtype).
+    Returns:
+        the broadcast shape, ``dtype``, ``≥ 0`` or ``+∞``.
+    """
+    distance = (rel if causal else rel.abs()).to(dtype)
+    return distance if allowed is None else distance.masked_fill(~allowed, float("inf"))
