@@ -51,7 +51,10 @@ class MyelinatedAttention(AttentionBase):
 
     Args:
         dims, heads, context_dims, rotary, dropout, bias: as :class:`~echo_edu.attention.AttentionBase`.
-        layers: number of sub-layers ``L`` (≥ 1).
+        layers: number of sub-layers ``L`` (≥ 1). Each runs a full attention over the shared keys, so a
+            layer costs about ``L`` standard attentions; the default 2 is the smallest stack in which
+            skipping, importance and the memory passed between sub-layers all act, and keeps a training
+            step within 2× of standard attention.
         memory: build the gated working memory.
         policy_hidden: width of the skip policy's hidden layer (default ``max(16, dims // 2)``).
         temperature: ``τ`` of the straight-through Gumbel sample while training.
@@ -62,7 +65,7 @@ class MyelinatedAttention(AttentionBase):
     """
 
     def __init__(self, dims: int, heads: int, *, context_dims: int | None = None, rotary: dict | None = None,
-                 dropout: float = 0.0, bias: bool = True, layers: int = 3, memory: bool = True,
+                 dropout: float = 0.0, bias: bool = True, layers: int = 2, memory: bool = True,
                  policy_hidden: int | None = None, temperature: float = 1.0, run_bias: float = 2.0,
                  compute_cost: float = 0.0, seed: int | None = 0) -> None:
         super().__init__(dims, heads, context_dims=context_dims, rotary=rotary, dropout=dropout, bias=bias)
@@ -78,20 +81,19 @@ class MyelinatedAttention(AttentionBase):
         self.norms = nn.ModuleList(nn.LayerNorm(dims) for _ in range(extra))
         self.queries = nn.ModuleList(nn.Linear(dims, dims, bias=bias) for _ in range(extra))
         self.outs = nn.ModuleList(nn.Linear(dims, dims, bias=bias) for _ in range(extra))
-        self.importance = nn.ModuleList(nn.Linear(dims, 1) for _ in range(layers))
+        # one Linear per sub-layer gives all its per-token gates at once: importance s, and with memory
+        # the write gate γ and the read gate ρ — one small matmul instead of three
+        self.gates = nn.ModuleList(nn.Linear(dims, 3 if memory else 1) for _ in range(layers))
         hidden = policy_hidden or max(16, dims // 2)
         self.policy = nn.Sequential(nn.Linear(dims, hidden), nn.GELU(), nn.Linear(hidden, layers))
         with torch.no_grad():
-            for gate in self.importance:
-                gate.bias.fill_(1.0)
+            for gate in self.gates:
+                gate.bias[0] = 1.0  # importance starts open (σ(1) ≈ 0.73)
+                if memory:
+                    gate.bias[2] = -2.0  # read little memory at first (σ(−2) ≈ 0.12)
             self.policy[-1].bias.fill_(run_bias)
         if memory:
             self.memory_init = nn.Parameter(torch.zeros(dims))
-            self.write_gates = nn.ModuleList(nn.Linear(dims, 1) for _ in range(layers))
-            self.read_gates = nn.ModuleList(nn.Linear(dims, 1) for _ in range(layers))
-            with torch.no_grad():
-                for gate in self.read_gates:
-                    gate.bias.fill_(-2.0)  # read little memory at first (σ(−2) ≈ 0.12)
         self._generators: dict[str, torch.Generator] = {}
 
     def extra_repr(self) -> str:
@@ -159,21 +161,19 @@ class MyelinatedAttention(AttentionBase):
             o, weights = attention_core(q_i, k, v, mask, causal=is_causal, dropout=self.attn_dropout,
                                         need_weights=need_weights)
             update = (self.out if i == 0 else self.outs[i - 1])(merge_heads(o))  # (B, T, D)
-            importance = torch.sigmoid(self.importance[i](h))                   # (B, T, 1)
+            gates = torch.sigmoid(self.gates[i](h))                             # (B, T, 3 or 1)
+            importance = gates[..., :1]                                          # (B, T, 1)
+            if self.use_memory:  # pool the stream as this sub-layer found it
+                summary = pooled if cross or i == 0 else running_mean(stream, valid, causal=causal, cache=cache,
+                                                                      name=f"myelin{i}")
+            stream = torch.addcmul(stream, run[..., i:i + 1] * importance, update)  # x + r·s·a
             if self.use_memory:
-                if cross or i == 0:
-                    summary = pooled
-                else:
-                    summary = running_mean(stream, valid, causal=causal, cache=cache, name=f"myelin{i}")
-                gate = torch.sigmoid(self.write_gates[i](h))   # (B, T, 1) memory gate γ
-                memory = gate * memory + (1 - gate) * summary  # (B, T, D)
-                read = torch.sigmoid(self.read_gates[i](h))    # (B, T, 1)
-                stream = stream + run[..., i:i + 1] * importance * update + read * memory
+                gate, read = gates[..., 1:2], gates[..., 2:3]  # (B, T, 1) memory gate γ and read gate ρ
+                memory = torch.lerp(summary, memory, gate)      # γ·m + (1 − γ)·pool, (B, T, D)
+                stream = torch.addcmul(stream, read, memory)    # + ρ·m
                 records["gate"].append(gate[..., 0])
                 records["read"].append(read[..., 0])
                 records["mem"].append(memory)
-            else:
-                stream = stream + run[..., i:i + 1] * importance * update
             records["importance"].append(importance[..., 0])
             if weights is not None:
                 records["weights"].append(weights)

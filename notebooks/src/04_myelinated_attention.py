@@ -63,6 +63,11 @@ torch.set_printoptions(precision=3, sci_mode=False)
 #     xᵢ₊₁ = xᵢ + rᵢ·sᵢ·aᵢ + ρᵢ·mᵢ                   ρᵢ = memory read gate
 # return x_L − x₀                                    the update; the block adds the residual once
 # ```
+#
+# Each sub-layer runs a full attention, so the layer costs about `L` standard attentions: the default
+# is `layers=2` (within 2× of standard attention per training step); here we build 3 to see more.
+# One small `Linear(dims, 3)` per sub-layer gives its three per-token gates at once: importance `s`,
+# memory gate `γ` and read gate `ρ` (columns 0, 1, 2 of `layer.gates[i]`).
 
 # %%
 layer = MyelinatedAttention(dims=32, heads=4, layers=3, rotary={"theta": 100.0})
@@ -83,7 +88,7 @@ for name, value in info.items():
 
 # %%
 with torch.no_grad():
-    s0 = torch.sigmoid(layer.importance[0](x))[..., 0]  # (B, T)
+    s0 = torch.sigmoid(layer.gates[0](x))[..., 0]  # (B, T); column 0 of the gates is importance
 print(s0[0])
 assert torch.allclose(s0, info["importance"][:, 0], atol=1e-6)
 
@@ -248,8 +253,8 @@ std = StandardAttention(32, 4, rotary={"theta": 100.0}).eval()
 one = MyelinatedAttention(32, 4, rotary={"theta": 100.0}, layers=1, memory=False).eval()
 one.load_state_dict(std.state_dict(), strict=False)
 with torch.no_grad():
-    one.importance[0].weight.zero_()
-    one.importance[0].bias.fill_(60.0)
+    one.gates[0].weight.zero_()
+    one.gates[0].bias.fill_(60.0)
     one.policy[-1].bias.fill_(60.0)
     assert torch.allclose(one(x, causal=True)[0], std(x, causal=True)[0], atol=1e-5)
 print("one open sub-layer == standard attention")
