@@ -2,6 +2,7 @@
 
     python benchmarks/model.py            # full run (~2-4 min on 2 CPU cores)
     python benchmarks/model.py --quick    # smaller, for a smoke run
+    python benchmarks/model.py --only kv_cache --threads 1   # one part: train_step, realtime or kv_cache
 
 1. **Train step**: one AdamW step (forward + backward + update) of a standard-attention Echo vs a
    transformers ``WhisperForConditionalGeneration`` of the same width, depth, heads, MLP size, audio
@@ -137,6 +138,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller inputs")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    parser.add_argument("--only", choices=("train_step", "realtime", "kv_cache"), default=None,
+                        help="run only this part of the benchmark")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers to this file")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="wall time (default) or process CPU time: with --threads 1 on a busy machine, "
@@ -151,15 +154,19 @@ def main(argv=None) -> int:
     print(f"echo_edu model benchmarks · torch {torch.__version__} · {device} · {torch.get_num_threads()} threads · "
           f"{args.clock} clock")
     results = {}
-    r = results["train_step"] = train_step_ratio(dims, batch=4 if args.quick else 8, tokens=32,
-                                                 repeats=2 if args.quick else 5)
-    print(f"1. train step, Dimensions.small() ({r['echo_params'] / 1e6:.2f} M params) vs same-size Whisper "
-          f"({r['whisper_params'] / 1e6:.2f} M): Echo {r['echo_s'] * 1e3:.0f} ms, Whisper {r['whisper_s'] * 1e3:.0f} ms, "
-          f"ratio {r['ratio']:.2f} (target <= 1.2)")
-    r = results["realtime"] = realtime_factor(args.quick)
-    print(f"2. greedy transcription, {r['model']}: {r['audio_s']:.1f} s of audio ({r['clips']} clips) in "
-          f"{r['elapsed_s']:.2f} s -> real-time factor {r['rtf']:.3f} (target <= 0.05)")
-    for batch in (1, 8):   # one utterance, and a batch of windows as transcribe() decodes them
+    wanted = {args.only} if args.only else {"train_step", "realtime", "kv_cache"}
+    if "train_step" in wanted:
+        r = results["train_step"] = train_step_ratio(dims, batch=4 if args.quick else 8, tokens=32,
+                                                     repeats=2 if args.quick else 5)
+        print(f"1. train step, Dimensions.small() ({r['echo_params'] / 1e6:.2f} M params) vs same-size Whisper "
+              f"({r['whisper_params'] / 1e6:.2f} M): Echo {r['echo_s'] * 1e3:.0f} ms, Whisper {r['whisper_s'] * 1e3:.0f} ms, "
+              f"ratio {r['ratio']:.2f} (target <= 1.2)")
+    if "realtime" in wanted:
+        r = results["realtime"] = realtime_factor(args.quick)
+        print(f"2. greedy transcription, {r['model']}: {r['audio_s']:.1f} s of audio ({r['clips']} clips) in "
+              f"{r['elapsed_s']:.2f} s -> real-time factor {r['rtf']:.3f} (target <= 0.05)")
+    # one utterance, and a batch of windows as transcribe() decodes them
+    for batch in ((1, 8) if "kv_cache" in wanted else ()):
         r = results[f"kv_cache_batch{batch}"] = cache_speedup(dims.replace(text_ctx=128), n_tokens=100, batch=batch,
                                                                repeats=1 if args.quick else 3)
         print(f"3. greedy decoding of {r['tokens']} tokens, batch {batch}: cached {r['cached_s'] * 1e3:.0f} ms, "

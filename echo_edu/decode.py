@@ -52,12 +52,16 @@ def _limit(model, max_tokens: int | None) -> int:
     return min(int(max_tokens), ceiling)
 
 
-def _step_logprobs(model, tokens: torch.Tensor, encoded: torch.Tensor, cache) -> torch.Tensor:
-    """Log-probabilities ``(N, vocab)`` of the next token; never proposes pad or start tokens."""
+def _banned(model, device: torch.device) -> torch.Tensor:
+    """``(2,)`` ids decoding never proposes (pad and start), built once per decode, not once per step."""
+    dims = model.dims
+    return torch.tensor([dims.pad_token_id, dims.decoder_start_token_id], device=device)
+
+
+def _step_logprobs(model, tokens: torch.Tensor, encoded: torch.Tensor, cache, banned: torch.Tensor) -> torch.Tensor:
+    """Log-probabilities ``(N, vocab)`` of the next token; never proposes the ``banned`` ids (:func:`_banned`)."""
     fed = tokens[:, -1:] if cache is not None else tokens   # (N, 1) with a cache, else (N, t)
     logits = model.decoder(fed, encoded, cache)[:, -1].float()   # (N, vocab)
-    dims = model.dims
-    banned = torch.tensor([dims.pad_token_id, dims.decoder_start_token_id], device=logits.device)
     logits = logits.index_fill(1, banned, float("-inf"))
     return F.log_softmax(logits, dim=-1)
 
@@ -78,22 +82,26 @@ def greedy_decode(model, encoded: torch.Tensor, *, max_tokens: int | None = None
         :class:`DecodingResult` (no texts).
     """
     dims = model.dims
-    B = encoded.shape[0]
+    B, device = encoded.shape[0], encoded.device
     limit = _limit(model, max_tokens)
     cache = model.new_cache() if use_cache else None
-    tokens = torch.full((B, 1), dims.decoder_start_token_id, dtype=torch.long, device=encoded.device)
-    done = torch.zeros(B, dtype=torch.bool, device=encoded.device)
-    scores = torch.zeros(B, dtype=torch.float32, device=encoded.device)
+    banned = _banned(model, device)
+    # One buffer for the start token and every token to come, filled a column per step (no regrowth).
+    buffer = torch.full((B, limit + 1), dims.decoder_start_token_id, dtype=torch.long, device=device)
+    done = torch.zeros(B, dtype=torch.bool, device=device)
+    scores = torch.zeros(B, dtype=torch.float32, device=device)
+    length = 1                                                             # tokens in the buffer so far
     for _ in range(limit):
-        logprobs = _step_logprobs(model, tokens, encoded, cache)           # (B, vocab)
+        logprobs = _step_logprobs(model, buffer[:, :length], encoded, cache, banned)   # (B, vocab)
         best = logprobs.argmax(-1)                                         # (B,)
         scores = scores + torch.where(done, 0.0, logprobs.gather(1, best[:, None])[:, 0])
-        best = torch.where(done, torch.full_like(best, dims.eos_token_id), best)
-        tokens = torch.cat([tokens, best[:, None]], dim=1)                # (B, t+1)
+        best = best.masked_fill(done, dims.eos_token_id)                   # finished rows keep saying eos
+        buffer[:, length] = best
+        length += 1
         done = done | (best == dims.eos_token_id)
         if bool(done.all()):   # one host sync per step, outside the model
             break
-    rows = [_strip(r[1:], dims.eos_token_id) for r in tokens.tolist()]
+    rows = [_strip(r[1:], dims.eos_token_id) for r in buffer[:, :length].tolist()]
     return DecodingResult([r for r, _ in rows], scores, [f for _, f in rows])
 
 
@@ -125,6 +133,7 @@ def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens:
     device = encoded.device
     encoded = encoded.repeat_interleave(K, dim=0)                          # (B*K, S, D)
     cache = model.new_cache() if use_cache else None
+    banned = _banned(model, device)
     tokens = torch.full((B * K, 1), dims.decoder_start_token_id, dtype=torch.long, device=device)
     scores = torch.full((B, K), float("-inf"), device=device)
     scores[:, 0] = 0.0                                                     # all beams start identical
@@ -135,7 +144,7 @@ def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens:
         return score / max(length, 1) ** length_penalty
 
     for step in range(limit):
-        logprobs = _step_logprobs(model, tokens, encoded, cache).view(B, K, -1)   # (B, K, V)
+        logprobs = _step_logprobs(model, tokens, encoded, cache, banned).view(B, K, -1)   # (B, K, V)
         V = logprobs.shape[-1]
         candidates = (scores[:, :, None] + logprobs).view(B, K * V)              # (B, K*V)
         top_scores, top_index = candidates.topk(2 * K, dim=-1)                    # (B, 2K)

@@ -42,9 +42,12 @@ def _check_ids(ids: torch.Tensor, vocab: int, name: str, ignore: int | None = No
     if ids.device.type != "cpu" or ids.numel() == 0 or torch.compiler.is_compiling():
         return
     valid = ids if ignore is None else ids[ids != ignore]
-    if valid.numel() and (int(valid.min()) < 0 or int(valid.max()) >= vocab):
-        raise ShapeError(f"{name} holds token ids outside [0, vocab={vocab}): min {int(valid.min())}, "
-                         f"max {int(valid.max())}" + (f" (use {ignore} to ignore a position)" if ignore is not None else ""))
+    if not valid.numel():
+        return
+    low, high = (int(v) for v in torch.aminmax(valid))   # one pass (a decoding step checks its one new id)
+    if low < 0 or high >= vocab:
+        raise ShapeError(f"{name} holds token ids outside [0, vocab={vocab}): min {low}, "
+                         f"max {high}" + (f" (use {ignore} to ignore a position)" if ignore is not None else ""))
 
 
 def _sum_aux(infos: list[dict], like: torch.Tensor) -> torch.Tensor:
@@ -175,9 +178,10 @@ class TextDecoder(nn.Module):
         x = self.token_embedding(input_ids)              # (B, T, d)
         if self.positional is not None:
             x = x + self.positional[offset:offset + T].to(x.dtype)
+        context = encoded_audio.to(x.dtype)             # (B, audio_ctx, audio_dims), cast once for all blocks
         infos = []
         for i, block in enumerate(self.blocks):
-            x, info = block(x, encoded_audio.to(x.dtype), causal=True,
+            x, info = block(x, context, causal=True,
                             self_cache=cache.self_caches[i] if cache is not None else None,
                             cross_cache=cache.cross_caches[i] if cache is not None else None,
                             need_weights=need_weights)

@@ -32,6 +32,20 @@ def _turn_blocks(blocks: torch.Tensor, turn: torch.Tensor) -> torch.Tensor:
     return torch.einsum("...tbi,tbji->...tbj", blocks, turn)
 
 
+def _signed_sin(sin: torch.Tensor) -> torch.Tensor:
+    """``(T, P)`` sines → ``(T, P, 2)`` holding ``(-sin, +sin)`` for each 2-D pair."""
+    return torch.stack((-sin, sin), dim=-1)
+
+
+def _turn_pairs(pairs: torch.Tensor, cos: torch.Tensor, sin_pm: torch.Tensor) -> torch.Tensor:
+    """Givens-rotate ``pairs`` ``(..., T, P, 2)`` by ``cos`` ``(T, P)`` and ``sin_pm`` ``(T, P, 2)`` (``_signed_sin``).
+
+    ``(x0, x1) ↦ (x0·c - x1·s, x1·c + x0·s)`` written as ``pairs·c + swap(pairs)·(-s, s)``: the same
+    products and sums in the same order, so the result is bit-for-bit the textbook formula.
+    """
+    return pairs * cos[..., None] + pairs.flip(-1) * sin_pm
+
+
 class RotaryEmbedding(nn.Module):
     """Rotary position embedding for queries and keys shaped ``(..., T, dim)``.
 
@@ -79,7 +93,8 @@ class RotaryEmbedding(nn.Module):
         proj_raw: ``(3n, dim)`` raw learnable matrix whose QR factor is :attr:`projection`; projection mode only.
         n_blocks, n_pairs, rot_dim: how many 3-D blocks and 2-D pairs rotate, and how many channels they span.
         cos_cached, sin_cached: ``(cache_max_seq_len, n_rot)`` non-persistent buffers; they follow
-            ``.to(device)`` and ``.to(dtype)`` and are never saved.
+            ``.to(device)`` and ``.to(dtype)`` and are never saved. ``sin_pm_cached``
+            ``(cache_max_seq_len, n_pairs, 2)`` holds the 2-D pairs' ``(-sin, +sin)``, likewise.
 
     Numerics: the rotation is computed in at least float32 and cast back to ``t``'s dtype, so bfloat16
     inputs keep their norms to bfloat16 precision; the parameters' dtype (``module.to(dtype)``) sets the
@@ -132,6 +147,7 @@ class RotaryEmbedding(nn.Module):
         self.n_blocks = sum(size == 3 for _, size in units)        # 3-D blocks (quaternion rotations)
         self.n_pairs = n_rot - self.n_blocks                       # 2-D pairs (Givens rotations)
         self.rot_dim = 3 * self.n_blocks + 2 * self.n_pairs        # rotated channels (or subspace size)
+        self._all_pairs = not use_projection and self.n_blocks == 0 and self.rot_dim == dim   # plain full RoPE
 
         base = abs(theta) * theta_rescale_factor ** (dim / (dim - 2)) if dim > 2 else abs(theta)
         starts = torch.tensor([c for c, _ in units], dtype=torch.float32)
@@ -150,6 +166,10 @@ class RotaryEmbedding(nn.Module):
         angles = torch.arange(cache_len, dtype=torch.float32)[:, None] * freqs
         self.register_buffer("cos_cached", angles.cos(), persistent=False)   # (cache_len, n_rot)
         self.register_buffer("sin_cached", angles.sin(), persistent=False)
+        # The 2-D pairs' sines laid out as (-sin, +sin) per pair, so a pair turns with one flip, two
+        # multiplies and one add (see _turn_pairs) instead of recombining unbound halves every call.
+        self.register_buffer("sin_pm_cached", _signed_sin(self.sin_cached[:, self.n_blocks:]),
+                             persistent=False)                                 # (cache_len, n_pairs, 2)
 
     # ---- views a lesson or a test can look at ----
     @property
@@ -175,23 +195,37 @@ class RotaryEmbedding(nn.Module):
         dtype = torch.promote_types(self.freqs.dtype, torch.float32)
         return positions.to(dtype)[:, None] * self.freqs.to(dtype)
 
-    def _cos_sin(self, offset: int, length: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    def _cos_sin(self, offset: int, length: int,
+                 device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """``cos``, ``sin`` ``(length, n_rot)`` and the pairs' ``sin_pm`` ``(length, n_pairs, 2)`` or ``None``.
+
+        Inside the cached table this is three slices (no arithmetic): a decoding step at ``offset``
+        just reads row ``offset``. Beyond it the angles are computed (and ``sin_pm`` left to ``_rotate``).
+        """
         if offset + length <= self.cos_cached.shape[0]:
-            return self.cos_cached[offset:offset + length], self.sin_cached[offset:offset + length]
+            end = offset + length
+            return self.cos_cached[offset:end], self.sin_cached[offset:end], self.sin_pm_cached[offset:end]
         a = self.angles(torch.arange(offset, offset + length, device=device))
-        return a.cos(), a.sin()
+        return a.cos(), a.sin(), None
 
     # ---- the rotation ----
-    def rotate(self, t: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    def rotate(self, t: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+               sin_pm: torch.Tensor | None = None) -> torch.Tensor:
         """Rotate ``t`` ``(..., T, dim)`` given per-position ``cos``/``sin`` ``(T, n_rot)``; same shape and dtype.
 
         Runs with autocast switched off, so under mixed precision the matmuls and einsums here stay in
         (at least) float32 and the rotation stays orthogonal; the result is cast back to ``t``'s dtype.
+        (The autocast context is entered only when autocast is on: entering it costs as much as a
+        small kernel, and a decoding step rotates q and k of every layer.) ``sin_pm`` ``(T, n_pairs, 2)``
+        is the pairs' signed sine table when the caller has it cached; otherwise it is built here.
         """
-        with torch.autocast(device_type=t.device.type, enabled=False):
-            return self._rotate(t, cos, sin)
+        if torch.is_autocast_enabled(t.device.type):
+            with torch.autocast(device_type=t.device.type, enabled=False):
+                return self._rotate(t, cos, sin, sin_pm)
+        return self._rotate(t, cos, sin, sin_pm)
 
-    def _rotate(self, t: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    def _rotate(self, t: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+                sin_pm: torch.Tensor | None = None) -> torch.Tensor:
         dtype = torch.promote_types(torch.promote_types(t.dtype, cos.dtype), torch.float32)
         x = t.to(dtype)
         cos, sin = cos.to(dtype), sin.to(dtype)
@@ -209,9 +243,8 @@ class RotaryEmbedding(nn.Module):
             parts.append(_turn_blocks(blocks, turn).flatten(-2))
         if npair:
             pairs = x[..., 3 * nb:self.rot_dim].unflatten(-1, (npair, 2))      # (..., T, P, 2)
-            x0, x1 = pairs.unbind(-1)
-            c, s = cos[:, nb:], sin[:, nb:]
-            parts.append(torch.stack((x0 * c - x1 * s, x1 * c + x0 * s), dim=-1).flatten(-2))
+            sin_pm = _signed_sin(sin[:, nb:]) if sin_pm is None else sin_pm.to(dtype)   # (T, P, 2)
+            parts.append(_turn_pairs(pairs, cos[:, nb:], sin_pm).flatten(-2))
         if self.rot_dim < self.dim:
             parts.append(x[..., self.rot_dim:])                                # pass-through channels
         out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)        # no copy when all rotate
@@ -232,8 +265,15 @@ class RotaryEmbedding(nn.Module):
         if isinstance(offset, bool) or not isinstance(offset, (int, torch.SymInt)) or offset < 0:
             raise ConfigError(f"RotaryEmbedding offset must be a Python int >= 0 (positions already cached), "
                               f"got {offset!r}")
-        cos, sin = self._cos_sin(offset, t.shape[-2], t.device)
-        return self.rotate(t, cos, sin)
+        end = offset + t.shape[-2]
+        if self._all_pairs and end <= self.cos_cached.shape[0] and t.dtype == self.cos_cached.dtype:
+            # Standard RoPE on every channel, positions inside the table, nothing to cast: the same
+            # arithmetic as _rotate without its bookkeeping (a decoding step comes here 2× per layer).
+            # Safe under autocast too: flip, multiply and add are not autocast ops.
+            pairs = t.unflatten(-1, (self.n_pairs, 2))                         # (..., T, P, 2)
+            return _turn_pairs(pairs, self.cos_cached[offset:end], self.sin_pm_cached[offset:end]).flatten(-2)
+        cos, sin, sin_pm = self._cos_sin(offset, t.shape[-2], t.device)
+        return self.rotate(t, cos, sin, sin_pm)
 
     def forward(self, t: torch.Tensor, offset: int = 0) -> torch.Tensor:
         """Same as :meth:`rotate_queries_or_keys`."""
