@@ -127,8 +127,12 @@ def cache_speedup(dims: Dimensions, n_tokens: int, repeats: int, batch: int = 1)
     model.decoder.register_forward_hook(no_eos)
     with torch.no_grad():
         encoded = model.encoder(torch.randn(batch, dims.mels, 2 * dims.audio_ctx))
-    cached = timed(lambda: greedy_decode(model, encoded, max_tokens=n_tokens, use_cache=True), repeats)
-    full = timed(lambda: greedy_decode(model, encoded, max_tokens=n_tokens, use_cache=False), repeats)
+    # interleave the two so machine-load drift hits both alike (as for the train step)
+    tc, tf = [], []
+    for _ in range(3):
+        tc.append(timed(lambda: greedy_decode(model, encoded, max_tokens=n_tokens, use_cache=True), repeats))
+        tf.append(timed(lambda: greedy_decode(model, encoded, max_tokens=n_tokens, use_cache=False), repeats))
+    cached, full = statistics.median(tc), statistics.median(tf)
     assert greedy_decode(model, encoded, max_tokens=n_tokens).tokens == \
         greedy_decode(model, encoded, max_tokens=n_tokens, use_cache=False).tokens
     return {"tokens": n_tokens, "batch": batch, "cached_s": cached, "recompute_s": full, "speedup": full / cached}

@@ -189,7 +189,7 @@ class TextDecoder(nn.Module):
         if cache is not None:
             cache.length = offset + T
         x = self.norm(x)
-        logits = x @ self.token_embedding.weight.to(x.dtype).t()   # (B, T, vocab), tied weights
+        logits = F.linear(x, self.token_embedding.weight.to(x.dtype))   # (B, T, vocab) = x·Eᵀ, tied weights
         return (logits, infos) if return_info else logits
 
 

@@ -97,6 +97,37 @@ def test_cached_greedy_equals_recompute(kind):
     assert torch.allclose(fast.scores, slow.scores, atol=1e-4)
 
 
+def reference_greedy(model, encoded, steps):
+    """Greedy decoding written the plain way: recompute the prefix, grow the tokens with cat."""
+    dims = model.dims
+    tokens = torch.full((encoded.shape[0], 1), dims.decoder_start_token_id)
+    scores = torch.zeros(encoded.shape[0])
+    with torch.no_grad():
+        for _ in range(steps):
+            logits = model.decoder(tokens, encoded)[:, -1]
+            logits[:, [dims.pad_token_id, dims.decoder_start_token_id]] = float("-inf")
+            logprobs = torch.log_softmax(logits, dim=-1)
+            best = logprobs.argmax(-1)
+            scores += logprobs.gather(1, best[:, None])[:, 0]
+            tokens = torch.cat([tokens, best[:, None]], dim=1)
+    return tokens[:, 1:].tolist(), scores
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_greedy_equals_the_plain_reference_loop(use_cache):
+    """The token buffer filled in place (and the cached steps) give the plain loop's tokens and scores."""
+    model = tiny()
+    handle, _ = force_eos_after(model, [1000, 1000, 1000])                # never end: all 12 steps count
+    try:
+        encoded = encoded_for(model)
+        result = greedy_decode(model, encoded, max_tokens=12, use_cache=use_cache)
+        want_tokens, want_scores = reference_greedy(model, encoded, 12)
+    finally:
+        handle.remove()
+    assert result.tokens == want_tokens and result.finished == [False] * 3
+    torch.testing.assert_close(result.scores, want_scores, atol=1e-5, rtol=1e-5)
+
+
 def test_beam_width_one_is_greedy():
     model = tiny()
     encoded = encoded_for(model, batch=4)

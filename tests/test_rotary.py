@@ -128,6 +128,34 @@ def test_offset_pieces_equal_the_full_sequence_inside_and_beyond_the_cache(mode)
     torch.testing.assert_close(cached.rotate_queries_or_keys(x), full, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("dim,kw", [(16, {}), (12, {"use_quaternion": True}), (10, {"rot_scale": 0.6}),
+                                    (9, {}), (8, {"learned_freq": True})])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_cached_table_path_is_bit_for_bit_the_computed_angles_path(dim, kw, dtype):
+    """A decoding step reads cos/sin rows from the table (plain RoPE takes a shorter path); positions
+    beyond the table compute their angles. Both must give exactly the same bits, at every offset."""
+    torch.manual_seed(0)
+    table = RotaryEmbedding(dim, cache_max_seq_len=64, **kw)
+    computed = RotaryEmbedding(dim, cache_max_seq_len=0, **kw)
+    computed.load_state_dict(table.state_dict())
+    x = torch.randn(2, 3, 9, dim).to(dtype)
+    for offset in (0, 1, 17, 55):
+        got = table.rotate_queries_or_keys(x, offset=offset)
+        assert got.dtype == dtype
+        assert torch.equal(got, computed.rotate_queries_or_keys(x, offset=offset))
+        assert torch.equal(got, table.rotate_at(x, torch.arange(offset, offset + 9)))
+
+
+def test_plain_rope_is_the_textbook_pair_formula_exactly():
+    rope = RotaryEmbedding(8)
+    x = torch.randn(3, 5, 8)
+    c, s = rope.cos_cached[4:9], rope.sin_cached[4:9]                     # (5, 4) for positions 4..8
+    x0, x1 = x[..., 0::2], x[..., 1::2]
+    want = torch.stack((x0 * c - x1 * s, x1 * c + x0 * s), dim=-1).flatten(-2)
+    assert torch.equal(rope.rotate_queries_or_keys(x, offset=4), want)
+    assert torch.equal(rope.sin_pm_cached[4:9], torch.stack((-s, s), dim=-1))
+
+
 # ---------------------------------------------------------------- 8: partial rotary
 @pytest.mark.parametrize("kw,planes", [({"rot_scale": 4, "rot_count": 1}, 4), ({"rot_count": 4}, 4),
                                        ({"rot_scale": 0.5}, 8), ({}, 16), ({"rot_count": 100}, 16)])
@@ -244,6 +272,7 @@ def test_standard_mode_equals_an_explicit_loop():
 def test_module_follows_device_and_dtype(device):
     rope = make("quaternion", dim=8).to(device=device, dtype=torch.float64)
     assert rope.cos_cached.device.type == device.type and rope.cos_cached.dtype == torch.float64
+    assert rope.sin_pm_cached.device.type == device.type and rope.sin_pm_cached.dtype == torch.float64
     x = torch.randn(1, 3, 8, dtype=torch.float64, device=device)
     y = rope(x, offset=5)
     assert y.device.type == device.type and y.dtype == torch.float64
