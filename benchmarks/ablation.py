@@ -116,8 +116,8 @@ def main(argv=None) -> int:
         old = json.loads(out.read_text())
         if old.get("settings") == settings:
             runs = old["runs"]
-    for variant in args.variants:
-        for seed in args.seeds:
+    for seed in args.seeds:              # seed-major: an interrupted run still has every variant
+        for variant in args.variants:
             if any(r["variant"] == variant and r["seed"] == seed for r in runs):
                 continue
             result = run_one(variant, seed, corpus, args)

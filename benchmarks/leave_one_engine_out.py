@@ -184,8 +184,8 @@ def main(argv=None) -> int:
                           cache_dir=args.cache_dir, progress=not args.quick)
     test_sets = {engines: test_rows(corpus["test"], engines, args.test_limit)
                  for engines in {e for r in args.rows for e in ROWS[r][1].values()}}
-    for condition in args.conditions:
-        for seed in args.seeds:
+    for seed in args.seeds:              # seed-major: an interrupted run still has every row and condition
+        for condition in args.conditions:
             for row in args.rows:
                 if any(r["row"] == row and r["seed"] == seed and r["condition"] == condition for r in runs):
                     continue

@@ -141,22 +141,29 @@ def write_model_card(output: Path, argv: list[str]) -> Path:
     return path
 
 
+def train_recipe(recipe: list[str], output: Path, checkpoints: str, argv: list[str]) -> None:
+    """``echo-edu train --output OUTPUT <recipe> <argv>``, checkpointing in ``runs/<checkpoints>``."""
+    from echo_edu.train import add_arguments, run
+
+    parser = argparse.ArgumentParser(prog=Path(sys.argv[0]).stem)
+    add_arguments(parser)
+    args = parser.parse_args(["--output", str(output), "--checkpoint-dir", str(ROOT / "runs" / checkpoints)]
+                             + recipe + argv)
+    shown = output.relative_to(ROOT) if output.is_relative_to(ROOT) else output
+    args.argv = ["--output", str(shown)] + recipe + argv
+    run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     card_only = "--card-only" in argv
     argv = [a for a in argv if a != "--card-only"]
     output = OUTPUT
     if "--output" in argv:
-        output = Path(argv[argv.index("--output") + 1])
+        output = Path(argv[argv.index("--output") + 1]).resolve()
+        argv = [a for i, a in enumerate(argv) if i not in (argv.index("--output"), argv.index("--output") + 1)]
     if not card_only:
-        from echo_edu.train import add_arguments, run
-
-        parser = argparse.ArgumentParser(prog="train_bundled")
-        add_arguments(parser)
-        args = parser.parse_args(["--output", str(output), "--checkpoint-dir", str(ROOT / "runs" / "echo-digits-checkpoints")]
-                                 + RECIPE + argv)
-        args.argv = ["--output", "assets/echo-digits"] + RECIPE + argv
-        run(args)
+        train_recipe(RECIPE, output, "echo-digits-checkpoints", argv)
     if int(os.environ.get("RANK", "0")) == 0:      # under torchrun only rank 0 saves, scores and writes
         print(write_model_card(output, argv))
     return 0
