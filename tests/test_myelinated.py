@@ -29,21 +29,21 @@ def test_registered_and_info_shapes():
     assert out.shape == (3, 7, D)
     for name in ("importance", "skip", "skip_prob", "memory_gate", "memory_read", "memory_norm"):
         assert info[name].shape == (3, 2, 7), name
-    assert info["weights"].shape == (3, H, 7, 7) and info["layer_weights"].shape == (3, 2, H, 7, 7)
+    assert info["weights"].shape == (3, H, 7, 7) and info["layer_weights"].shape == (3, 2, H // 2, 7, 7)
     assert info["memory"].shape == (3, 2, 7, D)
     torch.testing.assert_close(info["weights"].sum(-1), torch.ones(3, H, 7))
 
 
 def test_config_errors():
-    for bad in (dict(layers=0), dict(temperature=0.0), dict(compute_cost=-1.0)):
+    for bad in (dict(layers=0), dict(layers=3), dict(temperature=0.0), dict(compute_cost=-1.0)):
         with pytest.raises(ConfigError):
             MyelinatedAttention(D, H, **bad)
 
 
 @pytest.mark.parametrize("causal", [False, True])
 def test_gates_policy_and_memory_all_get_gradients(causal):
-    # three sub-layers, so that with this seed every one of them runs for some example in both modes
-    check_every_parameter_learns(_make(run_bias=0.0, layers=3), _x(B=8), causal=causal)
+    # four sub-layers (one head each), so that with this seed every one of them runs for some example in both modes
+    check_every_parameter_learns(_make(run_bias=0.0, layers=4), _x(B=8), causal=causal)
 
 
 def test_cross_attention_gradients_and_context():
@@ -195,13 +195,13 @@ def test_views_build_headless():
     from echo_edu.errors import ShapeError
 
     with torch.no_grad():
-        _, info = _make(layers=3).eval()(_x(T=6), causal=True, need_weights=True)
+        _, info = _make(layers=4).eval()(_x(T=6), causal=True, need_weights=True)
     fig = myelinated_figure(info, example=1, tokens=list("abcdef"))
-    assert len(fig.data) == 2 + 2 * 3  # importance heatmap, skip markers, 2 memory lines per sub-layer
+    assert len(fig.data) == 2 + 2 * 4  # importance heatmap, skip markers, 2 memory lines per sub-layer
     assert myelinated_static(info, example=2).axes
     assert "image/png" in myelinated_widget(info)._repr_mimebundle_()
     assert len(skip_rates_figure(info).data) == 2 and skip_rates_static(info).axes
-    assert list(sublayer_maps(info)) == ["sub-layer 0", "sub-layer 1", "sub-layer 2"]
+    assert list(sublayer_maps(info)) == [f"sub-layer {i}" for i in range(4)]
     with pytest.raises(ShapeError):
         myelinated_figure(info, example=7)
     with pytest.raises(ShapeError):

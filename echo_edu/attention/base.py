@@ -259,26 +259,36 @@ class AttentionBase(nn.Module):
             ``(q (B, H, T, d), k (B, H, L, d), v (B, H, L, d), offset, cross)`` where ``offset`` is the
             absolute position of the first query and ``cross`` tells whether this was cross-attention.
         """
-        q = split_heads(self.query(x), self.heads)  # (B, H, T, d)
+        k, v, offset, cross = self.project_kv(x, context, cache)
+        return self.project_query(self.query, x, offset, cross), k, v, offset, cross
+
+    def project_query(self, linear: nn.Module, x: torch.Tensor, offset: int, cross: bool) -> torch.Tensor:
+        """Queries of ``x`` ``(B, T, D)`` through ``linear`` (any multiple of ``head_dim`` wide), split into
+        heads ``(B, h, T, d)`` and rotated from position ``offset`` (self-attention only)."""
+        q = linear(x).unflatten(-1, (-1, self.head_dim)).transpose(1, 2)  # (B, h, T, d)
+        if self.rotary is not None and not cross:
+            q = self.rotary.rotate_queries_or_keys(q, offset=offset)
+        return q
+
+    def project_kv(self, x: torch.Tensor, context: torch.Tensor | None = None, cache: KVCache | None = None):
+        """The keys and values half of :meth:`project`: ``(k (B, H, L, d), v (B, H, L, d), offset, cross)``."""
         cross = context is not None or (cache is not None and cache.static)
         if cross:
             if cache is not None and cache.static:
-                k, v = cache.keys, cache.values
-            else:
-                k = split_heads(self.key(context), self.heads)  # (B, H, S, d)
-                v = split_heads(self.value(context), self.heads)
-                if cache is not None:
-                    cache.set_static(k, v)
-            return q, k, v, 0, True
+                return cache.keys, cache.values, 0, True
+            k = split_heads(self.key(context), self.heads)  # (B, H, S, d)
+            v = split_heads(self.value(context), self.heads)
+            if cache is not None:
+                cache.set_static(k, v)
+            return k, v, 0, True
         offset = cache.length if cache is not None else 0
         k = split_heads(self.key(x), self.heads)  # (B, H, T, d)
         v = split_heads(self.value(x), self.heads)
         if self.rotary is not None:
-            q = self.rotary.rotate_queries_or_keys(q, offset=offset)
             k = self.rotary.rotate_queries_or_keys(k, offset=offset)
         if cache is not None:
             k, v = cache.append(k, v)  # (B, H, offset + T, d)
-        return q, k, v, offset, False
+        return k, v, offset, False
 
     def key_mask(self, key_padding_mask: torch.Tensor | None, batch: int, t_k: int) -> torch.Tensor | None:
         """Check a ``(B, T_k)`` key padding mask and return it as ``(B, 1, 1, T_k)`` (or ``None``)."""

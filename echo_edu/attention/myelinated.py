@@ -6,7 +6,7 @@ through every bit of the axon. Here the signal is the residual stream and the no
     x₀ = x                                            (the block's normalised input, (B, T, D))
     for i in 0 … L−1:
         hᵢ = x₀ if i = 0 else LNᵢ(xᵢ)
-        aᵢ = Attnᵢ(hᵢ → keys/values of x₀ or of the context)        one query/out projection per sub-layer
+        aᵢ = Attnᵢ(hᵢ → keys/values of heads group i)   sub-layer i owns H/L of the heads
         sᵢ = σ(wᵢᵀ hᵢ + cᵢ)                             node importance: one score per token, (B, T)
         rᵢ ∈ {0, 1}                                    run (1) or skip (0), from the policy, (B, T or 1)
         xᵢ₊₁ = xᵢ + rᵢ · sᵢ · aᵢ                        the gated update
@@ -14,10 +14,17 @@ through every bit of the axon. Here the signal is the residual stream and the no
         xᵢ₊₁ += ρᵢ · mᵢ                                 memory read gate ρᵢ = σ(·hᵢ)
     return x_L − x₀                                    the update (the calling block adds the residual)
 
-* **Keys and values** are projected once from the block input (or the context) and shared by every
-  sub-layer; each sub-layer re-reads them with its own query — a refinement of the question, not of
-  the memory. Sub-layer 0 uses the ordinary projections, so ``layers=1`` with open gates *is*
-  standard attention (tested).
+* **The heads are shared out among the nodes.** Keys and values are projected once, for all ``H``
+  heads, from the block input (or the context); sub-layer ``i`` owns the heads ``i·H/L … (i+1)·H/L − 1``
+  and has its own query (``D → D/L``) and output (``D/L → D``) projections. Ordinary multi-head
+  attention runs its heads side by side on the same input; here they run **in sequence**, and each
+  group's query reads a stream that the groups before it have already updated — a refinement of the
+  question, not of the memory. The design choice is about cost: a stack of ``L`` sub-layers does the
+  work of *one* standard attention (the same projection widths, the same score matrices), plus small
+  per-token gates, ``L − 1`` layer norms and the memory, so a training step stays well within 2× of
+  standard attention for any ``L`` (stacking ``L`` full-width attentions would cost ``L`` times as
+  much). ``heads`` must be divisible by ``layers``. With ``layers=1`` and open gates this *is* standard
+  attention (tested).
 * **Skip policy** ``rᵢ``: a small MLP on the pooled input picks, for every example, which sub-layers
   run. Training samples a straight-through binary Gumbel decision (hard forward, soft gradient, seeded
   ``torch.Generator``); eval takes the deterministic ``logit > 0``. Shapes never change: a skipped
@@ -29,8 +36,8 @@ through every bit of the axon. Here the signal is the residual stream and the no
 
 ``info``: ``"importance"``, ``"skip"`` (1 = skipped), ``"skip_prob"``, ``"memory_gate"`` (γ),
 ``"memory_read"`` (ρ), ``"memory_norm"`` — each ``(B, L, T)`` — and with ``need_weights`` also
-``"weights"`` (mean over sub-layers, ``(B, H, T, S)``), ``"layer_weights"`` ``(B, L, H, T, S)`` and
-``"memory"`` ``(B, L, T, D)``.
+``"weights"`` (every head's map, sub-layer by sub-layer, ``(B, H, T, S)``), ``"layer_weights"``
+``(B, L, H/L, T, S)`` (the same maps grouped by sub-layer) and ``"memory"`` ``(B, L, T, D)``.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .base import AttentionBase, KVCache, attention_core, merge_heads, register_attention, split_heads
+from .base import AttentionBase, KVCache, attention_core, merge_heads, register_attention
 from .pooling import running_mean, straight_through_bernoulli
 
 __all__ = ["MyelinatedAttention"]
@@ -51,10 +58,9 @@ class MyelinatedAttention(AttentionBase):
 
     Args:
         dims, heads, context_dims, rotary, dropout, bias: as :class:`~echo_edu.attention.AttentionBase`.
-        layers: number of sub-layers ``L`` (≥ 1). Each runs a full attention over the shared keys, so a
-            layer costs about ``L`` standard attentions; the default 2 is the smallest stack in which
-            skipping, importance and the memory passed between sub-layers all act, and keeps a training
-            step within 2× of standard attention.
+        layers: number of sub-layers ``L`` (≥ 1, dividing ``heads``). Each attends with ``heads / L`` of
+            the heads, so the stack costs about one standard attention whatever ``L``; the default 2 is the
+            smallest stack in which skipping, importance and the memory passed between sub-layers all act.
         memory: build the gated working memory.
         policy_hidden: width of the skip policy's hidden layer (default ``max(16, dims // 2)``).
         temperature: ``τ`` of the straight-through Gumbel sample while training.
@@ -71,16 +77,23 @@ class MyelinatedAttention(AttentionBase):
         super().__init__(dims, heads, context_dims=context_dims, rotary=rotary, dropout=dropout, bias=bias)
         if not isinstance(layers, int) or layers < 1:
             raise ConfigError(f"myelinated attention needs layers ≥ 1, got {layers!r}")
+        if heads % layers:
+            raise ConfigError(f"myelinated attention shares heads={heads} out among layers={layers} sub-layers: "
+                              "heads must be divisible by layers")
         if temperature <= 0:
             raise ConfigError(f"myelinated attention temperature must be > 0, got {temperature}")
         if compute_cost < 0:
             raise ConfigError(f"myelinated attention compute_cost must be ≥ 0, got {compute_cost}")
         self.layers, self.use_memory = layers, memory
         self.temperature, self.compute_cost, self.seed = temperature, compute_cost, seed
-        extra = layers - 1  # sub-layer 0 uses the base projections (self.query, self.out)
+        self.group = heads // layers  # heads per sub-layer
+        width = self.group * self.head_dim
+        # sub-layer 0 uses the base names (self.query, self.out), narrowed to its group of heads
+        self.query, self.out = nn.Linear(dims, width, bias=bias), nn.Linear(width, dims, bias=bias)
+        extra = layers - 1
         self.norms = nn.ModuleList(nn.LayerNorm(dims) for _ in range(extra))
-        self.queries = nn.ModuleList(nn.Linear(dims, dims, bias=bias) for _ in range(extra))
-        self.outs = nn.ModuleList(nn.Linear(dims, dims, bias=bias) for _ in range(extra))
+        self.queries = nn.ModuleList(nn.Linear(dims, width, bias=bias) for _ in range(extra))
+        self.outs = nn.ModuleList(nn.Linear(width, dims, bias=bias) for _ in range(extra))
         # one Linear per sub-layer gives all its per-token gates at once: importance s, and with memory
         # the write gate γ and the read gate ρ — one small matmul instead of three
         self.gates = nn.ModuleList(nn.Linear(dims, 3 if memory else 1) for _ in range(layers))
@@ -133,7 +146,9 @@ class MyelinatedAttention(AttentionBase):
         """
         self.check_inputs(x, context, cache)
         B, T, D = x.shape
-        q, k, v, offset, cross = self.project(x, context, cache)  # (B, H, T, d), (B, H, L, d) ×2
+        k, v, offset, cross = self.project_kv(x, context, cache)  # (B, H, S, d) ×2
+        k_groups = k.unflatten(1, (self.layers, self.group))  # (B, L, H/L, S, d): sub-layer i reads group i
+        v_groups = v.unflatten(1, (self.layers, self.group))
         mask = self.key_mask(key_padding_mask, B, k.shape[-2])
         is_causal = causal and not cross
         valid = None if (cross or key_padding_mask is None) else key_padding_mask[:, -T:]  # (B, T)
@@ -152,14 +167,9 @@ class MyelinatedAttention(AttentionBase):
                                                   ("importance", "gate", "read", "mem", "weights")}
         for i in range(self.layers):  # a loop over sub-layers (like layers of a network), not tokens
             h = stream if i == 0 else self.norms[i - 1](stream)
-            if i == 0:
-                q_i = q
-            else:
-                q_i = split_heads(self.queries[i - 1](h), self.heads)  # (B, H, T, d)
-                if self.rotary is not None and not cross:
-                    q_i = self.rotary.rotate_queries_or_keys(q_i, offset=offset)
-            o, weights = attention_core(q_i, k, v, mask, causal=is_causal, dropout=self.attn_dropout,
-                                        need_weights=need_weights)
+            q_i = self.project_query(self.query if i == 0 else self.queries[i - 1], h, offset, cross)  # (B, H/L, T, d)
+            o, weights = attention_core(q_i, k_groups[:, i], v_groups[:, i], mask, causal=is_causal, dropout=self.attn_dropout,
+                                        need_weights=need_weights)                    # (B, H/L, T, d)
             update = (self.out if i == 0 else self.outs[i - 1])(merge_heads(o))  # (B, T, D)
             gates = torch.sigmoid(self.gates[i](h))                             # (B, T, 3 or 1)
             importance = gates[..., :1]                                          # (B, T, 1)
@@ -188,8 +198,8 @@ class MyelinatedAttention(AttentionBase):
             info.update(memory_gate=stack("gate"), memory_read=stack("read"),
                         memory_norm=stack("mem").float().norm(dim=-1))
         if need_weights:
-            layer_weights = torch.stack(records["weights"], dim=1)  # (B, L, H, T, S)
-            info.update(weights=layer_weights.mean(dim=1), layer_weights=layer_weights)
+            layer_weights = torch.stack(records["weights"], dim=1)  # (B, L, H/L, T, S)
+            info.update(weights=layer_weights.flatten(1, 2), layer_weights=layer_weights)  # weights (B, H, T, S)
             if self.use_memory:
                 info["memory"] = stack("mem")
         if self.compute_cost > 0:

@@ -56,7 +56,7 @@ torch.set_printoptions(precision=3, sci_mode=False)
 # ```
 # x₀ = x;  for i in 0…L−1:
 #     hᵢ = x₀ if i = 0 else LNᵢ(xᵢ)
-#     aᵢ = Attnᵢ(hᵢ → keys/values of x₀)             own query + output projection per sub-layer
+#     aᵢ = Attnᵢ(hᵢ → keys/values of x₀, heads group i) own query + output projection per sub-layer
 #     sᵢ = σ(wᵢᵀhᵢ + cᵢ)                             node importance, one per token
 #     rᵢ ∈ {0, 1}                                    run / skip, from the policy
 #     mᵢ = γᵢ·mᵢ₋₁ + (1 − γᵢ)·pool(xᵢ)               working memory, γᵢ = memory gate
@@ -64,13 +64,17 @@ torch.set_printoptions(precision=3, sci_mode=False)
 # return x_L − x₀                                    the update; the block adds the residual once
 # ```
 #
-# Each sub-layer runs a full attention, so the layer costs about `L` standard attentions: the default
-# is `layers=2` (within 2× of standard attention per training step); here we build 3 to see more.
+# The heads are shared out among the nodes: keys and values are projected once for all `H` heads, and
+# sub-layer `i` attends with its own group of `H/L` heads. Ordinary multi-head attention runs its heads
+# side by side; here they run in sequence, each group's query reading a stream the groups before it have
+# already updated. So the whole stack does the work of one standard attention plus small gates (a
+# training step stays well within 2× of standard attention for any `L`; `heads` must be divisible by
+# `layers`). The default is `layers=2`; here we build 4 sub-layers of one head each to see more.
 # One small `Linear(dims, 3)` per sub-layer gives its three per-token gates at once: importance `s`,
 # memory gate `γ` and read gate `ρ` (columns 0, 1, 2 of `layer.gates[i]`).
 
 # %%
-layer = MyelinatedAttention(dims=32, heads=4, layers=3, rotary={"theta": 100.0})
+layer = MyelinatedAttention(dims=32, heads=4, layers=4, rotary={"theta": 100.0})
 x = torch.randn(4, 12, 32, generator=gen)  # (B, T, D): 4 examples, 12 tokens
 layer.eval()
 with torch.no_grad():
@@ -177,8 +181,8 @@ myelinated_static(info_dec, example=0);
 myelinated_widget(info_dec)
 
 # %% [markdown]
-# Each sub-layer has its own query, so each has its own attention map over the same keys. The
-# attention-map widget of lesson 03 takes them directly.
+# Each sub-layer has its own query and heads, so each has its own attention maps over the same tokens
+# (here one head per sub-layer). The attention-map widget of lesson 03 takes them directly.
 
 # %%
 maps = sublayer_maps(info_dec)
@@ -208,7 +212,7 @@ def routing_batch(batch=32, T=16, D=32):
 
 
 torch.manual_seed(0)
-router = MyelinatedAttention(32, 4, layers=3, compute_cost=0.1)
+router = MyelinatedAttention(32, 4, layers=2, compute_cost=0.1)
 policy_params = list(router.policy.parameters())
 others = [p for n, p in router.named_parameters() if not n.startswith("policy.")]
 opt = torch.optim.Adam([{"params": others, "lr": 3e-3}, {"params": policy_params, "lr": 5e-3}])
@@ -262,7 +266,8 @@ print("one open sub-layer == standard attention")
 # %% [markdown]
 # ## Summary
 #
-# * A myelinated layer runs `L` attention sub-layers over shared keys and values; each has its own query.
+# * A myelinated layer runs `L` attention sub-layers in sequence over shared keys and values; each has its
+#   own query and its own group of `H/L` heads, so the stack costs about one standard attention.
 # * **Node importance** `σ(wᵀh + c)` scales each token's update — soft, so it trains.
 # * **Skips** come from a small policy; the straight-through binary Gumbel sample gives hard decisions
 #   in the forward pass and gradients in the backward pass. Training noise is seeded; eval is
@@ -286,6 +291,6 @@ print("one open sub-layer == standard attention")
 # ## Questionnaire
 #
 # 1. Why does `hard + soft − soft.detach()` have the value of `hard` and the gradient of `soft`?
-# 2. What shape does `info["skip"]` have for a batch of 4, 3 sub-layers and 12 tokens, and why is it
+# 2. What shape does `info["skip"]` have for a batch of 4, 4 sub-layers and 12 tokens, and why is it
 #    constant along the token axis in the encoder but not in the decoder?
 # 3. What two running tensors does the KV cache need for the memory to stay exact while decoding?
