@@ -60,7 +60,8 @@ def test_long_span_reduces_to_standard_attention():
 
 @pytest.mark.parametrize("causal", [False, True])
 def test_long_sequences_take_the_blocked_span_path_with_the_same_result(causal):
-    """Keys beyond max_span + ramp are never seen, so blocks of that size give exactly the dense result."""
+    """Keys beyond max_span + ramp are never seen, so blocks of half that size, each meeting the two blocks
+    on either side, give exactly the dense result."""
     m = _span(max_span=6, ramp=3, init_span=1.0).train()
     x = torch.randn(3, 37, D, requires_grad=True)  # T > 2 · (6 + 3): blocked path when no weights are asked
     kpm = torch.ones(3, 37, dtype=torch.bool)

@@ -89,6 +89,13 @@ def test_blocked_path_with_int_and_per_example_windows(causal):
         dense, _ = local_attention(q, k, v, window, max_window=8, causal=causal, blocked=False)
         blocked, _ = local_attention(q, k, v, window, max_window=8, causal=causal, blocked=True)
         torch.testing.assert_close(blocked, dense)
+    # an int window wider than the block meets r = ⌈w/C⌉ blocks on each side (here 3, padding included)
+    kpm = torch.ones(3, 23, dtype=torch.bool)
+    kpm[1, 19:] = False
+    dense, _ = local_attention(q, k, v, 7, max_window=8, causal=causal, key_padding_mask=kpm, blocked=False)
+    for block in (3, 4, 7):
+        wide = blocked_local_attention(q, k, v, 7, block=block, causal=causal, key_padding_mask=kpm)
+        torch.testing.assert_close(wide, dense)
 
 
 @pytest.mark.parametrize("causal", [True, False])

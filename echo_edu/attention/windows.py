@@ -15,7 +15,7 @@ Two implementations, tested equal to each other and to a reference loop:
   with a KV cache (queries at ``offset + i``). Cost ``O(T²)``.
 * :func:`blocked_local_attention`: cut the sequence into blocks of ``C ≥ max w`` queries; block ``b``
   only needs keys from blocks ``b−1, b`` (causal) or ``b−1, b, b+1``. Cost ``O(T · 3C)`` — this is what
-  makes long sequences cheap.
+  makes long sequences cheap. An int window may also span ``r`` smaller blocks on each side.
 """
 
 from __future__ import annotations
@@ -132,12 +132,15 @@ def blocked_local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w
                             score_bias: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
     """Exact sliding-window attention that only computes the band (plus block slack).
 
-    Queries are grouped into ``n = ⌈T/C⌉`` blocks of ``C = block`` positions. With ``w ≤ C``, every key a
-    query in block ``b`` may see lies in blocks ``b−1, b`` (causal) or ``b−1, b, b+1`` (bidirectional),
-    so scores are ``(B, H, n, C, 2C or 3C)`` instead of ``(B, H, T, T)``.
+    Queries are grouped into ``n = ⌈T/C⌉`` blocks of ``C = block`` positions. With ``w ≤ r·C``, every key
+    a query in block ``b`` may see lies in blocks ``b−r … b`` (causal) or ``b−r … b+r`` (bidirectional),
+    so scores are ``(B, H, n, C, sC)`` with ``s = r + 1`` or ``2r + 1`` instead of ``(B, H, T, T)``.
+    A tensor window has ``r = 1``; an int window may be wider than the block, ``r = ⌈w/C⌉``: smaller
+    blocks waste fewer key columns (``sC`` approaches the ``2w + 1`` a query needs) but make more, smaller
+    matrix products.
 
     Args:
-        q, k, v: ``(B, H, T, d)``; window: int, ``(B,)`` or ``(B, T)`` with values ≤ ``block``.
+        q, k, v: ``(B, H, T, d)``; window: int, or ``(B,)`` / ``(B, T)`` with values ≤ ``block``.
         score_bias: optional function of the query–key **distance** ``(B|1, 1, n, C, sC)`` (float32, so
             integers stay exact; ``|p − j|``, or ``p − j`` when causal, and ``+∞`` wherever the band, the causal order, the
             sequence ends or the padding block the key) returning an additive logit bias broadcastable to
@@ -150,15 +153,16 @@ def blocked_local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w
     C = block
     n = math.ceil(T / C)
     pad = n * C - T
-    shifts = 2 if causal else 3
+    r = math.ceil(window / C) if isinstance(window, int) else 1  # neighbour blocks on each side
+    shifts = r + 1 if causal else 2 * r + 1
     qb = F.pad(q, (0, 0, 0, pad)).view(B, H, n, C, d)  # (B, H, n, C, d)
-    kp = F.pad(k, (0, 0, C, C + pad)).view(B, H, n + 2, C, d)  # one empty block in front, one behind
-    vp = F.pad(v, (0, 0, C, C + pad)).view(B, H, n + 2, C, d)
+    kp = F.pad(k, (0, 0, r * C, r * C + pad)).view(B, H, n + 2 * r, C, d)  # r empty blocks in front, r behind
+    vp = F.pad(v, (0, 0, r * C, r * C + pad)).view(B, H, n + 2 * r, C, d)
     kb = _shifted_blocks(kp, n, shifts, dim=2).view(B, H, n, shifts * C, d)  # (B, H, n, sC, d)
     vb = _shifted_blocks(vp, n, shifts, dim=2).view(B, H, n, shifts * C, d)
 
     q_pos = torch.arange(n * C, device=q.device).view(n, C)  # (n, C)
-    k_pos = torch.arange(-C, (n + 1) * C, device=q.device).view(n + 2, C)
+    k_pos = torch.arange(-r * C, (n + r) * C, device=q.device).view(n + 2 * r, C)
     k_pos = _shifted_blocks(k_pos, n, shifts, dim=0).view(n, shifts * C)  # (n, sC)
     rel = q_pos[:, :, None] - k_pos[:, None, :]  # (n, C, sC)
     # keys outside [0, T) are blocked, except for the padded queries past T (discarded at the end), which
@@ -175,7 +179,7 @@ def blocked_local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w
             w = w.view(B, 1, 1, 1, 1)
     mask = _band(rel, w, causal) & valid  # (n, C, sC) or (B, 1, n, C, sC)
     if key_padding_mask is not None:
-        kpm = F.pad(key_padding_mask, (C, C + pad), value=False).view(B, n + 2, C)
+        kpm = F.pad(key_padding_mask, (r * C, r * C + pad), value=False).view(B, n + 2 * r, C)
         kpm = _shifted_blocks(kpm, n, shifts, dim=1).view(B, n, shifts * C)  # (B, n, sC)
         mask = mask & kpm[:, None, :, None, :]  # (B, 1, n, C, sC)
     mask = mask if mask.dim() == 5 else mask[None, None]  # (B|1, 1, n, C, sC)
