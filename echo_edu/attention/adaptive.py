@@ -82,7 +82,9 @@ def log_span_ramp(span: torch.Tensor, distance: torch.Tensor, ramp: float, reach
     steps = torch.arange(reach + 1, device=span.device, dtype=span.dtype)      # δ = 0 … reach
     m = span_ramp(span, steps, ramp)                                              # (…, reach + 1)
     table = torch.where(m > 0, m.clamp_min(1e-30).log(), float("-inf")).to(dtype or span.dtype)
-    index = distance.clamp(max=reach).int()  # +∞ → reach; int32 (half the bytes autograd keeps for the backward)
+    # +∞ → reach; int64, the gather's own index type (an int32 index is converted, a full-size copy), and
+    # ``expand`` leaves it a view of the distance's (n, C, sC) storage, so the backward keeps no big index
+    index = distance.clamp(max=reach).long()
     shape = torch.broadcast_shapes(span.shape[:-1] + (1,), index.shape)
     return table.expand(shape[:-1] + (reach + 1,)).gather(-1, index.expand(shape))
 
@@ -158,8 +160,10 @@ class AdaptiveSpanAttention(AttentionBase):
         if S == T and T > 2 * reach and not need_weights:  # a decision on shapes only
             block = math.ceil(reach / self.blocks_per_reach)
             n = math.ceil(T / block)
-            # one span per block row; padded query rows past T get z = 0 (they still see themselves)
-            z_rows = F.pad(z.expand(B, self.heads, T), (0, n * block - T)).view(B, self.heads, n, block, 1)
+            if z.shape[-1] == 1:  # one span per example and head (encoder): one table per head, broadcast
+                z_rows = z.view(B, self.heads, 1, 1, 1)
+            else:  # one span per query; padded query rows past T get z = 0 (they still see themselves)
+                z_rows = F.pad(z, (0, n * block - T)).view(B, self.heads, n, block, 1)
             out = blocked_local_attention(q, k, v, reach, block=block, causal=causal,
                                           key_padding_mask=key_padding_mask, dropout=self.attn_dropout,
                                           score_bias=lambda distance: log_span_ramp(z_rows, distance, self.ramp,
