@@ -43,7 +43,7 @@ from torch import nn
 
 from ..errors import ConfigError, ShapeError
 from ..refiner import QLearningRefiner
-from .base import AttentionBase, KVCache, attention_core, info_dict, merge_heads, register_attention, split_heads
+from .base import AttentionBase, KVCache, attention_core, info_dict, merge_heads, register_attention
 from .masks import check_key_padding_mask, rows_with_keys
 from .windows import local_attention
 
@@ -184,9 +184,7 @@ class IntegratedAttention(nn.Module):
     def _project(self, x, cache):
         """Local queries, global queries, shared keys/values (rotated, cached) and the position offset."""
         q_l, k, v, offset, _ = self.attn.project(x, None, cache)
-        q_g = split_heads(self.global_query(x), self.heads)  # (B, H, T, d)
-        if self.attn.rotary is not None:
-            q_g = self.attn.rotary.rotate_queries_or_keys(q_g, offset=offset)
+        q_g = self.attn.project_query(self.global_query, x, offset, False)  # (B, H, T, d)
         return q_l, q_g, k, v, offset
 
     def _global(self, q, k, v, offset, causal, key_padding_mask):
