@@ -14,6 +14,7 @@ grows.
 
     python benchmarks/attention.py                  # T = 256, 1024, 4096 (minutes on a 2-core CPU)
     python benchmarks/attention.py --quick          # T = 128, 512, 1024
+    python benchmarks/attention.py --lengths 4096 --causal --types integrated   # standard vs integrated only
     python benchmarks/attention.py --device cuda --dtype bfloat16 --causal
     python benchmarks/attention.py --output build/attention.md   # also write the table to a file
 """

@@ -110,15 +110,36 @@ def test_span_choice_is_causal_and_cached_decoding_matches():
     assert torch.equal(torch.cat(windows, 1), info["window"])
 
 
+@pytest.mark.parametrize("batch", [1, 2])  # batch 1: the band mask broadcasts over heads instead of a copy
 @pytest.mark.parametrize("causal", [True, False])
-def test_blocked_long_sequence_path_equals_dense_path(causal):
+def test_blocked_long_sequence_path_equals_dense_path(causal, batch):
     attn = make().eval()
-    x = torch.randn(2, 50, 32)  # 50 > 2·max window: the blocked kernel runs when weights are not asked for
+    x = torch.randn(batch, 50, 32)  # 50 > 2·max window: the blocked kernel runs when weights are not asked for
     fast, _ = attn(x, causal=causal)
     dense, info = attn(x, causal=causal, need_weights=True)
     torch.testing.assert_close(fast, dense, atol=1e-5, rtol=1e-5)
     # 13 blocks of 4 (+ the query's own partial block when causal)
-    assert info["weights"].shape == (2, 4, 50, 50) and info["global_weights"].shape == (2, 4, 50, 13 + causal)
+    assert info["weights"].shape == (batch, 4, 50, 50)
+    assert info["global_weights"].shape == (batch, 4, 50, 13 + causal)
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_running_block_means_end_in_the_pooled_blocks(padded):
+    """The causal global branch takes its pooled keys/values from the last row of the running means
+    (one product with a (P, P) averaging matrix), so both must agree, short last block and padding included."""
+    from echo_edu.attention.integrated import _running_block_means
+
+    k, v = torch.randn(2, 3, 2, 11, 5, dtype=torch.float64).unbind(0)  # (B, H, L, d) = (3, 2, 11, 5)
+    kpm = None
+    if padded:
+        kpm = torch.ones(3, 11, dtype=torch.bool)
+        kpm[1, 4:8] = False  # a whole block without keys
+        kpm[2, 9] = False
+    km, vm, has = _running_block_means(k, v, kpm, 4)  # 3 blocks, the last one 3 long
+    kp, vp, has_block = pool_blocks(k, v, kpm, 4)
+    torch.testing.assert_close(km[:, :, :, -1], kp)
+    torch.testing.assert_close(vm[:, :, :, -1], vp)
+    assert torch.equal(has[:, :, -1].expand(3, -1), has_block)
 
 
 def test_eval_is_deterministic_and_leaves_the_table_alone():

@@ -78,27 +78,50 @@ def pool_blocks(k: torch.Tensor, v: torch.Tensor, key_padding_mask: torch.Tensor
     return kp, vp, count.view(B, K) > 0  # (B, H, K, d) ×2, (B, K)
 
 
-def _prefix_block_means(k, v, key_padding_mask, pool: int, offset: int, t: int):
-    """For queries at positions ``offset … offset+t−1``: the mean key/value of their own block up to and
-    including themselves (padding excluded).
+def _running_block_means(k, v, key_padding_mask, pool: int):
+    """Running means inside every block: position ``i`` of block ``b`` gets the mean key/value of the real
+    positions ``0 … i`` of that block (padding and the positions past ``L`` excluded).
 
+    One small matrix product per block instead of a cumulative sum: the averaging matrix
+    ``A[i, j] = real_j · [j ≤ i] / count_i`` is ``(P, P)`` per block (its backward is another product,
+    where a cumsum's backward flips the gradient twice). The last row of each block is the whole block's
+    mean, i.e. :func:`pool_blocks`.
+
+    Args:
+        k, v: ``(B, H, L, d)``; key_padding_mask: ``(B, L)`` bool or ``None``; pool: block size ``P``.
     Returns:
-        ``(k_mean (B, H, t, d), v_mean (B, H, t, d), has_key (B, t) bool)``.
+        ``(k_mean (B, H, K, P, d), v_mean (B, H, K, P, d), has_key (B|1, K, P) bool)`` with ``K = ⌈L/P⌉``.
     """
     B, H, L, d = k.shape
     K = math.ceil(L / pool)
     pad = K * pool - L
-    if key_padding_mask is None:
-        real = torch.ones(1, 1, K, pool, 1, dtype=k.dtype, device=k.device)
+    if key_padding_mask is None:  # only the positions past L (the last block's tail) are not real
+        real = (torch.arange(K * pool, device=k.device) < L).to(k.dtype).view(1, 1, K, 1, pool)
     else:
-        real = F.pad(key_padding_mask.to(k.dtype), (0, pad)).view(B, 1, K, pool, 1)
-    count = real.expand(real.shape[0], 1, K, pool, 1).cumsum(dim=3)  # (B|1, 1, K, P, 1) running count
-    ck = (F.pad(k, (0, 0, 0, pad)).view(B, H, K, pool, d) * real).cumsum(dim=3) / count.clamp(min=1)
-    cv = (F.pad(v, (0, 0, 0, pad)).view(B, H, K, pool, d) * real).cumsum(dim=3) / count.clamp(min=1)
+        real = F.pad(key_padding_mask.to(k.dtype), (0, pad)).view(B, 1, K, 1, pool)  # (B, 1, K, 1, P)
+    i = torch.arange(pool, device=k.device)
+    average = (i[None, :] <= i[:, None]).to(k.dtype) * real  # (B|1, 1, K, P, P): row i sees keys j ≤ i
+    count = average.sum(dim=-1, keepdim=True)  # (B|1, 1, K, P, 1) real keys so far
+    average = average / count.clamp(min=1)
+    kb = F.pad(k, (0, 0, 0, pad)).view(B, H, K, pool, d)  # (B, H, K, P, d)
+    vb = F.pad(v, (0, 0, 0, pad)).view(B, H, K, pool, d)
+    return torch.matmul(average, kb), torch.matmul(average, vb), count.view(-1, K, pool) > 0
+
+
+def _prefix_block_means(k, v, key_padding_mask, pool: int, offset: int, t: int, running=None):
+    """For queries at positions ``offset … offset+t−1``: the mean key/value of their own block up to and
+    including themselves (padding excluded). ``running``: :func:`_running_block_means` already computed.
+
+    Returns:
+        ``(k_mean (B, H, t, d), v_mean (B, H, t, d), has_key (B, t) bool)``.
+    """
+    B = k.shape[0]
+    if running is None:
+        running = _running_block_means(k, v, key_padding_mask, pool)
+    km, vm, has_key = running  # (B, H, K, P, d) ×2, (B|1, K, P)
     window = slice(offset, offset + t)
-    has_key = count.reshape(count.shape[0], K * pool)[:, window] > 0  # (B|1, t)
-    return (ck.view(B, H, K * pool, d)[:, :, window], cv.view(B, H, K * pool, d)[:, :, window],
-            has_key.expand(B, t))
+    return (km.flatten(2, 3)[:, :, window], vm.flatten(2, 3)[:, :, window],
+            has_key.flatten(1)[:, window].expand(B, t))
 
 
 @register_attention("integrated")
@@ -196,7 +219,11 @@ class IntegratedAttention(nn.Module):
         """
         B, H, T, d = q.shape
         P = self.global_pool
-        kp, vp, has_key = pool_blocks(k, v, key_padding_mask, P)  # (B, H, K, d), (B, K)
+        if causal:  # one pass gives both: running means inside each block, whose last rows are the pools
+            running = _running_block_means(k, v, key_padding_mask, P)  # (B, H, K, P, d) ×2, (B|1, K, P)
+            kp, vp, has_key = running[0][..., -1, :], running[1][..., -1, :], running[2][..., -1].expand(B, -1)
+        else:
+            kp, vp, has_key = pool_blocks(k, v, key_padding_mask, P)  # (B, H, K, d), (B, K)
         K = kp.shape[-2]
         q_pos = torch.arange(T, device=q.device) + offset  # (T,) absolute query positions
         centre = torch.arange(K, device=q.device, dtype=torch.float32) * P + (P - 1) / 2
@@ -208,7 +235,7 @@ class IntegratedAttention(nn.Module):
             # complete blocks strictly before the query's own block, plus the running mean of that block up
             # to and including the query: every past key is seen exactly once, no future key ever
             before = torch.arange(K, device=q.device) < torch.div(q_pos, P, rounding_mode="floor")[:, None]
-            kc, vc, own_has_key = _prefix_block_means(k, v, key_padding_mask, P, offset, T)  # (B, H, T, d) ×2
+            kc, vc, own_has_key = _prefix_block_means(k, v, key_padding_mask, P, offset, T, running)  # (B, H, T, d)
             scores = torch.cat([scores, (qs * kc).sum(-1, keepdim=True)], dim=-1)  # (B, H, T, K + 1)
             visible = torch.cat([(visible & before).expand(B, 1, T, K), own_has_key[:, None, :, None]], dim=-1)
             start = torch.div(q_pos, P, rounding_mode="floor") * P
@@ -221,9 +248,10 @@ class IntegratedAttention(nn.Module):
         if guard:
             weights = weights * has_row.to(q.dtype)
         dropped = F.dropout(weights, p=self.attn.attn_dropout) if self.attn.attn_dropout > 0 else weights
-        out = torch.matmul(dropped[..., :K], vp)  # (B, H, T, d)
-        if causal:
-            out = out + dropped[..., K:] * vc
+        if causal:  # a zero value row for the own-block column keeps the product on the whole, contiguous weights
+            out = torch.matmul(dropped, F.pad(vp, (0, 0, 0, 1))) + dropped[..., K:] * vc  # (B, H, T, d)
+        else:
+            out = torch.matmul(dropped, vp)  # (B, H, T, d)
         return out, weights, visible, distance
 
     def _statistics(self, w_g, visible, distance):

@@ -183,17 +183,23 @@ def blocked_local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w
         kpm = _shifted_blocks(kpm, n, shifts, dim=1).view(B, n, shifts * C)  # (B, n, sC)
         mask = mask & kpm[:, None, :, None, :]  # (B, 1, n, C, sC)
     mask = mask if mask.dim() == 5 else mask[None, None]  # (B|1, 1, n, C, sC)
-    bias = None
     if score_bias is not None:
         bias = score_bias(masked_distance(rel, mask, causal=causal, dtype=torch.float32))  # (B|1, H|1, n, C, sC)
         bias = bias.expand(bias.shape[0], H, n, C, shifts * C).reshape(bias.shape[0], H * n, C, shifts * C)
-        mask = None
+        out, _ = attention_core(qb.reshape(B, H * n, C, d), kb.reshape(B, H * n, shifts * C, d),
+                                vb.reshape(B, H * n, shifts * C, d), None, bias=bias, dropout=dropout,
+                                guard_empty_rows=key_padding_mask is not None)  # (B, H·n, C, d)
+        return out.reshape(B, H, n * C, d)[:, :, :T]
+    # fold batch and heads into one axis and let blocks play the heads, so the fused kernels see ordinary
+    # 4-D (batch·heads, blocks, C, ·) tensors; a mask shared by every head (B = 1, or one mask for the
+    # whole batch) then broadcasts over that axis instead of being copied once per head
+    if mask.shape[0] == 1:
+        mask = mask.view(1, n, C, shifts * C)  # (1, n, C, sC)
     else:
-        # fold blocks into the head axis so the fused kernels see ordinary 4-D (batch, heads·blocks, C, ·) tensors
-        mask = mask.expand(mask.shape[0], H, n, C, shifts * C).reshape(mask.shape[0], H * n, C, shifts * C)
-    out, _ = attention_core(qb.reshape(B, H * n, C, d), kb.reshape(B, H * n, shifts * C, d),
-                            vb.reshape(B, H * n, shifts * C, d), mask, bias=bias, dropout=dropout,
-                            guard_empty_rows=key_padding_mask is not None)  # (B, H·n, C, d)
+        mask = mask.expand(B, H, n, C, shifts * C).reshape(B * H, n, C, shifts * C)  # (B·H, n, C, sC)
+    out, _ = attention_core(qb.reshape(B * H, n, C, d), kb.reshape(B * H, n, shifts * C, d),
+                            vb.reshape(B * H, n, shifts * C, d), mask, dropout=dropout,
+                            guard_empty_rows=key_padding_mask is not None)  # (B·H, n, C, d)
     return out.reshape(B, H, n * C, d)[:, :, :T]
 
 
