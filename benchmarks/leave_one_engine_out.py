@@ -11,16 +11,19 @@ clips in every row; several seeds each):
 Every row is one digits corpus (the bundled model's, ``build_corpus("digits", 5000)``) split by its
 ``engine`` column, so no extra synthesis is needed. Each row runs under two conditions:
 
-* ``plain``           Whisper-style log-mel, no augmentation (the baseline the issue measured);
-* ``cmvn + augment``  per-utterance CMVN inside the encoder (``Dimensions.feature_norm="cmvn"``) and
-  on-the-fly augmentation (``TrainConfig.augment``: speed, pitch, VTLP, noise, reverberation,
-  band-limiting, gain, SpecAugment), the two tools ``echo_edu`` offers against unseen voices.
+* ``plain``  Whisper-style log-mel, no augmentation (the baseline the issue measured);
+* ``cmvn``   per-utterance CMVN inside the encoder (``Dimensions.feature_norm="cmvn"``);
+* ``cmvn + light augment``  CMVN and on-the-fly augmentation (``TrainConfig.augment``: speed, pitch,
+  VTLP, noise, reverberation, band-limiting, gain, SpecAugment) at half the default probabilities
+  (:data:`LIGHT_AUGMENT`) — the two tools ``echo_edu`` offers against unseen voices.
+  (``cmvn + augment`` and ``augment`` use the full defaults; see :data:`LIGHT_AUGMENT` for why they are
+  not in the default set.)
 
 Results go to ``assets/results/leave_one_engine_out.json`` (every run, plus mean ± sd per row) and a
 markdown table beside it; notebook 11 and the README read them. Finished runs are kept, so an
 interrupted experiment continues where it stopped (same budget).
 
-    python benchmarks/leave_one_engine_out.py                      # the reported budget (~75 min, 1 core)
+    python benchmarks/leave_one_engine_out.py                      # the reported budget (~90 min, 1 core)
     python benchmarks/leave_one_engine_out.py --quick --output /tmp/loeo.json
 """
 
@@ -43,9 +46,14 @@ ROWS = {  # name: (training engines, {test set name: test engines})
     "both -> held-out": (("espeak", "piper"), {"held-out voices (espeak)": ("espeak",),
                                                "held-out voices (piper)": ("piper",)}),
 }
-#: name: (Dimensions.feature_norm, on-the-fly augmentation)
-CONDITIONS = {"plain": ("none", False), "cmvn + augment": ("cmvn", True), "cmvn": ("cmvn", False),
-              "augment": ("none", True)}
+#: Half-strength augmentation. At this budget (1000 steps) the defaults (``AugmentConfig()``) slow
+#: learning so much that the model has not started to transcribe when training ends (measured: loss
+#: 0.53 vs 0.004 without, WER 93 % even on held-out voices of the training engine).
+LIGHT_AUGMENT = dict(p_speed=0.3, p_pitch=0.2, p_vtlp=0.2, p_reverb=0.15, p_noise=0.3, snr_db=(10.0, 30.0),
+                     p_telephone=0.05, p_gain=0.5, p_specaugment=0.5)
+#: name: (Dimensions.feature_norm, on-the-fly augmentation: None, "default" or "light")
+CONDITIONS = {"plain": ("none", None), "cmvn": ("cmvn", None), "cmvn + light augment": ("cmvn", "light"),
+              "cmvn + augment": ("cmvn", "default"), "augment": ("none", "default")}
 #: The bundled model's architecture (tools/train_bundled.py), on the ``small`` preset.
 ARCHITECTURE = dict(audio_ctx=192, audio_dims=128, audio_head=4, audio_layerA=3, text_ctx=64, text_dims=128,
                     text_head=4, text_layerA=1)
@@ -88,7 +96,8 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    p.add_argument("--conditions", nargs="+", default=["plain", "cmvn + augment"], choices=list(CONDITIONS))
+    p.add_argument("--conditions", nargs="+", default=["plain", "cmvn", "cmvn + light augment"],
+                   choices=list(CONDITIONS))
     p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     p.add_argument("--test-limit", type=int, default=250, help="test clips per test set")
     p.add_argument("--cache-dir", default=None)
@@ -115,17 +124,19 @@ def run_one(args, corpus, test_sets, row: str, condition: str, seed: int) -> dic
     from echo_edu.utils import set_seed
 
     train_engines, tests = ROWS[row]
-    feature_norm, augment = CONDITIONS[condition]
+    feature_norm, strength = CONDITIONS[condition]
+    augment = strength is not None
     tokenizer = build_tokenizer()
     set_seed(seed)
     model = Echo(Dimensions.small(vocab=len(tokenizer), feature_norm=feature_norm, **args.architecture))
     config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, min_lr=args.lr / 100,
                          warmup_steps=min(60, max(1, args.steps // 10)), seed=seed, eval_every=0,
                          progress=not args.quick, output_dir=None, cache_features=not augment,
-                         augment=AugmentConfig().to_dict() if augment else None)
+                         augment=None if strength is None else
+                         AugmentConfig(**(LIGHT_AUGMENT if strength == "light" else {})).to_dict())
     train_split = corpus["train"].select(engine_rows(corpus["train"], train_engines, args.train_clips, seed))
     history = train(model, {"train": train_split}, config, tokenizer=tokenizer)
-    result = {"row": row, "condition": condition, "seed": seed, "feature_norm": feature_norm, "augment": augment,
+    result = {"row": row, "condition": condition, "seed": seed, "feature_norm": feature_norm, "augment": strength,
               "train_engines": list(train_engines), "train_clips": len(train_split),
               "train_seconds": history.seconds, "final_loss": history.train[-1]["loss"] if history.train else None,
               "tests": {}}

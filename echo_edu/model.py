@@ -62,7 +62,8 @@ class AudioEncoder(nn.Module):
 
     With ``dims.feature_norm`` set, each clip's log-mel is first normalised by its own statistics over
     its real frames (``normalize_features``; "cmvn" removes loudness and the channel's spectral tilt), so
-    training, evaluation and transcription see the same features without anyone passing lengths.
+    training, evaluation and transcription see the same features without anyone passing lengths. The
+    padding is scaled with the clip's statistics, not zeroed: it must still read as silence.
     Conv stem (``Conv1d(mels, d, 3) → act → Conv1d(d, d, 3, stride 2) → act``) halves the frame rate;
     fixed sinusoidal positions are added; then layer-A blocks (standard), layer-B blocks
     (``self_attention_type``), all bidirectional; a final norm.
@@ -96,7 +97,7 @@ class AudioEncoder(nn.Module):
         if not mel.is_floating_point():
             raise ShapeError(f"encoder input must be a floating-point log-mel, got dtype {mel.dtype}")
         if dims.feature_norm != "none":
-            mel = normalize_features(mel.float(), signal_frames(mel), mode=dims.feature_norm)
+            mel = normalize_features(mel.float(), signal_frames(mel), mode=dims.feature_norm, padding="scale")
         mel = mel.to(self.conv1.weight.dtype)
         x = self.act(self.conv1(mel))                     # (B, d, 2*audio_ctx)
         x = self.act(self.conv2(x))                       # (B, d, audio_ctx)

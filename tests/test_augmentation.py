@@ -301,3 +301,17 @@ def test_views_show_the_effect_and_the_widget_redraws():
     widget.controls["augmentation"].value = "vtlp"
     assert "vtlp" in widget.figure.layout.annotations[1].text
     assert widget._repr_mimebundle_()["image/png"][:4] == b"\x89PNG"
+
+
+def test_scaled_padding_keeps_silence_the_quietest_thing_in_the_clip():
+    wave = speechlike(1.0)
+    mel = log_mel_spectrogram(torch.cat([wave, torch.zeros(8000)]))[None]     # (1, 80, 150): 50 padded frames
+    lengths = torch.tensor([100])
+    zero, scaled = normalize_features(mel, lengths), normalize_features(mel, lengths, padding="scale")
+    assert torch.equal(zero[..., :100], scaled[..., :100]) and (zero[..., 102:] == 0).all()
+    pad = scaled[..., 102:]                                        # past the STFT window's reach
+    assert torch.allclose(pad, pad[..., :1].expand_as(pad))          # one constant per bin
+    assert (pad[..., 0] <= scaled[..., :100].amin(-1) + 1e-5).all()  # at or below every real frame
+    assert pad.mean() < -0.5                                          # clearly not the mean (0)
+    with pytest.raises(ConfigError, match="padding"):
+        normalize_features(mel, lengths, padding="mean")

@@ -218,3 +218,18 @@ def test_feature_norm_ignores_the_padding_and_old_configs_load_without_it():
     assert Dimensions.from_dict(old).feature_norm == "none"
     with pytest.raises(Exception, match="feature_norm"):
         Dimensions.tiny(feature_norm="loudness").validate()
+
+
+def test_encoder_feature_norm_is_cmvn_over_the_signal_with_scaled_padding():
+    from echo_edu.audio import process_audio
+    from echo_edu.augmentation import normalize_features, signal_frames
+
+    torch.manual_seed(0)
+    model = tiny(feature_norm="cmvn")
+    plain = tiny()
+    plain.load_state_dict(model.state_dict())
+    mel = process_audio(_speechlike_wave(0.8), model.dims.audio_ctx, model.dims.mels)   # 120 of 200 frames padded
+    by_hand = normalize_features(mel, signal_frames(mel), padding="scale")
+    assert torch.allclose(model.encoder(mel), plain.encoder(by_hand), atol=1e-5)
+    zeroed = normalize_features(mel, signal_frames(mel))                                # padding 0: not what we use
+    assert not torch.allclose(model.encoder(mel), plain.encoder(zeroed), atol=1e-3)

@@ -71,7 +71,7 @@ def signal_frames(mel: torch.Tensor) -> torch.Tensor:
 
 
 def normalize_features(mel: torch.Tensor, lengths: torch.Tensor | None = None, *, mode: str = "cmvn",
-                       std_floor: float = 0.05) -> torch.Tensor:
+                       std_floor: float = 0.05, padding: str = "zero") -> torch.Tensor:
     """Normalise each utterance's log-mel by its own statistics over its real frames.
 
     Args:
@@ -80,13 +80,19 @@ def normalize_features(mel: torch.Tensor, lengths: torch.Tensor | None = None, *
         mode: one of :data:`NORMALIZATION_MODES` (see the module docstring for why ``"cmvn"``).
         std_floor: smallest standard deviation divided by (in feature units; Whisper's scale has
             40 dB per unit, so 0.05 = 2 dB), so silent or constant bins are not amplified.
+        padding: what padded frames become: ``"zero"`` (the mean, so they carry nothing) or
+            ``"scale"`` (normalised with the clip's statistics like every other frame, so digital
+            silence stays the quietest thing in the clip). A model needs ``"scale"``: with ``"zero"``
+            its padding looks like an average speech frame and it cannot tell where the words end.
 
     Returns:
-        Same shape, dtype and device: real frames normalised, padded frames 0.
+        Same shape, dtype and device: real frames normalised, padded frames as ``padding`` says.
     """
     check_features(mel)
     if mode not in NORMALIZATION_MODES:
         raise ConfigError(f"unknown normalisation mode {mode!r}; choose one of {NORMALIZATION_MODES}")
+    if padding not in ("zero", "scale"):
+        raise ConfigError(f"unknown padding {padding!r}; choose 'zero' or 'scale'")
     if mode == "none":
         return mel
     squeeze = mel.ndim == 2
@@ -105,5 +111,9 @@ def normalize_features(mel: torch.Tensor, lengths: torch.Tensor | None = None, *
     if mode != "cmn":
         std = (y.pow(2).sum(dim=dims, keepdim=True) / count).sqrt()      # (B, mels|1, 1)
         y = y / std.clamp_min(std_floor)
+        if padding == "scale":
+            y = torch.where(real, y, (x - mean) / std.clamp_min(std_floor))
+    elif padding == "scale":
+        y = x - mean
     y = y.to(mel.dtype)
     return y[0] if squeeze else y
