@@ -103,6 +103,7 @@ def parse_args(argv=None):
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--output", default=str(ROOT / "assets" / "results" / "leave_one_engine_out.json"))
     p.add_argument("--quick", action="store_true", help="smoke test: tiny model and corpus, a few steps")
+    p.add_argument("--report", action="store_true", help="only rewrite the markdown table from --output")
     args = p.parse_args(argv)
     args.architecture = dict(ARCHITECTURE)
     if args.quick:
@@ -167,16 +168,18 @@ def summarise(runs: list[dict]) -> list[dict]:
 def markdown(result: dict) -> str:
     b = result["budget"]
     minutes = statistics.mean(r["train_seconds"] for r in result["runs"]) / 60
+    seeds = sorted({r["seed"] for r in result["runs"]})
     lines = [f"Leave-one-engine-out, task `{b['task']}`: the bundled model's architecture, {b['steps']} steps × "
-             f"batch {b['batch_size']}, {b['train_clips']} training clips per run, seeds {b['seeds']}, "
-             f"about {minutes:.0f} min of training per run on one CPU thread."
+             f"batch {b['batch_size']}, {b['train_clips']} training clips per run, seeds {seeds}, "
+             f"about {minutes:.0f} min of training per run on one thread of a busy 2-core CPU."
              + (" **Smoke test (--quick): these numbers mean nothing.**" if result.get("quick") else ""), "",
              "| trained on | tested on | condition | WER (mean ± sd) | CER (mean ± sd) | seeds |",
              "|---|---|---|---:|---:|---:|"]
     for s in result["summary"]:
+        spread = (lambda sd: f" ± {100 * sd:.1f}" if s["seeds"] > 1 else "")
         lines.append(f"| {s['row'].split(' -> ')[0]} | {s['test']} | {s['condition']} | "
-                     f"{100 * s['wer_mean']:.1f} ± {100 * s['wer_sd']:.1f} % | "
-                     f"{100 * s['cer_mean']:.1f} ± {100 * s['cer_sd']:.1f} % | {s['seeds']} |")
+                     f"{100 * s['wer_mean']:.1f}{spread(s['wer_sd'])} % | "
+                     f"{100 * s['cer_mean']:.1f}{spread(s['cer_sd'])} % | {s['seeds']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -184,6 +187,12 @@ def main(argv=None) -> int:
     from echo_edu.data import build_corpus
 
     args = parse_args(argv)
+    if args.report:
+        result = json.loads(Path(args.output).read_text())
+        result["summary"] = summarise(result["runs"])
+        Path(args.output).with_suffix(".md").write_text(markdown(result))
+        print(markdown(result))
+        return 0
     torch.set_num_threads(1)     # one thread per run: the fastest per core on a shared machine
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -134,8 +134,14 @@ def write_model_card(output: Path, argv: list[str]) -> Path:
         f"- Clips longer than {dims['audio_ctx'] / 50:.1f} s are transcribed in chunks by `transcribe`; the model "
         "never saw a chunk boundary in training.",
         "- Synthetic voices only: real microphones, noise and accents are out of its training distribution "
-        "(see the leave-one-engine-out results for how far it carries).",
+        "(see the leave-one-engine-out results below for how far such a model carries).",
     ]
+    loeo = ROOT / "assets" / "results" / "leave_one_engine_out.md"
+    if loeo.exists():
+        lines += ["", "## How far it carries: leave one engine out", "",
+                  "The same architecture trained on one engine and tested on the other "
+                  "(`python benchmarks/leave_one_engine_out.py`; a smaller budget than this model's):", "",
+                  loeo.read_text().strip()]
     path = output / "MODEL_CARD.md"
     path.write_text("\n".join(lines) + "\n")
     return path
