@@ -230,10 +230,10 @@ else:
 
 # %% [markdown]
 # How to read it: the committed run (two seeds, 1000 steps) puts **adaptive span first** — lowest WER and
-# the smallest spread between seeds — and integrated second; myelinated is level with standard and the
-# slowest to train; without rotary positions the model is clearly worse. Differences of about one
-# standard deviation (standard vs. myelinated vs. quaternion) are noise at two seeds: before you believe
-# a ranking, add seeds (`--seeds 0 1 2 3`) and see whether it survives.
+# the smallest spread between seeds — with integrated and myelinated next; without rotary positions the
+# model is clearly worse. Differences of about one standard deviation (integrated vs. myelinated vs.
+# quaternion vs. standard) are noise at two seeds: before you believe a ranking, add seeds
+# (`--seeds 0 1 2 3`) and see whether it survives.
 
 # %% [markdown]
 # ## 10. The bundled model's own training
