@@ -107,13 +107,12 @@ def normalize_features(mel: torch.Tensor, lengths: torch.Tensor | None = None, *
     dims = (-1,) if mode in ("cmvn", "cmn") else (-2, -1)
     count = real.sum(dim=dims, keepdim=True) * (1 if dims == (-1,) else x.shape[1])  # real cells per group
     mean = (x * real).sum(dim=dims, keepdim=True) / count                 # (B, mels|1, 1)
-    y = (x - mean) * real
+    centred = x - mean
+    y = centred * real                                                   # padded cells 0
     if mode != "cmn":
         std = (y.pow(2).sum(dim=dims, keepdim=True) / count).sqrt()      # (B, mels|1, 1)
         y = y / std.clamp_min(std_floor)
-        if padding == "scale":
-            y = torch.where(real, y, (x - mean) / std.clamp_min(std_floor))
-    elif padding == "scale":
-        y = x - mean
+    if padding == "scale":                                               # every cell with the same statistics
+        y = centred if mode == "cmn" else centred / std.clamp_min(std_floor)
     y = y.to(mel.dtype)
     return y[0] if squeeze else y
