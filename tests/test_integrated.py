@@ -56,12 +56,12 @@ def test_pool_blocks_averages_real_keys_only():
 
 
 def test_prefix_block_means_match_a_loop():
-    from echo_edu.attention.integrated import _prefix_block_means
+    from echo_edu.attention.integrated import _prefix_block_means, _running_block_means
 
     k = torch.randn(2, 1, 11, 3, dtype=torch.float64)
     kpm = torch.ones(2, 11, dtype=torch.bool)
     kpm[1, 4] = False
-    km, _, has = _prefix_block_means(k, k, kpm, 4, offset=3, t=8)  # queries at positions 3..10
+    km, _, has = _prefix_block_means(_running_block_means(k, k, kpm, 4), offset=3, t=8)  # queries at 3..10
     for b in range(2):
         for i, t in enumerate(range(3, 11)):
             keys = [j for j in range(t - t % 4, t + 1) if kpm[b, j]]

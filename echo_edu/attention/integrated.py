@@ -108,20 +108,17 @@ def _running_block_means(k, v, key_padding_mask, pool: int):
     return torch.matmul(average, kb), torch.matmul(average, vb), count.view(-1, K, pool) > 0
 
 
-def _prefix_block_means(k, v, key_padding_mask, pool: int, offset: int, t: int, running=None):
+def _prefix_block_means(running, offset: int, t: int):
     """For queries at positions ``offset … offset+t−1``: the mean key/value of their own block up to and
-    including themselves (padding excluded). ``running``: :func:`_running_block_means` already computed.
+    including themselves (padding excluded), read from :func:`_running_block_means`' output ``running``.
 
     Returns:
         ``(k_mean (B, H, t, d), v_mean (B, H, t, d), has_key (B, t) bool)``.
     """
-    B = k.shape[0]
-    if running is None:
-        running = _running_block_means(k, v, key_padding_mask, pool)
     km, vm, has_key = running  # (B, H, K, P, d) ×2, (B|1, K, P)
     window = slice(offset, offset + t)
     return (km.flatten(2, 3)[:, :, window], vm.flatten(2, 3)[:, :, window],
-            has_key.flatten(1)[:, window].expand(B, t))
+            has_key.flatten(1)[:, window].expand(km.shape[0], t))
 
 
 @register_attention("integrated")
@@ -235,7 +232,7 @@ class IntegratedAttention(nn.Module):
             # complete blocks strictly before the query's own block, plus the running mean of that block up
             # to and including the query: every past key is seen exactly once, no future key ever
             before = torch.arange(K, device=q.device) < torch.div(q_pos, P, rounding_mode="floor")[:, None]
-            kc, vc, own_has_key = _prefix_block_means(k, v, key_padding_mask, P, offset, T, running)  # (B, H, T, d)
+            kc, vc, own_has_key = _prefix_block_means(running, offset, T)  # (B, H, T, d) ×2, (B, T)
             scores = torch.cat([scores, (qs * kc).sum(-1, keepdim=True)], dim=-1)  # (B, H, T, K + 1)
             visible = torch.cat([(visible & before).expand(B, 1, T, K), own_has_key[:, None, :, None]], dim=-1)
             start = torch.div(q_pos, P, rounding_mode="floor") * P
