@@ -183,22 +183,21 @@ def blocked_local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, w
         kpm = _shifted_blocks(kpm, n, shifts, dim=1).view(B, n, shifts * C)  # (B, n, sC)
         mask = mask & kpm[:, None, :, None, :]  # (B, 1, n, C, sC)
     mask = mask if mask.dim() == 5 else mask[None, None]  # (B|1, 1, n, C, sC)
-    if score_bias is not None:
-        bias = score_bias(masked_distance(rel, mask, causal=causal, dtype=torch.float32))  # (B|1, H|1, n, C, sC)
-        bias = bias.expand(bias.shape[0], H, n, C, shifts * C).reshape(bias.shape[0], H * n, C, shifts * C)
-        out, _ = attention_core(qb.reshape(B, H * n, C, d), kb.reshape(B, H * n, shifts * C, d),
-                                vb.reshape(B, H * n, shifts * C, d), None, bias=bias, dropout=dropout,
-                                guard_empty_rows=key_padding_mask is not None)  # (B, H·n, C, d)
-        return out.reshape(B, H, n * C, d)[:, :, :T]
+    bias = None
+    if score_bias is not None:  # the soft mask of the distance replaces the boolean one
+        bias, mask = score_bias(masked_distance(rel, mask, causal=causal, dtype=torch.float32)), None
+
+    def fold(t):  # (B|1, H|1, n, C, sC) → (1 or B·H, n, C, sC)
+        if t.shape[0] == 1 and t.shape[1] == 1:  # shared by every example and head: broadcast, no copy
+            return t.view(1, n, C, shifts * C)
+        return t.expand(B, H, n, C, shifts * C).reshape(B * H, n, C, shifts * C)
+
     # fold batch and heads into one axis and let blocks play the heads, so the fused kernels see ordinary
-    # 4-D (batch·heads, blocks, C, ·) tensors; a mask shared by every head (B = 1, or one mask for the
-    # whole batch) then broadcasts over that axis instead of being copied once per head
-    if mask.shape[0] == 1:
-        mask = mask.view(1, n, C, shifts * C)  # (1, n, C, sC)
-    else:
-        mask = mask.expand(B, H, n, C, shifts * C).reshape(B * H, n, C, shifts * C)  # (B·H, n, C, sC)
+    # 4-D (batch·heads, blocks, C, ·) tensors and a mask shared by every head broadcasts instead of being
+    # copied once per head
     out, _ = attention_core(qb.reshape(B * H, n, C, d), kb.reshape(B * H, n, shifts * C, d),
-                            vb.reshape(B * H, n, shifts * C, d), mask, dropout=dropout,
+                            vb.reshape(B * H, n, shifts * C, d), None if mask is None else fold(mask),
+                            bias=None if bias is None else fold(bias), dropout=dropout,
                             guard_empty_rows=key_padding_mask is not None)  # (B·H, n, C, d)
     return out.reshape(B, H, n * C, d)[:, :, :T]
 
