@@ -6,15 +6,25 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 JOBS   ?= 2
 
-.PHONY: setup system-deps demo test lab notebooks benchmarks clean
+.PHONY: setup lock system-deps demo test lab notebooks benchmarks clean
+
+LOCK   := requirements/lock.txt
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Installs exactly the lock (every package, transitive ones too, by version and hash), then echo_edu
+# itself without dependencies. The stamp depends on the lock, so a new lock reinstalls.
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --progress-bar off -e ".[dev]"
+	$(BIN)/python -m pip install --progress-bar off --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --progress-bar off --no-deps --no-build-isolation -e .
+	$(BIN)/python tools/check_env.py
 	touch $@
+
+# Regenerates the lock from pyproject.toml (needs the registry); commit the result.
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra dev --universal \
+		--python-version 3.10 --generate-hashes --quiet -o $(LOCK)
 
 system-deps:
 	bash tools/system_deps.sh
@@ -25,7 +35,8 @@ demo: setup system-deps
 	@echo "Lessons rendered to build/notebooks/. Explore them live with: make lab"
 
 test: setup system-deps
-	ECHO_EDU_QUICK=1 HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	$(BIN)/python tools/check_env.py
+	ECHO_EDU_QUICK=1 HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=25
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
