@@ -1,0 +1,64 @@
+"""tools/check_env.py: the environment must be exactly the lock, and torchaudio must import."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("check_env", ROOT / "tools" / "check_env.py")
+check_env = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(check_env)
+
+LOCK = """\
+# a comment
+torch==2.11.0 \\
+    --hash=sha256:aa
+numpy==2.2.6 ; python_full_version < '3.0' \\
+    --hash=sha256:bb
+numpy==2.4.6 ; python_full_version >= '3.0' \\
+    --hash=sha256:cc
+Typing_Extensions==4.15.0
+    # via torch
+"""
+
+
+def test_lock_lines_apply_markers_and_canonical_names(tmp_path):
+    lock = tmp_path / "lock.txt"
+    lock.write_text(LOCK)
+    assert check_env.locked_versions(lock) == {"torch": "2.11.0", "numpy": "2.4.6", "typing-extensions": "4.15.0"}
+
+
+def test_drift_names_each_package_and_both_versions():
+    pins = {"torch": "2.11.0", "torchaudio": "2.11.0", "numpy": "2.4.6"}
+    installed = {"torch": "2.11.0", "torchaudio": "2.11.1", "pip": "24.0", "ipdb": "0.13"}
+    assert check_env.drift(pins, installed) == [
+        "numpy: locked 2.4.6, not installed",
+        "torchaudio: locked 2.11.0, installed 2.11.1",
+        "ipdb: installed 0.13, not in the lock",
+    ]
+    assert check_env.drift(pins, dict(pins, pip="24.0")) == []
+
+
+def test_a_file_without_pins_is_refused(tmp_path):
+    lock = tmp_path / "requirements.in"
+    lock.write_text("torch>=2\n")
+    with pytest.raises(SystemExit, match="no `name==version` lines"):
+        check_env.locked_versions(lock)
+
+
+def test_main_reports_drift_and_the_repair(tmp_path, capsys):
+    lock = tmp_path / "lock.txt"
+    lock.write_text("torch==0.0.1\n")
+    assert check_env.main(["--lock", str(lock)]) == 1
+    err = capsys.readouterr().err
+    assert "torch: locked 0.0.1, installed" in err and "make clean setup" in err
+
+
+@pytest.mark.skipif(not (ROOT / ".venv").exists() or Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(),
+                    reason="runs inside the project's .venv (make setup), the environment the lock describes")
+def test_this_environment_is_the_lock():
+    assert check_env.main([]) == 0
