@@ -17,7 +17,8 @@ import jiwer
 
 from .errors import ShapeError
 
-__all__ = ["ErrorRates", "error_rates", "wer", "cer", "breakdown", "format_table"]
+__all__ = ["ErrorRates", "error_rates", "wer", "cer", "breakdown", "format_table", "SclitePoint", "sclite_point",
+           "sclite_report", "format_sclite"]
 
 
 @dataclass(frozen=True)
@@ -109,4 +110,69 @@ def format_table(rows: Mapping[str, ErrorRates], title: str = "group") -> str:
     lines = [f"| {title} | utterances | words | WER % | CER % |", "|---|---:|---:|---:|---:|"]
     for name, r in rows.items():
         lines.append(f"| {name} | {r.n} | {r.words} | {100 * r.wer:.2f} | {100 * r.cer:.2f} |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- sclite-style summary
+@dataclass(frozen=True)
+class SclitePoint:
+    """One line of an sclite / ESPnet ``RESULTS.md`` table, over words or characters.
+
+    ``snt`` sentences and ``units`` reference words (or characters); ``corr``, ``sub``, ``dele``, ``ins``
+    and ``err`` are percentages of ``units``; ``s_err`` is the percentage of sentences with any error.
+    """
+
+    snt: int
+    units: int
+    corr: float
+    sub: float
+    dele: float
+    ins: float
+    err: float
+    s_err: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def sclite_point(references: Sequence[str], hypotheses: Sequence[str], unit: str = "word") -> SclitePoint:
+    """Pooled sclite counts of paired transcripts (normalised first); ``unit`` is "word" or "char"."""
+    if unit not in ("word", "char"):
+        raise ValueError(f"unit must be 'word' or 'char', got {unit!r}")
+    refs, hyps = _normalised(references, hypotheses)
+    if not refs:
+        return SclitePoint(0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    out = (jiwer.process_words if unit == "word" else jiwer.process_characters)(refs, hyps)
+    units = out.hits + out.substitutions + out.deletions
+    wrong = sum(r != h for r, h in zip(refs, hyps))
+
+    def pct(count: int) -> float:
+        return 100.0 * _rate(count, units)
+
+    return SclitePoint(snt=len(refs), units=units, corr=pct(out.hits), sub=pct(out.substitutions),
+                       dele=pct(out.deletions), ins=pct(out.insertions),
+                       err=pct(out.substitutions + out.deletions + out.insertions), s_err=100.0 * wrong / len(refs))
+
+
+def sclite_report(references: Sequence[str], hypotheses: Sequence[str], speakers: Iterable | None = None,
+                  unit: str = "word") -> dict[str, SclitePoint]:
+    """``{"Sum/Avg": pooled point, speaker: point, ...}``: the overall line first, then each speaker."""
+    report = {"Sum/Avg": sclite_point(references, hypotheses, unit)}
+    if speakers is not None:
+        speakers = [str(s) for s in speakers]
+        if len(speakers) != len(references):
+            raise ShapeError(f"{len(speakers)} speaker labels for {len(references)} utterances")
+        for name in sorted(set(speakers)):
+            idx = [i for i, s in enumerate(speakers) if s == name]
+            report[name] = sclite_point([references[i] for i in idx], [hypotheses[i] for i in idx], unit)
+    return report
+
+
+def format_sclite(report: Mapping[str, SclitePoint], unit: str = "word", title: str = "SPKR") -> str:
+    """The markdown table ESPnet prints in ``RESULTS.md``: Snt, Wrd (or Chr), Corr, Sub, Del, Ins, Err, S.Err."""
+    count = "Wrd" if unit == "word" else "Chr"
+    lines = [f"|{title}|Snt|{count}|Corr|Sub|Del|Ins|Err|S.Err|", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, r in report.items():
+        lines.append(f"|{name}|{r.snt}|{r.units}|{r.corr:.1f}|{r.sub:.1f}|{r.dele:.1f}|{r.ins:.1f}|"
+                     f"{r.err:.1f}|{r.s_err:.1f}|")
     return "\n".join(lines)

@@ -67,3 +67,37 @@ def test_teacher_forced_texts_read_the_reference_while_decoding_does_not():
     swapped = [dict(r, text="four four four four") for r in rows]
     assert teacher_forced_texts(model, swapped) != forced           # it depends on the reference
     assert transcribe_rows(model, swapped) == transcribe_rows(model, rows)   # real decoding does not
+
+
+# ---------------------------------------------------------------------------- sclite-style summary
+from echo_edu.metrics import format_sclite, sclite_point, sclite_report  # noqa: E402
+
+
+def test_sclite_point_counts_like_sclite():
+    refs = ["one two three", "yes", "go left"]
+    hyps = ["one too three four", "yes", "left"]   # 1 sub + 1 ins; exact; 1 del
+    p = sclite_point(refs, hyps)
+    assert (p.snt, p.units) == (3, 6)
+    assert p.corr == pytest.approx(100 * 4 / 6) and p.sub == pytest.approx(100 / 6)
+    assert p.dele == pytest.approx(100 / 6) and p.ins == pytest.approx(100 / 6)
+    assert p.err == pytest.approx(50.0) and p.s_err == pytest.approx(200 / 3)
+    chars = sclite_point(["ab"], ["ac"], unit="char")
+    assert (chars.units, chars.sub, chars.err) == (2, 50.0, 50.0)
+
+
+def test_sclite_report_has_the_pooled_line_first_then_each_speaker():
+    report = sclite_report(["a b", "c", "d"], ["a b", "x", "d"], speakers=["s2", "s1", "s2"])
+    assert list(report) == ["Sum/Avg", "s1", "s2"]
+    assert report["s1"].err == 100.0 and report["s2"].err == 0.0
+    assert report["Sum/Avg"].err == pytest.approx(25.0)
+    table = format_sclite(report)
+    assert table.splitlines()[0] == "|SPKR|Snt|Wrd|Corr|Sub|Del|Ins|Err|S.Err|"
+    assert "|Sum/Avg|3|4|75.0|25.0|0.0|0.0|25.0|33.3|" in table
+    assert "|Chr|" in format_sclite(sclite_report(["a"], ["a"], unit="char"), unit="char")
+
+
+def test_sclite_refuses_unpaired_or_unknown_input():
+    with pytest.raises(ShapeError):
+        sclite_report(["a"], ["a"], speakers=["x", "y"])
+    with pytest.raises(ValueError, match="unit"):
+        sclite_point(["a"], ["a"], unit="phone")
