@@ -59,7 +59,7 @@ def test_voice_lists_and_held_out_voices():
 
 def test_missing_engines_raise_clear_errors(monkeypatch):
     with pytest.raises(EngineUnavailableError, match="unknown speech engine"):
-        check_engine("festival")
+        check_engine("sam")
     monkeypatch.setattr(engines_module.shutil, "which", lambda name: None)
     with pytest.raises(EngineUnavailableError, match="apt-get install espeak-ng"):
         check_engine("espeak")

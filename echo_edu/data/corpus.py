@@ -36,15 +36,16 @@ import numpy as np
 
 from ..errors import ConfigError, EngineUnavailableError
 from .augment import CorpusAugmentConfig
-from .engines import ENGINES, Voice, available_engines, list_voices
-from .tasks import TASKS, generate_text
+from .engines import DEFAULT_ENGINES, ENGINES, Voice, available_engines, list_voices
+from .tasks import TASKS, generate_text, spoken_form
 
 __all__ = ["build_corpus", "held_out_voices", "plan_corpus", "default_cache_dir", "SPLITS",
            "CORPUS_VERSION"]
 
 CORPUS_VERSION = 2          # bump when the plan or the synthesis changes, to invalidate caches
 SPLITS = ("train", "validation", "test")
-_CHUNK = {"espeak": 64, "piper": 16}   # clips per worker job (piper re-seeds once per job)
+#: clips per worker job: piper re-seeds once per job; festival starts a process per clip (~0.3 s)
+_CHUNK = {"espeak": 64, "piper": 16, "flite": 64, "festival": 16}
 
 
 def default_cache_dir() -> Path:
@@ -79,8 +80,10 @@ def plan_corpus(task: str, n: int, seed: int, engines: Sequence[str],
                 augment: CorpusAugmentConfig | None = None) -> list[dict]:
     """Decide every clip (no synthesis): a list of ``n`` job dicts in split order.
 
-    Each job: ``split, text, voice (name), engine, params`` (the voice's settings plus this clip's
-    ``speed``/``pitch`` or ``noise_w``) and ``aug_seed`` (``None`` when not augmenting).
+    Each job: ``split, text, spoken`` (the words the engine says: the text, or the task's
+    :func:`~echo_edu.data.tasks.spoken_form` of it), ``voice`` (name), ``engine``, ``params`` (the
+    voice's settings plus this clip's espeak ``speed``/``pitch``, piper ``noise_w`` or flite/festival
+    duration ``stretch``) and ``aug_seed`` (``None`` when not augmenting).
     """
     rng = random.Random(f"echo-corpus|{task}|{seed}")
     counts = [int(round(n * f)) for f in fractions[1:]]
@@ -107,11 +110,13 @@ def plan_corpus(task: str, n: int, seed: int, engines: Sequence[str],
             params = dict(voice.params)
             if engine == "espeak":
                 params.update(speed=rng.randint(130, 200), pitch=rng.randint(25, 75))
-            else:
+            elif engine == "piper":
                 params.update(noise_w=round(rng.uniform(0.4, 1.0), 3))
+            else:   # flite, festival: 15 % faster to 20 % slower than the voice's own tempo
+                params.update(stretch=round(rng.uniform(0.85, 1.2), 3))
             aug_seed = rng.randrange(2**31) if (augment is not None and split == "train") else None
-            jobs.append(dict(split=split, text=text, voice=voice.name, engine=engine,
-                             params=params, aug_seed=aug_seed))
+            jobs.append(dict(split=split, text=text, spoken=spoken_form(task, text), voice=voice.name,
+                             engine=engine, params=params, aug_seed=aug_seed))
     return jobs
 
 
@@ -128,17 +133,14 @@ def _run_chunk(args) -> tuple[list[int], list[np.ndarray]]:
     import torch
 
     from .augment import random_augment
-    from .engines import _PIPER, synthesize
+    from .engines import _PIPER, synthesize_job
 
     chunk_seed, indices, jobs, augment = args
     if any(j["engine"] == "piper" for j in jobs):
         _PIPER.reseed(chunk_seed)
     waves = []
     for job in jobs:
-        voice = Voice(job["engine"], job["voice"], job["params"])
-        p = job["params"]
-        wave = synthesize(job["text"], voice, speed=p.get("speed", 175), pitch=p.get("pitch", 50),
-                          noise_w=p.get("noise_w", 0.8))
+        wave = synthesize_job(job)
         if job["aug_seed"] is not None:
             gen = torch.Generator().manual_seed(job["aug_seed"])
             wave = random_augment(torch.from_numpy(wave), augment, gen)[0].numpy()
@@ -238,7 +240,7 @@ def _formatted(corpus):
     return corpus.with_format("numpy", columns=["audio"], output_all_columns=True)
 
 
-def build_corpus(task: str, n: int, seed: int = 0, engines: Sequence[str] = ("espeak", "piper"),
+def build_corpus(task: str, n: int, seed: int = 0, engines: Sequence[str] = DEFAULT_ENGINES,
                  cache_dir: str | os.PathLike | None = None, *,
                  fractions: Sequence[float] = (0.8, 0.1, 0.1), test_voice_fraction: float = 0.15,
                  augment: CorpusAugmentConfig | bool | None = None, workers: int = 2,
@@ -246,10 +248,11 @@ def build_corpus(task: str, n: int, seed: int = 0, engines: Sequence[str] = ("es
     """Synthesise (or load from cache) ``n`` clips of ``task``.
 
     Args:
-        task: ``"digits"``, ``"commands"`` or ``"sentences"``.
+        task: ``"digits"``, ``"commands"``, ``"sentences"`` or ``"an4"`` (see :data:`TASKS`).
         n: total clips over all splits.
         seed: the plan's seed; the same arguments give the same corpus (texts, voices, audio).
-        engines: speech engines to use; ones not installed here are skipped with a warning, and
+        engines: speech engines to use (any of :data:`~echo_edu.data.engines.ENGINES`: espeak,
+            piper, flite, festival); ones not installed here are skipped with a warning, and
             :class:`EngineUnavailableError` is raised when none is left.
         cache_dir: where corpora are cached (default :func:`default_cache_dir`).
         fractions: share of clips (and of the text space) for train / validation / test.

@@ -76,7 +76,7 @@ def write_samples(directory: str | Path | None = None, engines=("espeak", "piper
 
     from ..audio import SAMPLE_RATE, save_audio
     from .corpus import plan_corpus
-    from .engines import Voice, available_engines, synthesize
+    from .engines import available_engines, synthesize_job
 
     folder = Path(directory) if directory is not None else SAMPLES_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -87,10 +87,7 @@ def write_samples(directory: str | Path | None = None, engines=("espeak", "piper
         for engine in engines:
             jobs = [j for j in plan if j["split"] == split and j["engine"] == engine][:per_engine]
             for k, job in enumerate(jobs):
-                p = job["params"]
-                voice = Voice(engine, job["voice"], p)
-                wave = synthesize(job["text"], voice, speed=p.get("speed", 175), pitch=p.get("pitch", 50),
-                                  noise_w=p.get("noise_w", 0.8), seed=_SEED + k)
+                wave = synthesize_job(job, seed=_SEED + k)
                 name = f"{task}_{'heldout' if split == 'test' else 'train'}_{engine}_{k}.flac"
                 save_audio(folder / name, torch.from_numpy(wave), SAMPLE_RATE)
                 manifest.append(dict(file=name, text=job["text"], voice=job["voice"], engine=engine,

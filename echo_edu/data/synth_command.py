@@ -2,6 +2,7 @@
 
     echo-edu synth digits --n 6000 --seed 0            # train/validation/test, cached
     echo-edu synth sentences --n 300 --engines piper    # one engine only
+    echo-edu synth an4 --n 2000 --engines espeak piper flite festival   # the AN4 domain, 4 engines
     echo-edu synth --list-voices                        # engines found here and their voices
     echo-edu synth --samples assets/samples             # remake the bundled sample set
 
@@ -20,15 +21,15 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``synth`` options to ``parser``."""
-    from .engines import ENGINES
+    from .engines import DEFAULT_ENGINES, ENGINES
     from .tasks import TASKS
 
     parser.add_argument("task", nargs="?", choices=sorted(TASKS), default="digits",
                         help="what the voices say (default: digits)")
     parser.add_argument("--n", type=int, default=600, help="total clips over all splits (default 600)")
     parser.add_argument("--seed", type=int, default=0, help="plan seed (default 0)")
-    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES),
-                        help="speech engines (default: both; missing ones are skipped)")
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(DEFAULT_ENGINES),
+                        help="speech engines (default: espeak piper; missing ones are skipped)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="corpus cache folder (default $ECHO_EDU_CACHE/corpora or ~/.cache/echo_edu/corpora)")
     parser.add_argument("--workers", type=int, default=2, help="synthesis processes (default 2)")

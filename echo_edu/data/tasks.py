@@ -1,4 +1,4 @@
-"""What the synthetic speakers say: three tasks of rising difficulty.
+"""What the synthetic speakers say: three tasks of rising difficulty, and the real domain's words.
 
 * ``digits`` — connected digit strings of 1–7 digits, the classic TIDIGITS task. Zero is read
   both as "zero" and as "oh", as people do.
@@ -6,9 +6,12 @@
   ("go left", "stop", "marvin up six").
 * ``sentences`` — short English sentences from a small template grammar (see :data:`GRAMMAR`)
   with a vocabulary of well over 300 words.
+* ``an4`` — the words of CMU's AN4 census database (spelled names and places, house, zip and phone
+  numbers, dates, ordinals, ENTER/ERASE/RUBOUT prompts) and the Speech Commands keywords, from the
+  templates of :mod:`echo_edu.data.an4_templates`; never an AN4 test transcript.
 
 Every generator takes a seeded ``random.Random`` and returns normalised text (the training target
-and the words the engine speaks).
+and, unless :func:`spoken_form` rewrites it for the engines, the words the engine speaks).
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from typing import Callable
 
 from ..errors import ConfigError
 from ..text import DIGIT_WORDS
+from .an4_templates import an4_spoken_form, an4_text, an4_vocabulary
 
-__all__ = ["TASKS", "COMMAND_WORDS", "GRAMMAR", "generate_text", "task_vocabulary"]
+__all__ = ["TASKS", "COMMAND_WORDS", "GRAMMAR", "generate_text", "spoken_form", "task_vocabulary"]
 
 COMMAND_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go",
                  "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
@@ -112,8 +116,10 @@ def _sentence(rng: random.Random) -> str:
 
 #: task name -> generator(rng) -> normalised text
 TASKS: dict[str, Callable[[random.Random], str]] = {
-    "digits": _digits, "commands": _commands, "sentences": _sentence,
+    "digits": _digits, "commands": _commands, "sentences": _sentence, "an4": an4_text,
 }
+#: task name -> text -> what the engines are asked to say (tasks not listed: the text itself)
+_SPOKEN: dict[str, Callable[[str], str]] = {"an4": an4_spoken_form}
 
 
 def generate_text(task: str, rng: random.Random) -> str:
@@ -121,6 +127,15 @@ def generate_text(task: str, rng: random.Random) -> str:
     if task not in TASKS:
         raise ConfigError(f"unknown task {task!r}; choose from {sorted(TASKS)}")
     return TASKS[task](rng)
+
+
+def spoken_form(task: str, text: str) -> str:
+    """The words an engine should say for ``text`` of ``task`` (the transcript stays ``text``).
+
+    Most tasks say their text as written; ``an4`` spells the letter "a" so no engine reads it as
+    the article (see :func:`~echo_edu.data.an4_templates.an4_spoken_form`).
+    """
+    return _SPOKEN.get(task, str)(text)
 
 
 def task_vocabulary(task: str) -> set[str]:
@@ -134,4 +149,6 @@ def task_vocabulary(task: str) -> set[str]:
         words |= {w for t in _TEMPLATES for w in t if w not in GRAMMAR and w != "'s"}
         words |= {"an"} | {w + "'s" for w in GRAMMAR["noun"]}
         return words
+    if task == "an4":
+        return an4_vocabulary()
     raise ConfigError(f"unknown task {task!r}; choose from {sorted(TASKS)}")
