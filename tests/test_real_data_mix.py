@@ -113,3 +113,17 @@ def test_weighted_step_sampler_is_reproducible_and_follows_the_weights():
     assert sample_weights([{"text": "x"}]) is None
     with pytest.raises(ConfigError, match="not all zero"):
         WeightedStepSampler([0.0, 0.0], 4, 0)
+
+
+def test_synth_spec_builds_the_synthetic_corpus_and_mixes_it_with_real_speech(tmp_path):
+    from echo_edu.data import available_engines
+
+    if "espeak" not in available_engines():
+        pytest.skip("espeak-ng is not installed (tools/system_deps.sh installs it)")
+    fsdd = write_fsdd(tmp_path / "fsdd")
+    mixed = load_speech([f"synth:digits?n=6&engines=espeak&workers=1&cache_dir={tmp_path / 'cache'}",
+                         f"fsdd:{fsdd}@3"])
+    synth = [r for r in mixed["train"] if r["source"] == "synth:digits"]
+    assert synth and synth[0]["engine"] == "espeak" and synth[0]["speaker"] == synth[0]["voice"]
+    assert source_shares(mixed["train"]) == pytest.approx({"synth:digits": 0.25, "fsdd": 0.75})
+    assert {"synth:digits", "fsdd"} <= set(mixed["test"]["source"])
