@@ -40,3 +40,33 @@ class TrainingError(EchoError, RuntimeError):
 
 class EngineUnavailableError(EchoError, RuntimeError):
     """A speech-synthesis engine (piper, espeak-ng) is not installed on this machine."""
+
+
+class DataError(EchoError, ValueError):
+    """A speech corpus on disk cannot be used (see :mod:`echo_edu.data.real`); the message names the file."""
+
+
+class CorpusNotFoundError(DataError, FileNotFoundError):
+    """A corpus path (folder, manifest, metadata file) does not exist."""
+
+
+class CorpusFormatError(DataError):
+    """A path exists but is not a corpus of the kind asked for (no ``etc/an4_train.fileids``, a manifest
+    line that is not JSON, an FSDD file name that is not ``{digit}_{speaker}_{n}``, ...)."""
+
+
+class TranscriptError(DataError):
+    """A transcript is missing, empty after normalisation, or holds characters the tokenizer cannot spell.
+
+    Attributes:
+        file: the audio file (or transcript file) the transcript belongs to.
+        characters: the characters that cannot be spelled (empty when the transcript is missing/empty).
+    """
+
+    def __init__(self, message: str, file: str = "", characters: str = ""):
+        super().__init__(message)
+        self.file, self.characters = file, characters
+
+
+class SkippedTranscriptsWarning(UserWarning):
+    """Some clips were skipped (``on_unknown="skip"``): the warning says how many and names them."""
