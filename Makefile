@@ -12,9 +12,11 @@ LOCK   := requirements/lock.txt
 
 setup: $(VENV)/.installed
 
-# Installs exactly the lock (every package, transitive ones too, by version and hash), then echo_edu
-# itself without dependencies. The stamp depends on the lock, so a new lock reinstalls.
+# Installs exactly the lock (every package, transitive ones too, by version and hash) into a new venv,
+# then echo_edu itself without dependencies. The stamp depends on the lock: a new lock rebuilds .venv
+# from scratch, so nothing the old lock installed stays behind.
 $(VENV)/.installed: pyproject.toml $(LOCK)
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --progress-bar off --require-hashes --no-deps -r $(LOCK)
 	$(BIN)/python -m pip install --progress-bar off --no-deps --no-build-isolation -e .
