@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(p.name for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
-CELL_TIMEOUT_S = 300  # the slowest quick-mode cell takes ~1 min on a loaded 2-core machine; a hang fails in 5
+CELL_TIMEOUT_S = 300  # whole quick-mode lessons took 12-25 s each here (test-artifacts/rerun.jsonl): a hang fails in 5 min
 # repo folders whose changes say nothing about the notebooks (tools, caches, other tests' output)
 IGNORED = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "test-artifacts", ".ipynb_checkpoints",
            "node_modules"}
