@@ -95,14 +95,29 @@ masks_static(masks);
 masks_figure(masks)
 
 # %% [markdown]
-# A blocked key gets exactly zero weight, and a row with *no* allowed key returns zeros rather than NaN:
+# A blocked key gets exactly zero weight. Every row of "causal AND padding" keeps at least key 0, so
+# each row is still a distribution over its allowed keys — even the rows of the pad *queries* 5–7:
 
 # %%
 q, k, v = torch.randn(3, 1, T, d, generator=gen).unbind(0)
 _, w = attention_core(q, k, v, masks["causal AND padding"], need_weights=True)
 assert (w[0][~masks["causal AND padding"]] == 0).all()
-assert torch.allclose(w[0, :5].sum(-1), torch.ones(5))
+assert torch.allclose(w[0].sum(-1), torch.ones(T))
 print(w[0])
+
+# %% [markdown]
+# A row with *no* allowed key would divide by zero in a naive softmax. It happens when a window or a
+# mask of finished sequences blocks every key of a query; here we block query 2 by hand. The row comes
+# back as zeros (weights and output) rather than NaN, on the explicit and on the fused path:
+
+# %%
+empty = masks["causal AND padding"].clone()
+empty[2] = False                                   # query 2 may attend to nothing
+out_e, w_e = attention_core(q, k, v, empty, need_weights=True)
+fused_e, _ = attention_core(q, k, v, empty)
+print("weights of query 2:", w_e[0, 2], " output of query 2:", out_e[0, 2, :4])
+assert (w_e[0, 2] == 0).all() and (out_e[0, 2] == 0).all() and not out_e.isnan().any()
+assert torch.allclose(out_e, fused_e, atol=1e-6)
 
 # %% [markdown]
 # ## 3. Many heads
@@ -168,10 +183,11 @@ assert torch.allclose(torch.cat(steps, 1), full, atol=1e-5)
 # %% [markdown]
 # ## 6. Watching a tiny model learn to look back
 #
-# Task: at each position, output the token that appeared **two steps earlier**. The only way to solve
-# it is for some head to attend from position `t` to `t − 2` — which the model can only find because
-# rotary gives it relative positions. Two pre-norm attention layers and a linear read-out; a few
-# dozen Adam steps on random sequences.
+# Task: at each position, output the token that appeared **two steps earlier**. To solve it exactly a
+# head must attend from position `t` to `t − 2`, and "two back" is a *relative* position — what rotary
+# puts into the scores. Two pre-norm attention layers and a linear read-out; a few dozen Adam steps on
+# random sequences. (Exercise 2 asks what the same model does without rotary: it does better than
+# chance, but not by finding `t − 2`.)
 
 # %%
 V, LAG, T = 10, 2, 14
@@ -251,13 +267,122 @@ assert back2.mean(1).max() > 0.5
 #
 # ## Exercises
 #
-# 1. Remove the `1/√d` (pass `scale=1.0` to `attention_core`) and train `LookBack` with `dims=256`. What
-#    happens to the loss curve, and why?
-# 2. Train `LookBack` with `rotary=None`. Can it solve the task? Explain with section 4.
+# 1. `attention_core` takes a `scale` (default `1/√d`; `build_attention` does not expose it). On random
+#    `q, k` of shape `(64, 32, 256)`, compute the mean of the largest weight of each row with the default
+#    scale and with `scale=1.0`. What happens to the softmax without `1/√d`, and what does that do to
+#    its gradients? Check with `check_scale(default, unscaled)`.
+# 2. Train `LookBack` with `rotary=None` (copy the class with a `rotary` argument), same steps, and
+#    measure the accuracy on fresh sequences. Chance is 10 %: why does it score clearly more, yet far
+#    less than with rotary? (Hint: section 4 — without rotary, what does query `t` know about its keys
+#    besides *which* tokens it may see?) Check with `check_no_rotary(plain, rotary)`.
 # 3. Change `LAG` to 5 and replace the full causal mask by a causal band with `w = 4`
 #    (`band_mask(T, T, 4, causal=True)`). Why can't a single layer succeed, and how many layers are needed?
+#    Write `layers_needed(lag, w)` and check it with `check_layers_needed(layers_needed)`.
 # 4. Write the cache test of section 5 for cross-attention: call once with `context`, then with
-#    `context=None` and the same cache. Which tensors does the cache hold?
+#    `context=None` and the same cache. Which tensors does the cache hold? Check your
+#    `cached_cross_attention(attn, x, context) -> (out, cache)` with `check_cross_cache`.
+#
+# Worked solutions follow, one collapsed cell each (click to expand; try first).
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: without 1/√d the logits of width-256 vectors have std 16, the softmax is nearly one-hot.
+import torch
+from echo_edu.attention import attention_core
+from echo_edu.exercises.lesson03 import check_scale
+
+gen1 = torch.Generator().manual_seed(0)
+q1, k1, v1 = torch.randn(3, 64, 32, 256, generator=gen1).unbind(0)
+top = {}
+for name, scale in (("default", None), ("unscaled", 1.0)):
+    _, w1 = attention_core(q1, k1, v1, scale=scale, need_weights=True)
+    top[name] = w1.max(-1).values.mean().item()
+    # softmax Jacobian size: Σ p(1 − p) = 1 − Σ p², tiny when one weight is ≈ 1
+    print(f"{name:8s}: largest weight {top[name]:.2f}, mean 1 − Σp² = {(1 - w1.pow(2).sum(-1)).mean():.2f}")
+assert check_scale(top["default"], top["unscaled"])
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: without rotary the layers are order-blind over the keys a query may see.
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import echo_edu
+from echo_edu.attention import build_attention
+from echo_edu.exercises.lesson03 import bag_of_tokens_bound, check_no_rotary
+
+
+class LookBack2(nn.Module):
+    def __init__(self, rotary, dims=32, heads=4, vocab=10):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dims)
+        self.norms = nn.ModuleList(nn.LayerNorm(dims) for _ in range(2))
+        self.layers = nn.ModuleList(build_attention("standard", dims, heads, rotary=rotary) for _ in range(2))
+        self.head = nn.Linear(dims, vocab)
+
+    def forward(self, ids):
+        x = self.embed(ids)
+        for norm, attn in zip(self.norms, self.layers):
+            x = x + attn(norm(x), causal=True)[0]
+        return self.head(x)
+
+
+def lookback_accuracy(rotary, steps, seed=0, vocab=10, lag=2, length=14):
+    gen2 = echo_edu.set_seed(seed)
+    model2 = LookBack2(rotary)
+    opt2 = torch.optim.Adam(model2.parameters(), lr=1e-2)
+    for _ in range(steps):
+        ids = torch.randint(vocab, (16, length), generator=gen2)
+        loss = F.cross_entropy(model2(ids)[:, lag:].reshape(-1, vocab), ids[:, :-lag].reshape(-1))
+        opt2.zero_grad()
+        loss.backward()
+        opt2.step()
+    probe2 = torch.randint(vocab, (256, length), generator=gen2)
+    with torch.no_grad():
+        return (model2(probe2)[:, lag:].argmax(-1) == probe2[:, :-lag]).float().mean().item()
+
+
+steps2 = 60 if echo_edu.quick_mode() else 300
+plain, rotary = lookback_accuracy(None, steps2), lookback_accuracy({"theta": 100.0}, steps2)
+print(f"no rotary {plain:.0%}, rotary {rotary:.0%}, most-frequent-visible-token guess {bag_of_tokens_bound():.0%}")
+# Query t sees tokens x_0..x_t but not their order: it can only guess a token that occurs before it.
+# Early queries see few tokens, so the guess is often right there; that is all the causal mask leaks.
+assert check_no_rotary(plain, rotary)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: compose the band mask with itself, one boolean product per layer, until t sees t − lag.
+import torch
+from echo_edu.attention import band_mask
+from echo_edu.exercises.lesson03 import check_layers_needed
+
+
+def layers_needed(lag, w, length=32):
+    band = band_mask(length, length, w, causal=True).float()
+    reach = band.clone()
+    for layers in range(1, length):
+        if reach[length - 1, length - 1 - lag] > 0:
+            return layers
+        reach = (reach @ band).clamp(max=1)       # one more layer: paths of one more hop
+    raise ValueError("unreachable")
+
+
+print("LAG = 5, w = 4 needs", layers_needed(5, 4), "layers")   # one layer reaches only t − 3
+assert check_layers_needed(layers_needed)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 4: the first call stores the context's keys and values; every later step reuses them.
+import torch
+from echo_edu.attention import KVCache
+from echo_edu.exercises.lesson03 import check_cross_cache
+
+
+def cached_cross_attention(attn, x, context):
+    cache = KVCache()
+    steps = [attn(x[:, :1], context, cache=cache)[0]]
+    steps += [attn(x[:, t:t + 1], None, cache=cache)[0] for t in range(1, x.shape[1])]
+    return torch.cat(steps, 1), cache
+
+
+assert check_cross_cache(cached_cross_attention)
 #
 # ## Questionnaire
 #

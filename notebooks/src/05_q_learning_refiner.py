@@ -73,7 +73,8 @@ assert task.best_actions().tolist() == [0, 1, 2, 3]
 # attention window does not lead anywhere — the next forward pass is a fresh situation — so span
 # choice is a **contextual bandit** and we use `γ = 0`. (The original Echo used `γ = 0.9` and treated
 # "output statistics of the same layer" as the next state; that bootstraps from a quantity that is not a
-# consequence of the action.) Let's check one update by hand:
+# consequence of the action.) `γ` only matters when the action changes what comes next; exercise 3
+# measures what `γ = 0.9` does to this lesson's bandit. Let's check one update by hand:
 
 # %%
 agent = QLearningRefiner(n_states=4, n_actions=4, alpha=0.5, gamma=0.9)
@@ -159,7 +160,16 @@ print("initial_q = 0:", pessimist.greedy(torch.arange(4)).tolist(), "  initial_q
 # For each token the refiner reads a **state** from that token's own global attention — which window
 # bucket its expected attended distance falls in, and whether the attention is peaked or diffuse — and
 # picks a window. The **reward** is the global attention mass the window covers minus a width price:
-# it asks for the narrowest window that still covers where the layer looks. Because each token's state
+# it asks for the narrowest window that still covers where the layer looks.
+#
+# Say it plainly: this reward is a **closed-form** function of the token's own global attention, so the
+# layer can compute the reward of *every* window at once (`span_rewards` below), and
+# `rewards.argmax(-1)` picks each token's best window with no exploration and no table. That is a
+# full-information problem, not the bandit of section 4, where only the tried action's reward is seen.
+# The refiner is still a bandit learner: it sees only the reward of the window it tried, and its table
+# keeps one value per *state* (four buckets × peaked/diffuse), so at best it matches the per-token argmax
+# on average. We use it because it is what Echo ships and a clean place to watch Q-learning; the cell
+# after training compares it with the argmax. Because each token's state
 # comes from its own causal global attention, the choice uses no future token, and cached decoding
 # gives the same windows as a full pass. Everything is tensor code: no `.item()`, no Python loop over
 # tokens, and window widths come from a fixed set so every shape stays static.
@@ -223,6 +233,24 @@ span_timeline_static(spans);
 
 # %%
 span_timeline_figure(spans)
+
+# %% [markdown]
+# The closed-form alternative on the trained model: the reward the refiner's greedy windows earn on the
+# probe, against the best window of each token read off `span_rewards` (no learning at all).
+
+# %%
+model.eval()
+with torch.no_grad():
+    h_probe = model.norm(model.embed(probe))
+    chosen = model.attn(h_probe, causal=True)[1]["window"][0]              # (T,) widths the refiner picks
+    _, every = model.attn.span_rewards(h_probe, causal=True)               # (1, T, A) reward of every window
+widths = torch.tensor((2, 4, 8, 16))
+earned = every[0].gather(-1, (chosen[:, None] == widths).float().argmax(-1, keepdim=True))[:, 0]
+oracle = every[0].max(-1).values
+print(f"mean reward on the probe: refiner {earned.mean():.3f}, argmax of span_rewards {oracle.mean():.3f}")
+print(f"tokens where the refiner's window is the argmax: {(earned >= oracle - 1e-6).float().mean():.0%}")
+assert (oracle >= earned - 1e-6).all()
+model.train();
 
 # %% [markdown]
 # What the two branches look at for the probe sequence (head average): the local band — each row as wide

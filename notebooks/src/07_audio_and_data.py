@@ -25,7 +25,8 @@
 # 6. How `build_corpus` plans, synthesises and splits a corpus — and how a character tokenizer turns
 #    its transcripts into ids and back.
 #
-# **What you need:** lesson 00's tensors; the Fourier transform as "which frequencies are in there".
+# **What you need:** PyTorch tensors (as used since lesson 01); the Fourier transform as "which
+# frequencies are in there".
 
 # %%
 import math
@@ -107,7 +108,7 @@ tone = 0.5 * torch.sin(2 * math.pi * 1000.0 * torch.arange(SAMPLE_RATE) / SAMPLE
 peak_band = int(log_mel_spectrogram(tone, 80)[:, 50].argmax())
 print("a 1 kHz tone lights up mel band", peak_band)
 assert peak_band == 26                                                # 1 kHz = 15 mel; bands are ~0.56 mel apart
-mel_filterbank_static(80)
+mel_filterbank_static(80);
 
 # %% [markdown]
 # ## 4. Log-mel, the Whisper way — by hand
@@ -135,7 +136,7 @@ feats = process_audio([samples[i]["audio"] for i in range(4)], audio_ctx=150, me
 print("batch:", tuple(feats.shape), " range:", float(feats.min()), "to", float(feats.max()))
 assert feats.shape == (4, 80, 300)
 assert torch.allclose(process_audio(torch.zeros(SAMPLE_RATE), 50, 80), torch.tensor(-1.5))
-feature_pipeline_static(0)
+feature_pipeline_static(0);
 
 # %% [markdown]
 # Try it: choose another clip, fewer mel bands, or a longer FFT (finer frequencies, blurrier time).
@@ -155,7 +156,7 @@ feature_pipeline_widget()
 digits = load_samples("digits")
 pick = [0, 1, 3, 4]
 compare_clips_static([digits[i]["audio"]["array"] for i in pick],
-                     [f"{digits[i]['voice']}\n\"{digits[i]['text']}\"" for i in pick])
+                     [f"{digits[i]['voice']}\n\"{digits[i]['text']}\"" for i in pick]);
 
 # %%
 engines = available_engines()
@@ -166,13 +167,15 @@ for engine in ("espeak", "piper"):
 if "espeak" in engines:
     voices = list_voices("espeak")
     said = [synthesize("seven oh two", voices[k], speed=s) for k, s in ((0, 140), (100, 190))]
-    compare_clips_static(said, [f"{voices[0].name}, 140 wpm", f"{voices[100].name}, 190 wpm"])
+    compare_clips_static(said, [f"{voices[0].name}, 140 wpm", f"{voices[100].name}, 190 wpm"]);
     assert said[0].shape[0] > said[1].shape[0]                        # slower speech, longer clip
 
 # %% [markdown]
 # A model that only ever heard these voices learns *them*, not speech. So the corpus keeps a fixed
-# ~15 % of every engine's voices out of training: the test split uses only those, and texts are split
-# too (by a hash of the text), so a test clip is a new voice saying something never heard in training.
+# ~15 % of every engine's voices out of training: the test split uses only those. Texts of two or more
+# words are split too (by a hash of the text), so a multi-word test transcript was never heard in
+# training. One-word texts (a single digit, a command word) *are* the vocabulary and appear in every
+# split: a test clip is a new voice, but it may say a word that training heard alone.
 #
 # ## 6. Building a corpus
 #
@@ -187,7 +190,9 @@ if engines:
     corpus = build_corpus("digits", n, seed=0, engines=engines, cache_dir=cache, workers=1 if QUICK else 2)
     print(corpus)
     train_texts, test_texts = set(corpus["train"]["text"]), set(corpus["test"]["text"])
-    assert not train_texts & test_texts                                # disjoint transcripts
+    shared = train_texts & test_texts
+    print(f"texts in both train and test: {len(shared)}, all one word: {sorted(shared)[:10]}")
+    assert all(len(text.split()) == 1 for text in shared)              # longer transcripts are disjoint
     held = {v.name for e in engines for v in held_out_voices(e)}
     assert set(corpus["test"]["voice"]) <= held and not set(corpus["train"]["voice"]) & held
     browse = corpus["train"]

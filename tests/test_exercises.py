@@ -1,0 +1,80 @@
+"""Every lesson exercise has a worked solution, hidden in a collapsed cell, that passes its checker;
+and the checkers reject wrong answers.
+
+A solution cell is tagged ``solution`` and collapsed (``jupyter.source_hidden``). Each one is
+self-contained (its own imports), so it runs here on its own, in quick mode, and must end with its
+checker saying right (``assert check_…(...)``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
+# lessons whose exercises have checked answers (all of them, once issue 15 item 1 is done)
+CHECKED = {"03"}
+
+
+def exercise_count(notebook) -> int:
+    """Numbered items of the lesson's "## Exercises" section."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and "## Exercises" in cell.source:
+            section = cell.source.split("## Exercises", 1)[1].split("\n## ", 1)[0]
+            return len(re.findall(r"^\d+\. ", section, flags=re.M))
+    return 0
+
+
+def solutions(notebook) -> list:
+    return [c for c in notebook.cells if "solution" in c.metadata.get("tags", [])]
+
+
+def solution_params():
+    for source in SOURCES:
+        if source.name[:2] in CHECKED:
+            for index, cell in enumerate(solutions(jupytext.read(source))):
+                yield pytest.param(cell.source, id=f"{source.stem}-solution-{index + 1}")
+
+
+@pytest.mark.parametrize("source", [s for s in SOURCES if s.name[:2] in CHECKED], ids=lambda s: s.stem)
+def test_every_exercise_has_one_collapsed_solution_that_calls_a_checker(source):
+    notebook = jupytext.read(source)
+    cells = solutions(notebook)
+    assert len(cells) == exercise_count(notebook) > 0
+    assert all(re.search(r"^assert check_\w+\(", c.source, flags=re.M) for c in cells)
+    stored = nbformat.read(source.parent.parent / f"{source.stem}.ipynb", as_version=4)
+    hidden = [c for c in solutions(stored) if c.metadata.get("jupyter", {}).get("source_hidden") is True]
+    assert len(hidden) == len(cells)
+
+
+@pytest.mark.parametrize("code", list(solution_params()))
+def test_solution_passes_its_checker(code, capsys):
+    torch.manual_seed(0)
+    exec(compile(code, "<solution>", "exec"), {"__name__": "__solution__"})
+    assert "✓" in capsys.readouterr().out
+
+
+# --- wrong answers are rejected (with a hint) -------------------------------------------------------
+
+def rejected(ok: bool, capsys) -> bool:
+    return ok is False and "Hint:" in capsys.readouterr().out
+
+
+def test_lesson03_checkers_reject_wrong_answers(capsys):
+    from echo_edu.attention import KVCache
+    from echo_edu.exercises import lesson03 as ex
+
+    assert rejected(ex.check_scale(0.9, 0.16), capsys)                  # swapped
+    assert rejected(ex.check_no_rotary(0.10, 1.0), capsys)              # "it stays at chance"
+    assert rejected(ex.check_no_rotary(0.95, 1.0), capsys)              # "it solves it anyway"
+    assert rejected(ex.check_layers_needed(lambda lag, w: -(-lag // w)), capsys)   # forgets the own position
+
+    def uncached(attn, x, context):                                     # no cache: keys never stored
+        return attn(x, context)[0], KVCache()
+    assert rejected(ex.check_cross_cache(uncached), capsys)
