@@ -14,7 +14,7 @@ from __future__ import annotations
 from .augment import CorpusAugmentConfig, add_noise, apply_gain, change_speed, compose, random_augment
 from .corpus import SPLITS, build_corpus, default_cache_dir, held_out_voices, plan_corpus
 from .samples import SAMPLES_DIR, load_samples, write_samples
-from .engines import ENGINES, Voice, available_engines, check_engine, list_voices, synthesize
+from .engines import DEFAULT_ENGINES, ENGINES, Voice, available_engines, check_engine, list_voices, synthesize
 from .tasks import COMMAND_WORDS, TASKS, generate_text, task_vocabulary
 from .an4 import load_an4
 from .audiofolder import load_audiofolder
@@ -30,7 +30,7 @@ from .transcripts import normalize_transcript, unspellable_characters
 __all__ = [
     "CorpusAugmentConfig", "add_noise", "apply_gain", "change_speed", "compose", "random_augment",
     "SPLITS", "build_corpus", "default_cache_dir", "held_out_voices", "plan_corpus",
-    "ENGINES", "Voice", "available_engines", "check_engine", "list_voices", "synthesize",
+    "DEFAULT_ENGINES", "ENGINES", "Voice", "available_engines", "check_engine", "list_voices", "synthesize",
     "SAMPLES_DIR", "load_samples", "write_samples",
     "COMMAND_WORDS", "TASKS", "generate_text", "task_vocabulary",
     "load_an4", "load_audiofolder", "load_fsdd", "load_hf", "load_manifest", "load_speech_commands",

@@ -36,7 +36,7 @@ import torch
 
 import echo_edu
 from echo_edu.audio import HOP_LENGTH, N_FFT, SAMPLE_RATE, load_audio, log_mel_spectrogram, mel_filters, process_audio
-from echo_edu.data import available_engines, build_corpus, held_out_voices, list_voices, load_samples, synthesize
+from echo_edu.data import DEFAULT_ENGINES, available_engines, build_corpus, held_out_voices, list_voices, load_samples, synthesize
 from echo_edu.text import normalize_text
 from echo_edu.tokenizer import build_tokenizer, load_tokenizer
 from echo_edu.viz.audio import (audio_player, compare_clips_static, corpus_browser_widget, feature_pipeline,
@@ -147,10 +147,11 @@ feature_pipeline_widget()
 # %% [markdown]
 # ## 5. Voices and engines
 #
-# Two offline engines speak for us. **espeak-ng** is a formant synthesiser: robotic, but with many
-# accents × voice variants, and any speed and pitch. **piper** is a neural (VITS) voice: natural, one US
-# speaker, whose *length* and *noise* scales change tempo and expressiveness. Same words, different
-# pictures:
+# Two offline engines speak for this lesson. **espeak-ng** is a formant synthesiser: robotic, but with
+# many accents × voice variants, and any speed and pitch. **piper** is a neural (VITS) voice: natural,
+# one US speaker, whose *length* and *noise* scales change tempo and expressiveness. (Two more, Debian's
+# **flite** and **festival**, are optional engines for bigger corpora: `build_corpus(...,
+# engines=("espeak", "piper", "flite", "festival"))`.) Same words, different pictures:
 
 # %%
 digits = load_samples("digits")
@@ -159,8 +160,8 @@ compare_clips_static([digits[i]["audio"]["array"] for i in pick],
                      [f"{digits[i]['voice']}\n\"{digits[i]['text']}\"" for i in pick]);
 
 # %%
-engines = available_engines()
-print("engines on this machine:", engines)
+engines = [e for e in DEFAULT_ENGINES if e in available_engines()]   # this lesson's corpus: espeak + piper
+print("engines on this machine:", available_engines(), "- this lesson uses:", engines)
 for engine in ("espeak", "piper"):
     print(f"{engine}: {len(list_voices(engine))} voices, held out for testing: "
           f"{[v.name for v in held_out_voices(engine)][:4]} ...")

@@ -237,6 +237,6 @@ upload_transcriber(model)
 # 2. Look at the alignment of a held-out clip the model gets wrong. Is the diagonal broken where the
 #    error is?
 # 3. Set `overlap=0.0` in `transcribe_detailed` for the long file. What goes wrong at window edges? How
-   would you build training clips that teach the model to cope with words cut at the edges?
+#    would you build training clips that teach the model to cope with words cut at the edges?
 # 4. Time `decode(..., use_cache=False)` against the cached version for a 100-character output
 #    (`benchmarks/model.py` does this). Why does the gap grow with length?
