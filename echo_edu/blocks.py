@@ -147,22 +147,27 @@ class ResidualBlock(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, *, causal: bool = False,
-                self_cache=None, cross_cache=None, need_weights: bool = False):
+                self_cache=None, cross_cache=None, need_weights: bool = False,
+                key_padding_mask: torch.Tensor | None = None, context_mask: torch.Tensor | None = None):
         """Args:
             x: ``(B, T, dims)``; context: ``(B, S, context_dims)`` or ``None``.
             self_cache / cross_cache: ``KVCache`` objects for incremental decoding, or ``None``.
+            key_padding_mask: ``(B, T)`` bool, True = real position, for self-attention (encoder), or ``None``.
+            context_mask: ``(B, S)`` bool, True = real context position, for cross-attention, or ``None``.
         Returns:
             ``(x, info)``: ``x`` ``(B, T, dims)``; ``info`` has ``"self"`` and ``"cross"`` attention info
             dicts and ``"aux_loss"`` (scalar tensor, the sum of the attention regularisers).
         """
-        out, self_info = self.attn(self.attn_norm(x), causal=causal, cache=self_cache, need_weights=need_weights)
+        out, self_info = self.attn(self.attn_norm(x), causal=causal, key_padding_mask=key_padding_mask,
+                                   cache=self_cache, need_weights=need_weights)
         x = x + dropout_if_training(self.dropout, out)
         info = {"self": self_info}
         aux = self_info.get("aux_loss")
         if self.cross is not None:
             if context is None:
                 raise ConfigError("this block cross-attends: pass the encoded audio as context")
-            out, cross_info = self.cross(self.cross_norm(x), context, cache=cross_cache, need_weights=need_weights)
+            out, cross_info = self.cross(self.cross_norm(x), context, key_padding_mask=context_mask, cache=cross_cache,
+                                         need_weights=need_weights)
             x = x + dropout_if_training(self.dropout, out)
             info["cross"] = cross_info
             if cross_info.get("aux_loss") is not None:

@@ -39,6 +39,8 @@ class Batch:
         labels: ``(B, T)`` long, ``tokens + [eot]`` padded with ``-100``.
         texts: the ``B`` normalised reference transcripts.
         meta: per-example metadata columns (``engine``, ``voice``, ...), each a list of length ``B``.
+        lengths: ``(B,)`` long real mel frames of each clip (``frame_lengths`` of its samples, at most
+            ``2*audio_ctx``), or ``None`` when unknown (the model then reads them from the padding).
     """
 
     mel: torch.Tensor
@@ -46,12 +48,14 @@ class Batch:
     labels: torch.Tensor
     texts: list[str]
     meta: dict[str, list] = field(default_factory=dict)
+    lengths: torch.Tensor | None = None
 
     def to(self, device: torch.device | str) -> "Batch":
         """The same batch with its tensors on ``device`` (non-blocking where possible)."""
         return replace(self, mel=self.mel.to(device, non_blocking=True),
                        input_ids=self.input_ids.to(device, non_blocking=True),
-                       labels=self.labels.to(device, non_blocking=True))
+                       labels=self.labels.to(device, non_blocking=True),
+                       lengths=None if self.lengths is None else self.lengths.to(device, non_blocking=True))
 
     def __len__(self) -> int:
         return self.mel.shape[0]
@@ -139,7 +143,14 @@ class SpeechCollator:
         With an ``augmenter`` and a ``generator``, every waveform is augmented before its log-mel and
         the batch gets SpecAugment masks inside each clip's real frames.
         """
+        return self.features_and_lengths(examples, generator)[0]
+
+    def features_and_lengths(self, examples: Sequence[Mapping[str, Any]],
+                             generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`features` and the ``(B,)`` long real frames of each (augmented) clip, ``frame_lengths``
+        of its sample count capped at ``2*audio_ctx`` — what the model must normalise and mask by."""
         from .audio import SAMPLE_RATE, process_audio
+        from .augmentation.normalize import frame_lengths
 
         if len(examples) == 0:
             raise ShapeError("cannot collate an empty list of examples")
@@ -148,15 +159,17 @@ class SpeechCollator:
         if augment:
             waves = [self.augmenter.augment_waveform(w, SAMPLE_RATE, generator) for w in waves]
         mel = torch.stack([process_audio(w, self.audio_ctx, self.mels).reshape(self.mels, -1) for w in waves])
+        frames = frame_lengths([w.shape[-1] for w in waves], max_frames=2 * self.audio_ctx)   # (B,)
         if augment:
-            frames = torch.tensor([min(w.shape[-1] // 160, 2 * self.audio_ctx) for w in waves])   # (B,)
             mel = self.augmenter.augment_features(mel, generator, frames)
-        return mel  # (B, mels, 2*audio_ctx)
+        return mel, frames  # (B, mels, 2*audio_ctx), (B,)
 
     def __call__(self, examples: Sequence[Mapping[str, Any]], generator: torch.Generator | None = None,
-                 mel: torch.Tensor | None = None) -> Batch:
-        """Collate ``examples``; ``mel`` ``(B, mels, 2*audio_ctx)`` skips the feature computation (cached)."""
-        mel = self.features(examples, generator) if mel is None else mel
+                 mel: torch.Tensor | None = None, lengths: torch.Tensor | None = None) -> Batch:
+        """Collate ``examples``; ``mel`` ``(B, mels, 2*audio_ctx)`` skips the feature computation (cached),
+        with its ``lengths`` ``(B,)`` real frames when known."""
+        if mel is None:
+            mel, lengths = self.features_and_lengths(examples, generator)
         pairs = [encode_targets(self.tokenizer, str(ex["text"]), self.text_ctx, self.sot_id, self.eot_id)
                  for ex in examples]
         T = max(len(inp) for inp, _ in pairs)
@@ -167,7 +180,7 @@ class SpeechCollator:
             labels[row, :len(lab)] = torch.tensor(lab, dtype=torch.long)
         meta = {c: [ex[c] for ex in examples] for c in self.meta_columns if c in examples[0]}
         return Batch(mel=mel, input_ids=input_ids, labels=labels, texts=[str(ex["text"]) for ex in examples],
-                     meta=meta)
+                     meta=meta, lengths=lengths)
 
 
 class StepSampler:

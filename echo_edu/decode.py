@@ -58,10 +58,12 @@ def _banned(model, device: torch.device) -> torch.Tensor:
     return torch.tensor([dims.pad_token_id, dims.decoder_start_token_id], device=device)
 
 
-def _step_logprobs(model, tokens: torch.Tensor, encoded: torch.Tensor, cache, banned: torch.Tensor) -> torch.Tensor:
-    """Log-probabilities ``(N, vocab)`` of the next token; never proposes the ``banned`` ids (:func:`_banned`)."""
+def _step_logprobs(model, tokens: torch.Tensor, encoded: torch.Tensor, cache, banned: torch.Tensor,
+                   audio_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Log-probabilities ``(N, vocab)`` of the next token; never proposes the ``banned`` ids (:func:`_banned`).
+    ``audio_mask`` ``(N, audio_ctx)`` bool (True = real audio) hides padded audio from cross-attention."""
     fed = tokens[:, -1:] if cache is not None else tokens   # (N, 1) with a cache, else (N, t)
-    logits = model.decoder(fed, encoded, cache)[:, -1].float()   # (N, vocab)
+    logits = model.decoder(fed, encoded, cache, audio_mask=audio_mask)[:, -1].float()   # (N, vocab)
     logits = logits.index_fill(1, banned, float("-inf"))
     return F.log_softmax(logits, dim=-1)
 
@@ -73,11 +75,13 @@ def _strip(row: list[int], eos: int) -> tuple[list[int], bool]:
 
 
 @torch.inference_mode()
-def greedy_decode(model, encoded: torch.Tensor, *, max_tokens: int | None = None, use_cache: bool = True):
+def greedy_decode(model, encoded: torch.Tensor, *, max_tokens: int | None = None, use_cache: bool = True,
+                  audio_mask: torch.Tensor | None = None):
     """Pick the most likely token at every step, for the whole batch at once.
 
     Args:
         encoded: ``(B, audio_ctx, audio_dims)`` from ``model.encoder``.
+        audio_mask: ``(B, audio_ctx)`` bool, True = real audio position, or ``None`` (attend to all).
     Returns:
         :class:`DecodingResult` (no texts).
     """
@@ -92,7 +96,7 @@ def greedy_decode(model, encoded: torch.Tensor, *, max_tokens: int | None = None
     scores = torch.zeros(B, dtype=torch.float32, device=device)
     length = 1                                                             # tokens in the buffer so far
     for _ in range(limit):
-        logprobs = _step_logprobs(model, buffer[:, :length], encoded, cache, banned)   # (B, vocab)
+        logprobs = _step_logprobs(model, buffer[:, :length], encoded, cache, banned, audio_mask)   # (B, vocab)
         best = logprobs.argmax(-1)                                         # (B,)
         scores = scores + torch.where(done, 0.0, logprobs.gather(1, best[:, None])[:, 0])
         best = best.masked_fill(done, dims.eos_token_id)                   # finished rows keep saying eos
@@ -107,7 +111,7 @@ def greedy_decode(model, encoded: torch.Tensor, *, max_tokens: int | None = None
 
 @torch.inference_mode()
 def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens: int | None = None,
-                length_penalty: float = 0.0, use_cache: bool = True):
+                length_penalty: float = 0.0, use_cache: bool = True, audio_mask: torch.Tensor | None = None):
     """Keep the ``beam_size`` best partial transcripts per utterance (whisper's scheme).
 
     Each step scores ``beam_size × vocab`` continuations per utterance and keeps the best
@@ -122,6 +126,7 @@ def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens:
 
     Args:
         encoded: ``(B, audio_ctx, audio_dims)``.
+        audio_mask: ``(B, audio_ctx)`` bool, True = real audio position, or ``None`` (attend to all).
     Returns:
         :class:`DecodingResult` (no texts).
     """
@@ -132,6 +137,8 @@ def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens:
     limit = _limit(model, max_tokens)
     device = encoded.device
     encoded = encoded.repeat_interleave(K, dim=0)                          # (B*K, S, D)
+    if audio_mask is not None:   # beams of one utterance share its mask, so reordering never touches it
+        audio_mask = audio_mask.repeat_interleave(K, dim=0)                # (B*K, S)
     cache = model.new_cache() if use_cache else None
     banned = _banned(model, device)
     tokens = torch.full((B * K, 1), dims.decoder_start_token_id, dtype=torch.long, device=device)
@@ -144,7 +151,7 @@ def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens:
         return score / max(length, 1) ** length_penalty
 
     for step in range(limit):
-        logprobs = _step_logprobs(model, tokens, encoded, cache, banned).view(B, K, -1)   # (B, K, V)
+        logprobs = _step_logprobs(model, tokens, encoded, cache, banned, audio_mask).view(B, K, -1)   # (B, K, V)
         V = logprobs.shape[-1]
         candidates = (scores[:, :, None] + logprobs).view(B, K * V)              # (B, K*V)
         top_scores, top_index = candidates.topk(2 * K, dim=-1)                    # (B, 2K)
@@ -201,26 +208,36 @@ def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens:
 @torch.inference_mode()
 def decode(model, mel: torch.Tensor | None = None, *, encoded: torch.Tensor | None = None, method: str = "greedy",
            beam_size: int = 4, max_tokens: int | None = None, length_penalty: float = 0.0,
-           use_cache: bool = True, tokenizer=None) -> DecodingResult:
+           use_cache: bool = True, tokenizer=None, lengths: torch.Tensor | None = None,
+           audio_mask: torch.Tensor | None = None) -> DecodingResult:
     """Encode ``mel`` (or take ``encoded``) and decode it with ``method`` = ``"greedy"`` or ``"beam"``.
 
     Args:
         mel: ``(B, mels, 2*audio_ctx)`` log-mel features, or
         encoded: ``(B, audio_ctx, audio_dims)`` already-encoded audio.
+        lengths: with ``mel``, ``(B,)`` real frames per clip (``frame_lengths``); ``None`` reads them
+            from the padding. The encoder's padding mask then also hides padding from cross-attention.
+        audio_mask: with ``encoded``, its ``(B, audio_ctx)`` bool padding mask (True = real), if any.
         tokenizer: when given, ``texts`` is filled with the decoded strings.
     """
     if (mel is None) == (encoded is None):
         raise ShapeError("decode needs exactly one of mel= or encoded=")
+    if (mel is None and lengths is not None) or (encoded is None and audio_mask is not None):
+        raise ShapeError("decode: lengths= goes with mel=, audio_mask= with encoded=")
     was_training = model.training
     model.eval()
     try:
         if encoded is None:
-            encoded = model.encoder(mel.to(model.device))
+            mel = model.encoder.check_input(mel.to(model.device))
+            frames = model.encoder.real_frames(mel, lengths) if model.encoder.needs_frames else None
+            encoded = model.encoder(mel, lengths=frames)
+            audio_mask = model.encoder.audio_mask(frames)                 # (B, audio_ctx) or None
         if method == "greedy":
-            result = greedy_decode(model, encoded, max_tokens=max_tokens, use_cache=use_cache)
+            result = greedy_decode(model, encoded, max_tokens=max_tokens, use_cache=use_cache,
+                                   audio_mask=audio_mask)
         elif method == "beam":
             result = beam_search(model, encoded, beam_size=beam_size, max_tokens=max_tokens,
-                                 length_penalty=length_penalty, use_cache=use_cache)
+                                 length_penalty=length_penalty, use_cache=use_cache, audio_mask=audio_mask)
         else:
             raise ConfigError(f"decoding method {method!r} is unknown; choose 'greedy' or 'beam'")
     finally:

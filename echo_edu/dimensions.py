@@ -41,6 +41,8 @@ class Dimensions:
     mels: int = 80                  # log-mel channels of the input (conv1 input channels)
     feature_norm: str = "none"      # per-utterance normalisation of the log-mel inside the encoder:
                                     # "cmvn" (per-bin mean/std), "cmn", "utterance" or "none"
+    mask_padding: bool = True       # attention ignores padded audio positions (encoder self- and decoder
+                                    # cross-attention); configs saved without the field load as False
     audio_ctx: int = 200            # encoder positions; the mel input has 2*audio_ctx frames (10 ms each)
     audio_dims: int = 128           # encoder width
     audio_head: int = 4             # encoder attention heads
@@ -168,7 +170,7 @@ class Dimensions:
         if not (isinstance(self.rotary_theta, (int, float)) and math.isfinite(self.rotary_theta)
                 and self.rotary_theta != 0):
             raise ConfigError(f"Dimensions.rotary_theta={self.rotary_theta!r} must be a finite non-zero number")
-        for name in ("rotary", "use_quaternion", "use_projection", "learned_freq", "cross_attention"):
+        for name in ("rotary", "use_quaternion", "use_projection", "learned_freq", "cross_attention", "mask_padding"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"Dimensions.{name} must be True or False, got {getattr(self, name)!r}")
         if isinstance(self.rot_scale, bool) or not isinstance(self.rot_scale, (int, float)) \
@@ -198,8 +200,9 @@ class Dimensions:
         unknown = sorted(set(data) - names)
         if unknown:
             raise ConfigError(f"Dimensions has no field(s) {', '.join(unknown)}")
-        # A config saved before ``feature_norm`` existed was trained on un-normalised features.
-        return cls(**{"feature_norm": "none", **data})
+        # A config saved before ``feature_norm`` existed was trained on un-normalised features, one saved
+        # before ``mask_padding`` with attention over the padding: they load as they were trained.
+        return cls(**{"feature_norm": "none", "mask_padding": False, **data})
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True)

@@ -90,8 +90,9 @@ def transcribe_rows(model, rows: Sequence[dict], tokenizer=None, *, batch_size: 
         starts = tqdm(starts, desc="transcribe", unit="batch")
     texts: list[str] = []
     for s in starts:
-        mel = collate.features(rows[s:s + batch_size]).to(model.device)   # (b, mels, 2*audio_ctx)
-        result = decode(model, mel, method=method, beam_size=beam_size, tokenizer=tokenizer)
+        mel, frames = collate.features_and_lengths(rows[s:s + batch_size])   # (b, mels, 2*audio_ctx), (b,)
+        result = decode(model, mel.to(model.device), method=method, beam_size=beam_size, tokenizer=tokenizer,
+                        lengths=frames)
         texts.extend(normalize_text(t) for t in result.texts)
     return texts
 
@@ -114,7 +115,7 @@ def teacher_forced_texts(model, rows: Sequence[dict], tokenizer=None, *, batch_s
     texts: list[str] = []
     for s in range(0, len(rows), batch_size):
         batch = collate(rows[s:s + batch_size]).to(model.device)
-        guess = model(batch.mel, batch.input_ids).logits.argmax(-1)         # (b, T)
+        guess = model(batch.mel, batch.input_ids, lengths=batch.lengths).logits.argmax(-1)   # (b, T)
         guess = guess.masked_fill(batch.labels == -100, eos).tolist()        # cut at the reference's length
         texts.extend(normalize_text(tokenizer.decode(row[:row.index(eos)] if eos in row else row,
                                                      skip_special_tokens=True)) for row in guess)

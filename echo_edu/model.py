@@ -61,9 +61,13 @@ class AudioEncoder(nn.Module):
     """Log-mel frames → one vector per 20 ms.
 
     With ``dims.feature_norm`` set, each clip's log-mel is first normalised by its own statistics over
-    its real frames (``normalize_features``; "cmvn" removes loudness and the channel's spectral tilt), so
-    training, evaluation and transcription see the same features without anyone passing lengths. The
-    padding is scaled with the clip's statistics, not zeroed: it must still read as silence.
+    its real frames (``normalize_features``; "cmvn" removes loudness and the channel's spectral tilt).
+    The padding is scaled with the clip's statistics, not zeroed: it must still read as silence.
+    The real frames are ``lengths`` when the caller knows them (the collator and transcription do:
+    ``frame_lengths`` of each clip's samples); only without them are they read from the padding
+    (``signal_frames``), which SpecAugment's full-width frequency masks would defeat.
+    With ``dims.mask_padding`` every self-attention layer gets a ``(B, audio_ctx)`` key padding mask
+    (:meth:`audio_mask`: position ``i`` is real when ``2i < frames``), so no layer pools over padding.
     Conv stem (``Conv1d(mels, d, 3) → act → Conv1d(d, d, 3, stride 2) → act``) halves the frame rate;
     fixed sinusoidal positions are added; then layer-A blocks (standard), layer-B blocks
     (``self_attention_type``), all bidirectional; a final norm.
@@ -81,12 +85,9 @@ class AudioEncoder(nn.Module):
         self.blocks = nn.ModuleList(ResidualBlock(d, dims.audio_head, dims.audio_act, kind, dims) for kind in kinds)
         self.norm = make_norm(dims.norm, d)
 
-    def forward(self, mel: torch.Tensor, *, return_info: bool = False, need_weights: bool = False):
-        """Args:
-            mel: ``(B, mels, 2*audio_ctx)`` log-mel (a single ``(mels, 2*audio_ctx)`` gets a batch axis).
-        Returns:
-            ``(B, audio_ctx, audio_dims)``; with ``return_info`` a pair ``(x, infos)`` (one dict per block).
-        """
+    def check_input(self, mel: torch.Tensor) -> torch.Tensor:
+        """``mel`` as ``(B, mels, 2*audio_ctx)`` (a single ``(mels, 2*audio_ctx)`` gets a batch axis); raises
+        :class:`ShapeError` for any other shape or a non-float dtype."""
         dims = self.dims
         if mel.dim() == 2:
             mel = mel.unsqueeze(0)
@@ -96,8 +97,52 @@ class AudioEncoder(nn.Module):
                              f"audio_ctx={dims.audio_ctx}, mels={dims.mels}) to pad or trim.")
         if not mel.is_floating_point():
             raise ShapeError(f"encoder input must be a floating-point log-mel, got dtype {mel.dtype}")
+        return mel
+
+    @property
+    def needs_frames(self) -> bool:
+        """Whether the forward uses the real frame counts (feature normalisation or padding mask)."""
+        return self.dims.feature_norm != "none" or self.dims.mask_padding
+
+    def real_frames(self, mel: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B,)`` long real frames of ``mel`` ``(B, mels, 2*audio_ctx)``: ``lengths`` clamped to
+        ``[1, 2*audio_ctx]`` on ``mel``'s device, or read from the padding (``signal_frames``) when ``None``."""
+        if lengths is None:
+            return signal_frames(mel)
+        lengths = torch.as_tensor(lengths)
+        if lengths.shape != (mel.shape[0],) or lengths.is_floating_point() or lengths.dtype == torch.bool:
+            raise ShapeError(f"lengths must be ({mel.shape[0]},) integer frame counts for mel "
+                             f"{tuple(mel.shape)}, got {tuple(lengths.shape)} {lengths.dtype}")
+        return lengths.to(device=mel.device, dtype=torch.long).clamp(1, 2 * self.dims.audio_ctx)
+
+    def audio_mask(self, frames: torch.Tensor | None) -> torch.Tensor | None:
+        """``(B, audio_ctx)`` bool, True = a position the conv stem computed from a real frame, for
+        ``frames`` ``(B,)`` real frames; ``None`` when ``dims.mask_padding`` is off (or ``frames`` is None).
+
+        ``conv2`` (kernel 3, stride 2, padding 1) centres position ``i`` on frame ``2i``, so the first
+        ``ceil(frames / 2)`` positions are real.
+        """
+        if not self.dims.mask_padding or frames is None:
+            return None
+        positions = torch.div(frames + 1, 2, rounding_mode="floor")                        # (B,)
+        return torch.arange(self.dims.audio_ctx, device=frames.device) < positions[:, None]  # (B, audio_ctx)
+
+    def forward(self, mel: torch.Tensor, *, lengths: torch.Tensor | None = None, return_info: bool = False,
+                need_weights: bool = False):
+        """Args:
+            mel: ``(B, mels, 2*audio_ctx)`` log-mel (a single ``(mels, 2*audio_ctx)`` gets a batch axis).
+            lengths: ``(B,)`` real frames per clip (``frame_lengths`` of the sample counts), or ``None``
+                to read them from the padding.
+        Returns:
+            ``(B, audio_ctx, audio_dims)``; with ``return_info`` a pair ``(x, infos)`` (one dict per block).
+            Padded positions are computed but, with ``dims.mask_padding``, never attended to.
+        """
+        dims = self.dims
+        mel = self.check_input(mel)
+        frames = self.real_frames(mel, lengths) if self.needs_frames else None   # (B,) or None
         if dims.feature_norm != "none":
-            mel = normalize_features(mel.float(), signal_frames(mel), mode=dims.feature_norm, padding="scale")
+            mel = normalize_features(mel.float(), frames, mode=dims.feature_norm, padding="scale")
+        mask = self.audio_mask(frames)                                             # (B, audio_ctx) or None
         mel = mel.to(self.conv1.weight.dtype)
         x = self.act(self.conv1(mel))                     # (B, d, 2*audio_ctx)
         x = self.act(self.conv2(x))                       # (B, d, audio_ctx)
@@ -105,7 +150,7 @@ class AudioEncoder(nn.Module):
         x = x + self.positional.to(x.dtype)
         infos = []
         for block in self.blocks:
-            x, info = block(x, causal=False, need_weights=need_weights)
+            x, info = block(x, causal=False, need_weights=need_weights, key_padding_mask=mask)
             infos.append(info)
         x = self.norm(x)
         return (x, infos) if return_info else x
@@ -151,11 +196,13 @@ class TextDecoder(nn.Module):
         self.norm = make_norm(dims.norm, d)
 
     def forward(self, input_ids: torch.Tensor, encoded_audio: torch.Tensor, cache: DecoderCache | None = None,
-                *, return_info: bool = False, need_weights: bool = False):
+                *, return_info: bool = False, need_weights: bool = False, audio_mask: torch.Tensor | None = None):
         """Args:
             input_ids: ``(B, T)`` token ids (int64). With a ``cache``, only the *new* tokens.
             encoded_audio: ``(B, audio_ctx, audio_dims)`` from the encoder.
             cache: a :class:`DecoderCache` from :meth:`Echo.new_cache`, updated in place.
+            audio_mask: ``(B, audio_ctx)`` bool, True = real audio position (``AudioEncoder.audio_mask``);
+                cross-attention ignores the rest. ``None`` attends to every position.
         Returns:
             logits ``(B, T, vocab)``; with ``return_info`` a pair ``(logits, infos)``.
         """
@@ -185,7 +232,7 @@ class TextDecoder(nn.Module):
             x, info = block(x, context, causal=True,
                             self_cache=cache.self_caches[i] if cache is not None else None,
                             cross_cache=cache.cross_caches[i] if cache is not None else None,
-                            need_weights=need_weights)
+                            need_weights=need_weights, context_mask=audio_mask)
             infos.append(info)
         if cache is not None:
             cache.length = offset + T
@@ -263,17 +310,22 @@ class Echo(nn.Module):
 
     # ------------------------------------------------------------------ forward
     def forward(self, mel: torch.Tensor, input_ids: torch.Tensor, labels: torch.Tensor | None = None, *,
-                need_weights: bool = False) -> EchoOutput:
+                lengths: torch.Tensor | None = None, need_weights: bool = False) -> EchoOutput:
         """Teacher-forced pass.
 
         Args:
             mel: ``(B, mels, 2*audio_ctx)``; input_ids: ``(B, T)`` starting with ``decoder_start_token_id``;
-            labels: ``(B, T)`` next tokens (``-100`` = ignore), or ``None``.
+            labels: ``(B, T)`` next tokens (``-100`` = ignore), or ``None``;
+            lengths: ``(B,)`` real mel frames per clip (``Batch.lengths``), or ``None`` to read them
+                from the padding.
         Returns:
             :class:`EchoOutput`.
         """
-        encoded, enc_infos = self.encoder(mel, return_info=True, need_weights=need_weights)
-        logits, dec_infos = self.decoder(input_ids, encoded, return_info=True, need_weights=need_weights)
+        mel = self.encoder.check_input(mel)
+        frames = self.encoder.real_frames(mel, lengths) if self.encoder.needs_frames else None   # (B,) or None
+        encoded, enc_infos = self.encoder(mel, lengths=frames, return_info=True, need_weights=need_weights)
+        logits, dec_infos = self.decoder(input_ids, encoded, return_info=True, need_weights=need_weights,
+                                         audio_mask=self.encoder.audio_mask(frames))
         aux = _sum_aux(enc_infos + dec_infos, logits)
         loss = None
         if labels is not None:

@@ -279,7 +279,7 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
                                 rank_rng=rank_rng)
         barrier()
 
-    cache: dict[int, tuple[torch.Tensor, dict]] = {}
+    cache: dict[int, tuple[torch.Tensor, dict, torch.Tensor]] = {}
 
     def fetch(indices: list[int], generator):
         if not config.cache_features or generator is not None:
@@ -287,9 +287,10 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
         missing = sorted(set(i for i in indices if i not in cache))
         if missing:
             rows = select_rows(train_set, missing)
-            for i, row, mel in zip(missing, rows, collate.features(rows)):
-                cache[i] = (mel, {k: v for k, v in row.items() if k != "audio"})
-        return collate([cache[i][1] for i in indices], mel=torch.stack([cache[i][0] for i in indices]))
+            for i, row, mel, frames in zip(missing, rows, *collate.features_and_lengths(rows)):
+                cache[i] = (mel, {k: v for k, v in row.items() if k != "audio"}, frames)
+        return collate([cache[i][1] for i in indices], mel=torch.stack([cache[i][0] for i in indices]),
+                       lengths=torch.stack([cache[i][2] for i in indices]))
 
     bar = None
     if config.progress and dist.is_main:
@@ -310,7 +311,7 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
             sync = nullcontext() if not dist.enabled or m == len(batches) - 1 else net.no_sync()
             with sync:
                 with torch.autocast(device.type, dtype=amp) if amp is not None else nullcontext():
-                    out = net(batch.mel, batch.input_ids)
+                    out = net(batch.mel, batch.input_ids, lengths=batch.lengths)
                 ce = F.cross_entropy(out.logits.float().flatten(0, 1), batch.labels.flatten(),
                                      ignore_index=IGNORE_INDEX, reduction="sum")
                 aux = out.aux_loss.float() / len(batches)

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from .audio import HOP_LENGTH, SAMPLE_RATE, load_audio, process_audio
+from .augmentation.normalize import frame_lengths
 from .decode import decode
 from .errors import ConfigError
 
@@ -120,8 +121,9 @@ def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy",
     for start in range(0, len(chunks), batch_size):
         batch = [c for _, c in chunks[start:start + batch_size]]
         mel = process_audio(batch, dims.audio_ctx, dims.mels, device=model.device)   # (b, mels, 2*audio_ctx)
+        frames = frame_lengths([c.shape[-1] for c in batch], max_frames=2 * dims.audio_ctx)   # (b,) real frames
         result = decode(model, mel.to(model.dtype), method=method, beam_size=beam_size, max_tokens=max_tokens,
-                        tokenizer=tokenizer)
+                        tokenizer=tokenizer, lengths=frames)
         texts += [" ".join(t.split()) for t in result.texts]
         done += result.finished
     out, k = [], 0

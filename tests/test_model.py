@@ -229,7 +229,8 @@ def test_encoder_feature_norm_is_cmvn_over_the_signal_with_scaled_padding():
     plain = tiny()
     plain.load_state_dict(model.state_dict())
     mel = process_audio(_speechlike_wave(0.8), model.dims.audio_ctx, model.dims.mels)   # 120 of 200 frames padded
-    by_hand = normalize_features(mel, signal_frames(mel), padding="scale")
-    assert torch.allclose(model.encoder(mel), plain.encoder(by_hand), atol=1e-5)
-    zeroed = normalize_features(mel, signal_frames(mel))                                # padding 0: not what we use
-    assert not torch.allclose(model.encoder(mel), plain.encoder(zeroed), atol=1e-3)
+    frames = signal_frames(mel)           # normalised features no longer show their padding: pass the frames
+    by_hand = normalize_features(mel, frames, padding="scale")
+    assert torch.allclose(model.encoder(mel), plain.encoder(by_hand, lengths=frames), atol=1e-5)
+    zeroed = normalize_features(mel, frames)                                            # padding 0: not what we use
+    assert not torch.allclose(model.encoder(mel), plain.encoder(zeroed, lengths=frames), atol=1e-3)

@@ -3,7 +3,7 @@
 :class:`AugmentConfig` holds one probability and one range per effect (all configurable, validated);
 :class:`Augmenter` draws, from a ``torch.Generator``, which effects fire and how strongly, and applies
 them in a physically sensible order — the *speaker* first (speed, pitch, vocal-tract length), then the
-*room* (reverberation), the *background* (coloured or babble noise), the *line* (telephone band) and the
+*room* (reverberation), the *background* (coloured, babble or recorded noise), the *line* (telephone band) and the
 *level* (gain), finally scaled back under full scale::
 
     augmenter = Augmenter(AugmentConfig())
@@ -23,6 +23,7 @@ widget and figures show.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -33,6 +34,7 @@ from ..errors import ConfigError
 from ._checks import check_positive, check_range, check_wave
 from .channel import (NOISE_COLOURS, add_noise_at_snr, babble_noise, band_limit, coloured_noise, peak_limit,
                       reverberate, synthetic_rir)
+from .noise_bank import NoiseBank
 from .spectrogram import spec_augment
 from .waveform import pitch_shift, vtlp
 
@@ -53,6 +55,10 @@ class AugmentConfig:
         p_reverb, rt60, drr_db: synthetic room: decay time (s) and direct-to-reverberant ratio (dB).
         p_noise, snr_db, noise_types, babble_talkers: additive noise; the type is drawn uniformly from
             ``noise_types`` (``white``, ``pink``, ``brown``, ``babble``).
+        noise_dir, real_noise_fraction: a folder of recorded noise clips (any rate; a
+            :class:`~echo_edu.augmentation.noise_bank.NoiseBank`, loaded once by the ``Augmenter``);
+            when set, a fired noise is a recorded clip (type ``"real"``) with probability
+            ``real_noise_fraction``, else one of ``noise_types``.
         p_telephone, telephone_mulaw: 300–3400 Hz band at 8 kHz, optionally 8-bit μ-law.
         p_gain, gain_db: level change in dB.
     Feature effect (``Augmenter.augment_features``):
@@ -72,6 +78,8 @@ class AugmentConfig:
     snr_db: tuple[float, float] = (5.0, 30.0)
     noise_types: tuple[str, ...] = NOISE_TYPES
     babble_talkers: tuple[int, int] = (3, 6)
+    noise_dir: str | None = None
+    real_noise_fraction: float = 0.5
     p_telephone: float = 0.1
     telephone_mulaw: bool = True
     p_gain: float = 0.5
@@ -86,7 +94,7 @@ class AugmentConfig:
     def __post_init__(self):
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name.startswith("p_") or f.name == "time_max_fraction":
+            if f.name.startswith("p_") or f.name in ("time_max_fraction", "real_noise_fraction"):
                 if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                     raise ConfigError(f"AugmentConfig.{f.name} must lie in [0, 1], got {value!r}")
         check_range(self.speed, "AugmentConfig.speed", low=0.5, high=2.0)
@@ -102,6 +110,10 @@ class AugmentConfig:
         if not self.noise_types or any(t not in NOISE_TYPES for t in self.noise_types):
             raise ConfigError(f"AugmentConfig.noise_types must be a non-empty subset of {NOISE_TYPES}, "
                               f"got {self.noise_types!r}")
+        if isinstance(self.noise_dir, os.PathLike):
+            object.__setattr__(self, "noise_dir", os.fspath(self.noise_dir))   # a Path serialises as its str
+        if self.noise_dir is not None and (not isinstance(self.noise_dir, str) or not self.noise_dir):
+            raise ConfigError(f"AugmentConfig.noise_dir must be a folder path or None, got {self.noise_dir!r}")
         for name in ("freq_masks", "time_masks"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ConfigError(f"AugmentConfig.{name} must be an integer >= 0, got {getattr(self, name)!r}")
@@ -137,16 +149,24 @@ class Augmenter:
         config: the probabilities and ranges (default :class:`AugmentConfig`).
         babble_bank: 1-D waveforms of *other* speech to build babble from (e.g. a few training clips);
             without one, babble is made from the clip itself and its time reversal.
+        noise_bank: recorded noise (a :class:`NoiseBank`); default: loaded from ``config.noise_dir``
+            when set (raises ``AudioFileNotFoundError`` / ``AudioError`` for a missing or empty folder).
 
     Attributes:
         last_applied: ``{effect: value}`` of the most recent ``augment_waveform`` call (for display).
     """
 
-    def __init__(self, config: AugmentConfig | None = None, babble_bank: Sequence[torch.Tensor] | None = None):
+    def __init__(self, config: AugmentConfig | None = None, babble_bank: Sequence[torch.Tensor] | None = None,
+                 noise_bank: NoiseBank | None = None):
         self.config = config if config is not None else AugmentConfig()
         if not isinstance(self.config, AugmentConfig):
             raise ConfigError(f"Augmenter needs an AugmentConfig, got {type(self.config).__name__}")
         self.babble_bank = [check_wave(b, "babble_bank clip").reshape(-1) for b in (babble_bank or [])]
+        if noise_bank is None and self.config.noise_dir is not None:
+            noise_bank = NoiseBank.from_folder(self.config.noise_dir)
+        if noise_bank is not None and not isinstance(noise_bank, NoiseBank):
+            raise ConfigError(f"noise_bank must be a NoiseBank, got {type(noise_bank).__name__}")
+        self.noise_bank = noise_bank
         self.last_applied: dict[str, Any] = {}
 
     def augment_waveform(self, wave: torch.Tensor, sr: int, generator: torch.Generator,
@@ -189,9 +209,12 @@ class Augmenter:
             x = reverberate(x, synthetic_rir(int(sr), rt60, sub, drr))
         if fire["noise"]:
             kind = c.noise_types[min(int(u[-1] * len(c.noise_types)), len(c.noise_types) - 1)]
+            if self.noise_bank is not None and float(torch.rand((), generator=sub, device=sub.device)) \
+                    < c.real_noise_fraction:     # drawn only with a bank: configs without one keep their stream
+                kind = "real"
             snr = _uniform(amount["noise"], c.snr_db)
             applied["noise"] = {"type": kind, "snr_db": snr}
-            x = add_noise_at_snr(x, self._noise(kind, x, sub, babble_sources), snr)
+            x = add_noise_at_snr(x, self._noise(kind, x, sub, babble_sources, sr=int(sr), applied=applied), snr)
         if fire["telephone"]:
             applied["telephone"] = True
             x = band_limit(x, int(sr), mulaw=c.telephone_mulaw)
@@ -210,8 +233,14 @@ class Augmenter:
                 for i, w in enumerate(waves)]
 
     def _noise(self, kind: str, x: torch.Tensor, generator: torch.Generator,
-               sources: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
-        """Noise shaped like ``x`` ``(..., n)`` (babble: one track shared by all rows)."""
+               sources: Sequence[torch.Tensor] | None = None, sr: int | None = None,
+               applied: dict | None = None) -> torch.Tensor:
+        """Noise shaped like ``x`` ``(..., n)`` (babble and recorded noise: one track shared by all rows)."""
+        if kind == "real":
+            noise, index = self.noise_bank.sample(x.shape[-1], generator, sr)
+            if applied is not None:
+                applied["noise"]["clip"] = self.noise_bank.names[index]
+            return noise.to(x.device)
         if kind != "babble":
             return coloured_noise(x.shape, kind, generator).to(x.device)
         sources = sources or self.babble_bank or [x.reshape(-1, x.shape[-1])[0].float(),

@@ -109,6 +109,8 @@ print("text:", clip["text"], "| mel:", tuple(mel.shape), "(batch, mels, frames)"
 # one with stride 2 halves the frame rate (10 ms → 20 ms per position). Then time goes second —
 # `(batch, time, channels)`, the stream layout of every transformer — and fixed sinusoidal positions
 # are added (rotary positions live inside each self-attention layer as well).
+# The clip is padded to `2·audio_ctx` frames: a padding mask (True = real position, from the clip's
+# real frames) keeps every attention layer from listening to the silence after it.
 
 # %%
 enc = model.encoder
@@ -117,8 +119,10 @@ with torch.no_grad():
     x = enc.act(enc.conv2(x));    print("conv2     ", tuple(x.shape), "(B, audio_dims, audio_ctx)  stride 2")
     x = x.transpose(1, 2);        print("transpose ", tuple(x.shape), "(B, audio_ctx, audio_dims)")
     x = x + enc.positional;       print("+positions", tuple(x.shape))
-    for i, block in enumerate(enc.blocks):
-        x, info = block(x, causal=False)           # bidirectional: a frame may look ahead
+    mask = enc.audio_mask(enc.real_frames(mel))    # (B, audio_ctx) bool: True = a position with real audio
+    print("padding mask", tuple(mask.shape), "real positions:", mask.sum(-1).tolist())
+    for i, block in enumerate(enc.blocks):         # bidirectional: a frame may look ahead, never at padding
+        x, info = block(x, causal=False, key_padding_mask=mask)
         print(f"block {i} ({block.attn.kind:10s})", tuple(x.shape))
     x = enc.norm(x)
     encoded = model.encoder(mel)
