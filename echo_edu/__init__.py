@@ -30,7 +30,8 @@ from .refiner import QLearningRefiner, ToySpanTask
 
 # --- audio, data, tokenizer ---
 from .audio import HOP_LENGTH, N_FFT, SAMPLE_RATE, load_audio, log_mel_spectrogram
-from .augmentation import AugmentConfig, Augmenter, normalize_features
+from .audio import normalize_features
+from .augmentation import AugmentConfig, Augmenter
 from .data import build_corpus, load_samples
 from .text import normalize_text
 from .tokenizer import build_tokenizer, load_tokenizer

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .attention import ATTENTION_TYPES
-from .augmentation.normalize import NORMALIZATION_MODES
+from .audio import NORMALIZATION_MODES
 from .errors import ConfigError
 
 __all__ = ["Dimensions", "ACTIVATIONS", "NORMS"]

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import KVCache
-from .augmentation.normalize import normalize_features, signal_frames
+from .audio import normalize_features, signal_frames
 from .blocks import ResidualBlock, make_activation, make_norm, sinusoids
 from .dimensions import Dimensions
 from .errors import ConfigError, ShapeError

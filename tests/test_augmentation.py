@@ -6,10 +6,9 @@ import pytest
 import torch
 import torchaudio.functional as AF
 
-from echo_edu.audio import log_mel_spectrogram
+from echo_edu.audio import frame_lengths, log_mel_spectrogram, normalize_features
 from echo_edu.augmentation import (AugmentConfig, Augmenter, add_noise_at_snr, apply_augmentation, band_limit,
-                                   coloured_noise, frame_lengths, normalize_features, pitch_shift, reverberate,
-                                   spec_augment, synthetic_rir, vtlp)
+                                   coloured_noise, pitch_shift, reverberate, spec_augment, synthetic_rir, vtlp)
 from echo_edu.errors import AudioError, ConfigError, ShapeError
 
 SR = 16000

@@ -204,7 +204,7 @@ def test_feature_norm_makes_the_encoder_deaf_to_loudness_and_channel_tilt():
 
 
 def test_feature_norm_ignores_the_padding_and_old_configs_load_without_it():
-    from echo_edu.augmentation import frame_lengths, normalize_features, signal_frames
+    from echo_edu.audio import frame_lengths, normalize_features, signal_frames
     from echo_edu.audio import process_audio
 
     dims = Dimensions.tiny()
@@ -222,7 +222,7 @@ def test_feature_norm_ignores_the_padding_and_old_configs_load_without_it():
 
 def test_encoder_feature_norm_is_cmvn_over_the_signal_with_scaled_padding():
     from echo_edu.audio import process_audio
-    from echo_edu.augmentation import normalize_features, signal_frames
+    from echo_edu.audio import normalize_features, signal_frames
 
     torch.manual_seed(0)
     model = tiny(feature_norm="cmvn")

@@ -15,7 +15,8 @@ import math
 import torch
 
 from ..audio import SAMPLE_RATE, log_mel_spectrogram
-from ..augmentation import AUGMENTATIONS, apply_augmentation, normalize_features, spec_augment
+from ..audio import normalize_features
+from ..augmentation import AUGMENTATIONS, apply_augmentation, spec_augment
 from .widgets import interactive_figure
 
 __all__ = ["demo_clip", "synthetic_vowels", "augmentation_example", "augmentation_figure", "augmentation_static",
@@ -169,7 +170,7 @@ def augmentation_gallery_static(wave: torch.Tensor | None = None, sr: int = SAMP
 
 def normalisation_static(wave: torch.Tensor | None = None, sr: int = SAMPLE_RATE, quieter: float = 10.0):
     """Matplotlib 2×2: raw log-mel of ``wave`` and of a ``quieter``× quieter copy (top, shared colours),
-    and both after :func:`echo_edu.augmentation.normalize_features` (bottom): the bottom pair match."""
+    and both after :func:`echo_edu.audio.normalize_features` (bottom): the bottom pair match."""
     import matplotlib.pyplot as plt
 
     wave = demo_clip()[0] if wave is None else wave

@@ -31,16 +31,26 @@ from __future__ import annotations
 import torch
 
 from ..errors import ConfigError, ShapeError
-from ._checks import check_features
+from .frontend import HOP_LENGTH
 
-__all__ = ["NORMALIZATION_MODES", "normalize_features", "frame_lengths", "signal_frames"]
+__all__ = ["NORMALIZATION_MODES", "normalize_features", "frame_lengths", "signal_frames", "check_features"]
 
 #: ``"cmvn"`` per-bin mean and std (the default), ``"cmn"`` per-bin mean only, ``"utterance"`` one mean
 #: and std over all bins and frames, ``"none"`` the identity.
 NORMALIZATION_MODES = ("cmvn", "cmn", "utterance", "none")
 
 
-def frame_lengths(num_samples, hop_length: int = 160, max_frames: int | None = None) -> torch.Tensor:
+def check_features(mel, name: str = "mel") -> torch.Tensor:
+    """Return ``mel`` if it is a floating ``(mels, frames)`` or ``(B, mels, frames)`` tensor."""
+    if not isinstance(mel, torch.Tensor) or not mel.is_floating_point():
+        raise ShapeError(f"{name} must be a floating-point torch.Tensor shaped (B, mels, frames)")
+    if mel.ndim not in (2, 3) or mel.shape[-1] == 0 or mel.shape[-2] == 0:
+        raise ShapeError(f"{name} must be shaped (mels, frames) or (B, mels, frames) with no empty axis, "
+                         f"got {tuple(mel.shape)}")
+    return mel
+
+
+def frame_lengths(num_samples, hop_length: int = HOP_LENGTH, max_frames: int | None = None) -> torch.Tensor:
     """How many log-mel frames are real for clips of ``num_samples`` samples: ``samples // hop``.
 
     Matches ``echo_edu.audio.log_mel_spectrogram`` (centred STFT, last frame dropped). ``max_frames``
