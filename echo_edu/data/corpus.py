@@ -35,7 +35,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import ConfigError, EngineUnavailableError
-from .augment import CorpusAugmentConfig
+from ..augmentation.corpus import CorpusAugmentConfig, random_augment
 from .engines import ENGINES, Voice, available_engines, list_voices
 from .tasks import TASKS, generate_text
 
@@ -127,7 +127,6 @@ def _run_chunk(args) -> tuple[list[int], list[np.ndarray]]:
     """Synthesise one chunk of jobs (in a worker process)."""
     import torch
 
-    from .augment import random_augment
     from .engines import _PIPER, synthesize
 
     chunk_seed, indices, jobs, augment = args
