@@ -12,7 +12,7 @@ queries, and a learned projection fuses them, ``out = W_f [local ; global]``:
   chosen from a fixed set of band widths ``windows`` (static shapes; the blocked kernel makes it
   ``O(T · 3·max(windows))``).
 
-**Span choice = a contextual bandit** (:class:`echo_edu.refiner.QLearningRefiner`, ``gamma = 0``). For
+**Span choice = a contextual bandit** (:class:`echo_edu.attention.refiner.QLearningRefiner`, ``gamma = 0``). For
 every query token:
 
 * *state* — two bounded statistics of that token's global attention (head-averaged, no gradient):
@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, ShapeError
-from ..refiner import QLearningRefiner
+from .refiner import QLearningRefiner
 from .base import AttentionBase, KVCache, attention_core, info_dict, merge_heads, register_attention
 from .masks import check_key_padding_mask, rows_with_keys
 from .windows import local_attention

@@ -33,7 +33,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .errors import ConfigError, ShapeError
+from ..errors import ConfigError, ShapeError
 
 __all__ = ["QLearningRefiner", "ToySpanTask"]
 
