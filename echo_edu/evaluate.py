@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .collate import SpeechCollator, select_rows
+from .data.collate import SpeechCollator, select_rows
 from .metrics import ErrorRates, breakdown, error_rates, format_table
 
 __all__ = ["EvalReport", "transcribe_rows", "teacher_forced_texts", "evaluate_model", "evaluation_subset", "add_arguments", "run"]

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .collate import IGNORE_INDEX, SpeechCollator, StepSampler, augment_generator, build_augmenter, select_rows
+from .data.collate import IGNORE_INDEX, SpeechCollator, StepSampler, augment_generator, build_augmenter, select_rows
 from .distributed import all_reduce_sum, barrier, gather_objects, init_distributed
 from .errors import ConfigError, TrainingError
 from .train_state import (CHECKPOINT_NAME, check_writable, find_checkpoint, load_training_state,

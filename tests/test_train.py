@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from echo_edu.collate import IGNORE_INDEX, SpeechCollator, encode_targets
+from echo_edu.data.collate import IGNORE_INDEX, SpeechCollator, encode_targets
 from echo_edu.errors import ConfigError, TrainingError
 from echo_edu.tokenizer import build_tokenizer
 from echo_edu.train import (StepSampler, TrainConfig, build_optimizer, lr_at, parameter_groups, summarize_info,
@@ -182,7 +182,7 @@ def test_bad_config_is_refused():
 
 def test_on_the_fly_augmentation_is_seeded_per_step():
     from echo_edu.augmentation import AugmentConfig, Augmenter
-    from echo_edu.collate import augment_generator
+    from echo_edu.data.collate import augment_generator
 
     tok = build_tokenizer()
     augmenter = Augmenter(AugmentConfig.off(p_gain=1.0, p_specaugment=1.0))
