@@ -7,13 +7,11 @@ is how the original Echo reported flattering numbers.
 
 The per-engine and per-voice tables show *where* a model fails: the test split's voices are held out of
 training, so a low WER there means the model generalises beyond the voices it heard (issue 7's question).
-
-    echo-edu evaluate --model assets/echo-digits --task digits --split test
+The shell command is ``echo-edu evaluate`` (:mod:`echo_edu.cli.evaluate`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -23,7 +21,7 @@ import torch
 from .data.collate import SpeechCollator, select_rows
 from .metrics import ErrorRates, breakdown, error_rates, format_table
 
-__all__ = ["EvalReport", "transcribe_rows", "teacher_forced_texts", "evaluate_model", "evaluation_subset", "add_arguments", "run"]
+__all__ = ["EvalReport", "transcribe_rows", "teacher_forced_texts", "evaluate_model", "evaluation_subset"]
 
 
 @dataclass
@@ -144,42 +142,3 @@ def evaluate_model(model, dataset, tokenizer=None, *, limit: int | None = None, 
                       per_engine=breakdown(refs, hyps, engines) if engines else {},
                       per_voice=breakdown(refs, hyps, voices) if voices else {},
                       references=refs, hypotheses=hyps, engines=engines, voices=voices, seconds=seconds)
-
-
-# ---------------------------------------------------------------------------- `echo-edu evaluate`
-def add_arguments(parser) -> None:
-    """Options of ``echo-edu evaluate``."""
-    from .train_cli import add_corpus_arguments
-
-    parser.add_argument("--model", default=None, help="a save_pretrained folder (default: the bundled model)")
-    add_corpus_arguments(parser)
-    parser.add_argument("--split", default="test", help="corpus split to score (default: test, held-out voices)")
-    parser.add_argument("--limit", type=int, default=None, help="score only this many clips, spread over the split")
-    parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy decoding (default), >1 = beam search")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: best available)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
-
-
-def run(args) -> int:
-    """Run ``echo-edu evaluate``: build (or load the cached) corpus split, transcribe it, print the tables."""
-    from .model import Echo
-    from .train_cli import bundled_model_dir, corpus_from_args
-    from .utils import default_device
-
-    model_dir = args.model or bundled_model_dir()
-    model = Echo.from_pretrained(model_dir, device=args.device or default_device())
-    corpus = corpus_from_args(args)
-    if args.split not in corpus:
-        from .errors import ConfigError
-        raise ConfigError(f"--split {args.split!r} is not in the corpus (splits: {', '.join(corpus)})")
-    report = evaluate_model(model, corpus[args.split], limit=args.limit, batch_size=args.batch_size,
-                            method="beam" if args.beam_size > 1 else "greedy", beam_size=args.beam_size,
-                            progress=True)
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
-        print(f"model {model_dir} · {args.task} {args.split} split · {report.overall.n} clips · "
-              f"{report.seconds:.1f} s\n")
-        print(report.to_markdown())
-    return 0

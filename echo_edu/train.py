@@ -42,7 +42,7 @@ from .train_state import (CHECKPOINT_NAME, check_writable, find_checkpoint, load
 from .utils import set_seed
 
 __all__ = ["TrainConfig", "TrainHistory", "train", "parameter_groups", "build_optimizer", "lr_at", "StepSampler",
-           "summarize_info", "autocast_dtype", "add_arguments", "run"]
+           "summarize_info", "autocast_dtype"]
 
 PRECISIONS = ("auto", "fp32", "bf16")
 #: Attention-info entries worth following over training (refiner spans, myelinated gates, ...).
@@ -350,5 +350,3 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
     model.eval()
     return history
 
-
-from .train_cli import add_arguments, run  # noqa: E402  (the `echo-edu train` command lives beside)

@@ -165,21 +165,7 @@ def test_bundled_samples():
         load_samples("poems")
 
 
-# --------------------------------------------------------------------------- CLI and views
-
-def test_synth_command(capsys, tmp_path):
-    import argparse
-
-    from echo_edu.data import synth_command
-
-    parser = synth_command.add_arguments(argparse.ArgumentParser())
-    assert synth_command.run(parser.parse_args(["--list-voices"])) == 0
-    out = capsys.readouterr().out
-    assert "espeak:en-gb-scotland+f3" in out and "[test]" in out
-    args = parser.parse_args(["digits", "--n", "2", "--cache-dir", str(tmp_path)])
-    assert synth_command.run(args) == 2
-    assert "n must be" in capsys.readouterr().out
-
+# --------------------------------------------------------------------------- views
 
 def test_audio_views_follow_their_controls():
     import matplotlib.pyplot as plt
