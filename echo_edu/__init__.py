@@ -26,7 +26,7 @@ from .rotary import RotaryEmbedding
 # --- attention, refiner, windows ---
 from .attention import (ATTENTION_TYPES, AdaptiveFocusAttention, AdaptiveSpanAttention, IntegratedAttention,
                         KVCache, MyelinatedAttention, StandardAttention, build_attention)
-from .attention.refiner import QLearningRefiner, ToySpanTask
+from .attention import QLearningRefiner, ToySpanTask
 
 # --- audio, data, tokenizer ---
 from .audio import HOP_LENGTH, N_FFT, SAMPLE_RATE, load_audio, log_mel_spectrogram

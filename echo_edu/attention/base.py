@@ -24,20 +24,7 @@ from torch import nn
 from ..errors import ConfigError, ShapeError
 from .masks import causal_mask, check_key_padding_mask, combine_masks, padding_mask, rows_with_keys
 
-__all__ = ["ATTENTION_TYPES", "register_attention", "KVCache", "split_heads", "merge_heads", "attention_core",
-           "AttentionBase", "head_average", "info_dict"]
-
-#: The registry of attention types: name → class. Filled by :func:`register_attention`.
-ATTENTION_TYPES: dict[str, type] = {}
-
-
-def register_attention(name: str):
-    """Class decorator: make an attention type buildable as ``build_attention(name, ...)``."""
-    def decorate(cls: type) -> type:
-        ATTENTION_TYPES[name] = cls
-        cls.kind = name
-        return cls
-    return decorate
+__all__ = ["KVCache", "split_heads", "merge_heads", "attention_core", "AttentionBase", "info_dict"]
 
 
 class KVCache:
@@ -175,11 +162,6 @@ def attention_core(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torc
         with torch.no_grad():  # the weights are for plots and statistics: returned detached
             weights = weights.detach() if has_key is None else weights * has_key.to(weights.dtype)
     return out, weights
-
-
-def head_average(weights: torch.Tensor) -> torch.Tensor:
-    """``(B, H, T_q, T_k)`` → ``(B, T_q, T_k)``: the mean over heads (for one-picture summaries)."""
-    return weights.mean(dim=1)
 
 
 def info_dict(**entries: torch.Tensor | None) -> dict[str, torch.Tensor]:

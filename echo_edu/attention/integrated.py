@@ -43,7 +43,7 @@ from torch import nn
 
 from ..errors import ConfigError, ShapeError
 from .refiner import QLearningRefiner
-from .base import AttentionBase, KVCache, attention_core, info_dict, merge_heads, register_attention
+from .base import AttentionBase, KVCache, attention_core, info_dict, merge_heads
 from .masks import check_key_padding_mask, rows_with_keys
 from .windows import local_attention
 
@@ -121,7 +121,6 @@ def _prefix_block_means(running, offset: int, t: int):
             has_key.flatten(1)[:, window].expand(km.shape[0], t))
 
 
-@register_attention("integrated")
 class IntegratedAttention(nn.Module):
     """Local banded + global pooled attention with Q-learned per-token windows.
 
@@ -134,6 +133,8 @@ class IntegratedAttention(nn.Module):
         width_cost: price of width in the reward (see module docstring).
         epsilon, alpha, seed: the refiner's exploration rate, learning rate and generator seed.
     """
+
+    kind = "integrated"  # its name in ATTENTION_TYPES
 
     def __init__(self, dims: int, heads: int, *, context_dims: int | None = None, rotary: dict | None = None,
                  dropout: float = 0.0, windows=(16, 32, 64, 128), global_pool: int = 16, width_cost: float = 0.25,
