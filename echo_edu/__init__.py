@@ -12,6 +12,7 @@ Conventions followed everywhere in this package (stated once, here):
 
 from __future__ import annotations
 
+from ._version import __version__
 from .errors import (AudioError, AudioFileNotFoundError, CheckpointError, ConfigError, EchoError,
                      EngineUnavailableError, ShapeError, TrainingError)
 from .utils import default_device, quick_mode, set_seed
@@ -42,7 +43,6 @@ from .dimensions import Dimensions
 from .model import Echo, EchoOutput
 from .transcribe import transcribe
 
-__version__ = "0.1.0"
 
 __all__ = [
     "AudioError", "AudioFileNotFoundError", "CheckpointError", "ConfigError", "EchoError",

@@ -12,14 +12,18 @@ The shell command is ``echo-edu evaluate`` (:mod:`echo_edu.cli.evaluate`).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from .data.collate import SpeechCollator, select_rows
+from .decode import decode
 from .metrics import ErrorRates, breakdown, error_rates, format_table
+from .text import normalize_text
 
 __all__ = ["EvalReport", "transcribe_rows", "teacher_forced_texts", "evaluate_model", "evaluation_subset"]
 
@@ -75,16 +79,12 @@ def evaluation_subset(n: int, limit: int | None) -> list[int]:
 @torch.no_grad()
 def transcribe_rows(model, rows: Sequence[dict], tokenizer=None, *, batch_size: int = 32, method: str = "greedy",
                     beam_size: int = 4, progress: bool = False) -> list[str]:
-    """Transcribe corpus rows (``audio`` column) autoregressively; one string per row."""
-    from .decode import decode
-    from .text import normalize_text
-    from .tokenizer import build_tokenizer
-
-    tokenizer = tokenizer if tokenizer is not None else build_tokenizer()
+    """Transcribe corpus rows (``audio`` column) autoregressively; one string per row (``model.tokenizer``
+    unless ``tokenizer`` is given)."""
+    tokenizer = model.tokenizer if tokenizer is None else tokenizer
     collate = SpeechCollator.for_model(model, tokenizer)
     starts = range(0, len(rows), batch_size)
     if progress:
-        from tqdm.auto import tqdm
         starts = tqdm(starts, desc="transcribe", unit="batch")
     texts: list[str] = []
     for s in starts:
@@ -101,10 +101,7 @@ def teacher_forced_texts(model, rows: Sequence[dict], tokenizer=None, *, batch_s
     Each prediction may lean on the reference itself, so one mistake never derails what follows; the
     resulting "WER" flatters the model. Shown in lesson 09 next to real decoding (:func:`transcribe_rows`).
     """
-    from .text import normalize_text
-    from .tokenizer import build_tokenizer
-
-    tokenizer = tokenizer if tokenizer is not None else build_tokenizer()
+    tokenizer = model.tokenizer if tokenizer is None else tokenizer
     collate = SpeechCollator.for_model(model, tokenizer)
     eos = model.dims.eos_token_id
     was_training = model.training
@@ -127,8 +124,6 @@ def evaluate_model(model, dataset, tokenizer=None, *, limit: int | None = None, 
     Args:
         limit: evaluate only this many clips, spread over the split (:func:`evaluation_subset`).
     """
-    import time
-
     idx = evaluation_subset(len(dataset), limit)
     rows = select_rows(dataset, idx)
     t0 = time.perf_counter()

@@ -24,11 +24,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import checkpoint
 from .attention import KVCache
 from .audio import normalize_features, signal_frames
 from .blocks import ResidualBlock, make_activation, make_norm, sinusoids
+from .decode import decode
 from .dimensions import Dimensions
 from .errors import ConfigError, ShapeError
+from .tokenizer import build_tokenizer
+from .transcribe import transcribe
 
 __all__ = ["Echo", "EchoOutput", "AudioEncoder", "TextDecoder", "DecoderCache"]
 
@@ -209,9 +213,14 @@ class EchoOutput:
 
 
 class Echo(nn.Module):
-    """The whole recogniser: ``Echo(Dimensions(...))`` or, as in the seed, ``Echo(param=...)``."""
+    """The whole recogniser: ``Echo(Dimensions(...))`` or, as in the seed, ``Echo(param=...)``.
 
-    def __init__(self, param: Dimensions | None = None, *, dims: Dimensions | None = None):
+    ``tokenizer`` (default: the character tokenizer of :func:`echo_edu.tokenizer.build_tokenizer`) turns
+    ids into text and back; it must have ``dims.vocab`` tokens. It is saved and loaded with the weights,
+    and every function that decodes text reads ``model.tokenizer``.
+    """
+
+    def __init__(self, param: Dimensions | None = None, *, dims: Dimensions | None = None, tokenizer=None):
         super().__init__()
         if param is not None and dims is not None:
             raise ConfigError("pass the Dimensions once: Echo(param) or Echo(dims=...)")
@@ -219,6 +228,10 @@ class Echo(nn.Module):
         if not isinstance(param, Dimensions):
             raise ConfigError(f"Echo expects a Dimensions, got {type(param).__name__}")
         self.dims = param.validate()
+        self.tokenizer = build_tokenizer() if tokenizer is None else tokenizer
+        if len(self.tokenizer) != self.dims.vocab:
+            raise ConfigError(f"the tokenizer has {len(self.tokenizer)} tokens but Dimensions.vocab="
+                              f"{self.dims.vocab}; pass Echo(dims, tokenizer=...) with a matching one")
         self.encoder = AudioEncoder(self.dims)
         self.decoder = TextDecoder(self.dims)
         self._init_weights()
@@ -288,22 +301,18 @@ class Echo(nn.Module):
     # ------------------------------------------------------------------ conveniences
     def save_pretrained(self, directory, tokenizer=None) -> None:
         """Write ``model.safetensors`` + ``config.json`` + tokenizer to ``directory`` (see :mod:`echo_edu.checkpoint`)."""
-        from .checkpoint import save_pretrained
-        save_pretrained(self, directory, tokenizer=tokenizer)
+        checkpoint.save_pretrained(self, directory, tokenizer=tokenizer)
 
     @classmethod
     def from_pretrained(cls, directory, *, device=None, dtype=None) -> "Echo":
         """Load a folder written by :meth:`save_pretrained` (never unpickles)."""
-        from .checkpoint import from_pretrained
-        return from_pretrained(directory, device=device, dtype=dtype)
+        return checkpoint.from_pretrained(cls, directory, device=device, dtype=dtype)
 
     @torch.no_grad()
     def generate(self, mel: torch.Tensor, **options) -> list[list[int]]:
         """Decode token ids from ``mel`` ``(B, mels, 2*audio_ctx)``; options as :func:`echo_edu.decode.decode`."""
-        from .decode import decode
         return decode(self, mel, **options).tokens
 
     def transcribe(self, audio, **options):
         """Text for one file/array (or a list of them); see :func:`echo_edu.transcribe.transcribe`."""
-        from .transcribe import transcribe
         return transcribe(self, audio, **options)

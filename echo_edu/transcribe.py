@@ -100,10 +100,7 @@ def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy",
                         sr: int | None = None) -> list[Transcription]:
     """Like :func:`transcribe` but always a list of :class:`Transcription` (text, seconds, windows)."""
     dims = model.dims
-    tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
-    if tokenizer is None:
-        from .tokenizer import build_tokenizer
-        tokenizer = build_tokenizer()
+    tokenizer = model.tokenizer if tokenizer is None else tokenizer
     items = [audio] if _is_single(audio) else list(audio)
     if isinstance(audio, (torch.Tensor, np.ndarray)) and audio.ndim == 2:
         items = [row for row in audio]
@@ -142,7 +139,7 @@ def transcribe(model, audio, **options):
     """Transcribe one clip (→ ``str``) or several (→ ``list[str]``).
 
     Args:
-        model: an :class:`~echo_edu.model.Echo` (its ``tokenizer`` attribute is used when present).
+        model: an :class:`~echo_edu.model.Echo` (``model.tokenizer`` unless ``tokenizer`` is given).
         audio: a path, a ``(samples,)`` array/tensor at 16 kHz (or ``sr=``), a ``{"array",
             "sampling_rate"}`` dict — or a list of those, or a ``(B, samples)`` array.
         method: ``"greedy"`` (default) or ``"beam"`` (with ``beam_size``).

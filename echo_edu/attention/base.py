@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, ShapeError
+from ..rotary import RotaryEmbedding
 from .masks import causal_mask, check_key_padding_mask, combine_masks, padding_mask, rows_with_keys
 
 __all__ = ["KVCache", "split_heads", "merge_heads", "attention_core", "AttentionBase", "info_dict"]
@@ -206,8 +207,6 @@ class AttentionBase(nn.Module):
         self.dropout = dropout
         self.rotary = None
         if rotary is not None and not self.is_cross:
-            from ..rotary import RotaryEmbedding
-
             self.rotary = RotaryEmbedding(self.head_dim, **rotary)
 
     def extra_repr(self) -> str:

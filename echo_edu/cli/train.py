@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     tokenizer = build_tokenizer()
     dims = dims_from_args(args, tokenizer)
     set_seed(args.seed)
-    model = Echo(dims)
+    model = Echo(dims, tokenizer=tokenizer)
     config = TrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
                          min_lr=args.min_lr, warmup_steps=args.warmup_steps, weight_decay=args.weight_decay,
                          grad_clip=args.grad_clip, precision=args.precision, seed=args.seed,

@@ -33,10 +33,12 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import torch
+from tqdm.auto import tqdm
 
-from ..errors import ConfigError, EngineUnavailableError
 from ..augmentation.corpus import CorpusAugmentConfig, random_augment
-from .engines import ENGINES, Voice, available_engines, list_voices
+from ..errors import ConfigError, EngineUnavailableError
+from .engines import _PIPER, ENGINES, Voice, available_engines, check_engine, list_voices, synthesize
 from .tasks import TASKS, generate_text
 
 __all__ = ["build_corpus", "held_out_voices", "plan_corpus", "default_cache_dir", "SPLITS",
@@ -118,16 +120,11 @@ def plan_corpus(task: str, n: int, seed: int, engines: Sequence[str],
 # --------------------------------------------------------------------------- workers
 
 def _init_worker() -> None:
-    import torch
-
     torch.set_num_threads(1)
 
 
 def _run_chunk(args) -> tuple[list[int], list[np.ndarray]]:
     """Synthesise one chunk of jobs (in a worker process)."""
-    import torch
-
-    from .engines import _PIPER, synthesize
 
     chunk_seed, indices, jobs, augment = args
     if any(j["engine"] == "piper" for j in jobs):
@@ -157,10 +154,6 @@ def _chunks(jobs: list[dict], seed: int, augment) -> list[tuple]:
 
 
 def _synthesise(jobs, seed, augment, workers, progress, desc) -> list[np.ndarray]:
-    from tqdm.auto import tqdm
-
-    import torch
-
     chunks = _chunks(jobs, seed, augment)
     waves: list[np.ndarray | None] = [None] * len(jobs)
     threads = torch.get_num_threads()
@@ -282,7 +275,6 @@ def build_corpus(task: str, n: int, seed: int = 0, engines: Sequence[str] = ("es
     missing = [e for e in engines if e not in have]
     engines = tuple(e for e in engines if e in have)
     if not engines:
-        from .engines import check_engine
         for e in missing:
             check_engine(e)  # raises with the install hint
     if missing:

@@ -14,9 +14,9 @@ import math
 
 import torch
 
-from ..audio import SAMPLE_RATE, log_mel_spectrogram
-from ..audio import normalize_features
+from ..audio import SAMPLE_RATE, log_mel_spectrogram, normalize_features
 from ..augmentation import AUGMENTATIONS, apply_augmentation, spec_augment
+from ..data import load_samples
 from .widgets import interactive_figure
 
 __all__ = ["demo_clip", "synthetic_vowels", "augmentation_example", "augmentation_figure", "augmentation_static",
@@ -46,8 +46,6 @@ def demo_clip(index: int = 0) -> tuple[torch.Tensor, str]:
     """``(wave (samples,), description)``: bundled sample ``index`` if the sample set exists, else
     :func:`synthetic_vowels`."""
     try:
-        from ..data import load_samples
-
         samples = load_samples()
         row = samples[index % len(samples)]
         wave = torch.tensor(row["audio"]["array"], dtype=torch.float32)  # a copy: the array is read-only
