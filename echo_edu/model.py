@@ -238,22 +238,29 @@ class Echo(nn.Module):
 
     # ------------------------------------------------------------------ initialisation
     def _init_weights(self) -> None:
-        """GPT-2-style init of the modules defined here; attention modules keep their own init.
+        """GPT-2-style init: embeddings, MLPs, convs and every residual branch's output.
 
-        Embeddings N(0, 0.02) so the tied logits start near zero (initial loss ≈ ln(vocab)); MLP and
-        conv weights N(0, 0.02), the MLP output scaled by 1/sqrt(2·layers) so the residual stream does
-        not grow with depth; biases zero.
+        Embeddings N(0, 0.02) so the tied logits start near zero (initial loss ≈ ln(vocab)); MLP input and
+        conv weights N(0, 0.02). Every layer that writes into the residual stream (``residual_outputs()``
+        of self-attention, cross-attention and MLP) starts at N(0, 0.02/sqrt(branches)), ``branches`` the
+        number of such additions in the stack (2 per encoder block, 3 per decoder block), with zero bias,
+        so the stream's variance does not grow with depth. Attention q/k/v and gates keep their own init.
         """
         nn.init.normal_(self.decoder.token_embedding.weight, std=0.02)
         if self.decoder.positional is not None:
             nn.init.normal_(self.decoder.positional, std=0.01)
         for stack in (self.encoder.blocks, self.decoder.blocks):
-            scale = 0.02 / math.sqrt(2 * max(len(stack), 1))
+            branches = sum(2 + (block.cross is not None) for block in stack)
+            scale = 0.02 / math.sqrt(max(branches, 1))
             for block in stack:
                 nn.init.normal_(block.mlp.fc.weight, std=0.02)
                 nn.init.zeros_(block.mlp.fc.bias)
-                nn.init.normal_(block.mlp.proj.weight, std=scale)
-                nn.init.zeros_(block.mlp.proj.bias)
+                outputs = block.attn.residual_outputs() + block.mlp.residual_outputs()
+                outputs += block.cross.residual_outputs() if block.cross is not None else []
+                for linear in outputs:
+                    nn.init.normal_(linear.weight, std=scale)
+                    if linear.bias is not None:
+                        nn.init.zeros_(linear.bias)
         for conv in (self.encoder.conv1, self.encoder.conv2):
             nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
             nn.init.zeros_(conv.bias)

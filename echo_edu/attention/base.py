@@ -276,6 +276,10 @@ class AttentionBase(nn.Module):
         check_key_padding_mask(key_padding_mask, batch, t_k)
         return None if key_padding_mask is None else padding_mask(key_padding_mask)
 
+    def residual_outputs(self) -> list[nn.Linear]:
+        """The layers whose output is added to the residual stream (scaled down at init by the model)."""
+        return [] if self.out is None else [self.out]
+
     def finish(self, out: torch.Tensor) -> torch.Tensor:
         """``(B, H, T, d)`` → merged heads → output projection (when built) ``(B, T, D)``."""
         merged = merge_heads(out)  # (B, T, D)

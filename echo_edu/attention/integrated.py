@@ -161,6 +161,10 @@ class IntegratedAttention(nn.Module):
             self.refiner = QLearningRefiner((len(windows) + 1) * self.entropy_bins, len(windows), alpha=alpha,
                                             gamma=0.0, epsilon=epsilon, seed=seed, initial_q=1.0)
 
+    def residual_outputs(self) -> list[nn.Linear]:
+        """The layer that writes into the residual stream: ``fuse`` (self-attention) or the MHA output (cross)."""
+        return self.attn.residual_outputs() if self.is_cross else [self.fuse]
+
     def extra_repr(self) -> str:
         return (f"windows={tuple(self.windows.tolist())}, global_pool={self.global_pool}, "
                 f"width_cost={self.width_cost}, cross={self.is_cross}")

@@ -131,6 +131,10 @@ class MyelinatedAttention(AttentionBase):
             cache.state["myelin_context"] = summary
         return summary
 
+    def residual_outputs(self) -> list[nn.Linear]:
+        """Every sub-layer's output projection: each adds its update to the stream."""
+        return [self.out, *self.outs]
+
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, *, causal: bool = False,
                 key_padding_mask: torch.Tensor | None = None, cache: KVCache | None = None,
                 need_weights: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
