@@ -263,3 +263,14 @@ def test_attention_output_projections_do_not_keep_the_pytorch_default_init():
     block = model.decoder.blocks[0]
     for linear in (block.attn.out, block.cross.out, block.mlp.proj):
         assert float(linear.weight.std()) < 1.2 * expected
+
+
+def test_the_normalisation_docstring_describes_the_padding_the_model_uses():
+    """The encoder normalises with padding="scale"; the module's own explanation must say what happens then."""
+    import inspect
+
+    import echo_edu.audio.normalize as normalize
+    from echo_edu.model import AudioEncoder
+
+    assert 'padding="scale"' in inspect.getsource(AudioEncoder.forward)
+    assert '``padding="scale"``' in normalize.__doc__ and "the model" in normalize.__doc__

@@ -23,7 +23,10 @@ The cost: on very short clips the per-bin mean also removes the average spectrum
 which is why streaming recognisers use a sliding window; our clips are 1–5 s, long enough.
 
 Whisper-style features are padded with silence to ``2 * audio_ctx`` frames; statistics are taken over
-the real frames only (``lengths``), padded frames are set to 0, so the padding length changes nothing.
+the real frames only (``lengths``), so the padding length changes nothing. What the padded frames become
+is the ``padding`` option: ``"zero"`` (the default of this function) sets them to 0, the mean; the model
+normalises with ``padding="scale"``, which scales them with the clip's statistics like every other frame,
+so digital silence stays the quietest thing in the clip and the encoder can tell where the words end.
 """
 
 from __future__ import annotations
