@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .audio import POSITIONS_PER_SECOND
 from .data.collate import IGNORE_INDEX, SpeechCollator, StepSampler, augment_generator, build_augmenter, select_rows
 from .distributed import all_reduce_sum, barrier, gather_objects, init_distributed
 from .errors import ConfigError, TrainingError
@@ -184,7 +185,7 @@ def _check_lengths(train_set, model) -> None:
     if longest > window + 1e-6:
         raise TrainingError(f"the longest training clip lasts {longest:.2f} s but the model hears only "
                             f"{window:.2f} s (Dimensions.audio_ctx={model.dims.audio_ctx}); raise audio_ctx "
-                            f"to at least {math.ceil(longest * 50)}")
+                            f"to at least {math.ceil(longest * POSITIONS_PER_SECOND)}")
 
 
 def summarize_info(info: Any, prefix: str = "") -> dict[str, torch.Tensor]:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .audio import HOP_LENGTH, SAMPLE_RATE, load_audio, process_audio
+from .audio import SAMPLE_RATE, load_audio, process_audio
 from .decode import decode
 from .errors import ConfigError
 
@@ -104,7 +104,7 @@ def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy",
     items = [audio] if _is_single(audio) else list(audio)
     if isinstance(audio, (torch.Tensor, np.ndarray)) and audio.ndim == 2:
         items = [row for row in audio]
-    window = dims.audio_ctx * 2 * HOP_LENGTH
+    window = dims.n_audio_samples
     hop = min(SAMPLE_RATE, window // 4) if overlap is None else int(round(overlap * SAMPLE_RATE))
     waves, spans = [], []
     for item in items:

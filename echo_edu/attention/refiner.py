@@ -83,11 +83,6 @@ class QLearningRefiner(nn.Module):
             self._generators[key] = torch.Generator(device=device).manual_seed(self.seed)
         return self._generators[key]
 
-    def reseed(self, seed: int | None = None) -> None:
-        """Restart exploration from ``seed`` (default: the constructor's seed) on every device."""
-        self.seed = self.seed if seed is None else seed
-        self._generators.clear()
-
     def _check_states(self, state: torch.Tensor) -> None:
         if state.dtype not in (torch.int32, torch.int64):
             raise ShapeError(f"refiner states must be an integer tensor, got dtype {state.dtype}")
