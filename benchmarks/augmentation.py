@@ -18,9 +18,8 @@ import platform
 import torch
 
 from _timing import median_seconds
-from echo_edu.audio import SAMPLE_RATE, process_audio
-from echo_edu.augmentation import (AUGMENTATIONS, AugmentConfig, Augmenter, apply_augmentation, frame_lengths,
-                                   normalize_features)
+from echo_edu.audio import SAMPLE_RATE, frame_lengths, normalize_features, process_audio
+from echo_edu.augmentation import AUGMENTATIONS, AugmentConfig, Augmenter, apply_augmentation
 from echo_edu.viz.augmentation import synthetic_vowels
 
 

@@ -77,7 +77,7 @@ def test_rows(split, engines: tuple[str, ...], limit: int | None) -> list[dict]:
     """The test clips of ``engines`` (``limit`` of them, spread out), audio copied into writable arrays."""
     import numpy as np
 
-    from echo_edu.collate import select_rows
+    from echo_edu.data.collate import select_rows
     from echo_edu.evaluate import evaluation_subset
 
     idx = engine_rows(split, engines, None, 0)

@@ -12,6 +12,7 @@ Conventions followed everywhere in this package (stated once, here):
 
 from __future__ import annotations
 
+from ._version import __version__
 from .errors import (AudioError, AudioFileNotFoundError, CheckpointError, ConfigError, EchoError,
                      EngineUnavailableError, ShapeError, TrainingError)
 from .utils import default_device, quick_mode, set_seed
@@ -26,11 +27,12 @@ from .rotary import RotaryEmbedding
 # --- attention, refiner, windows ---
 from .attention import (ATTENTION_TYPES, AdaptiveFocusAttention, AdaptiveSpanAttention, IntegratedAttention,
                         KVCache, MyelinatedAttention, StandardAttention, build_attention)
-from .refiner import QLearningRefiner, ToySpanTask
+from .attention import QLearningRefiner, ToySpanTask
 
 # --- audio, data, tokenizer ---
 from .audio import HOP_LENGTH, N_FFT, SAMPLE_RATE, load_audio, log_mel_spectrogram
-from .augmentation import AugmentConfig, Augmenter, normalize_features
+from .audio import normalize_features
+from .augmentation import AugmentConfig, Augmenter
 from .data import build_corpus, load_samples
 from .text import normalize_text
 from .tokenizer import build_tokenizer, load_tokenizer
@@ -41,7 +43,6 @@ from .dimensions import Dimensions
 from .model import Echo, EchoOutput
 from .transcribe import transcribe
 
-__version__ = "0.1.0"
 
 __all__ = [
     "AudioError", "AudioFileNotFoundError", "CheckpointError", "ConfigError", "EchoError",

@@ -95,6 +95,10 @@ class MLP(nn.Module):
         self.proj = nn.Linear(ratio * dims, dims)
         self.dropout = nn.Dropout(dropout)
 
+    def residual_outputs(self) -> list[nn.Linear]:
+        """The layer whose output is added to the residual stream."""
+        return [self.proj]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return dropout_if_training(self.dropout, self.proj(self.act(self.fc(x))))
 

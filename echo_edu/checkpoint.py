@@ -19,12 +19,16 @@ import json
 import warnings
 from pathlib import Path
 
-import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 
+from ._version import __version__
 from .dimensions import Dimensions
 from .errors import CheckpointError, ConfigError
+from .tokenizer import load_tokenizer
 
-__all__ = ["save_pretrained", "from_pretrained", "WEIGHTS_NAME", "CONFIG_NAME"]
+__all__ = ["save_pretrained", "from_pretrained", "read_config", "read_weights", "load_weights", "WEIGHTS_NAME",
+           "CONFIG_NAME"]
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -51,21 +55,13 @@ def save_pretrained(model, directory, tokenizer=None) -> Path:
 
     Args:
         model: an :class:`~echo_edu.model.Echo`.
-        tokenizer: the tokenizer to store; default ``model.tokenizer`` if set, else the character tokenizer.
+        tokenizer: the tokenizer to store; default ``model.tokenizer``.
     """
-    from safetensors.torch import save_file
-
-    from . import __version__
-
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise CheckpointError(f"cannot save into {str(directory)!r}: it is a file, not a folder")
     directory.mkdir(parents=True, exist_ok=True)
-    if tokenizer is None:
-        tokenizer = getattr(model, "tokenizer", None)
-    if tokenizer is None:
-        from .tokenizer import build_tokenizer
-        tokenizer = build_tokenizer()
+    tokenizer = model.tokenizer if tokenizer is None else tokenizer
     if len(tokenizer) != model.dims.vocab:
         raise CheckpointError(f"the tokenizer has {len(tokenizer)} tokens but Dimensions.vocab={model.dims.vocab}")
     # Every parameter and persistent buffer (Q-tables included); own contiguous copies, no shared storage.
@@ -118,21 +114,13 @@ def _check_folder(directory) -> Path:
     return directory
 
 
-def from_pretrained(directory, *, device=None, dtype=None):
-    """Rebuild an :class:`~echo_edu.model.Echo` from a ``save_pretrained`` folder, in eval mode.
+def read_weights(directory) -> tuple[Dimensions, dict]:
+    """The :class:`Dimensions` and the tensors ``{name: tensor}`` of a ``save_pretrained`` folder.
 
-    Args:
-        device, dtype: where to put the model (default: CPU, the saved dtype).
     Raises:
-        CheckpointError: missing files, a pickle instead of safetensors, a weights file that was changed
-            after saving, or tensors that do not match ``config.json`` (names and shapes are listed).
+        CheckpointError: missing files, a pickle instead of safetensors, or a weights file that was changed
+            after saving.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    from .model import Echo
-    from .tokenizer import load_tokenizer
-
     directory = _check_folder(directory)
     dims, meta = read_config(directory)
     weights = directory / WEIGHTS_NAME
@@ -141,12 +129,25 @@ def from_pretrained(directory, *, device=None, dtype=None):
         raise CheckpointError(f"{str(weights)!r} does not match the checksum in {CONFIG_NAME}: the weights were "
                               "modified or damaged after saving")
     try:
-        state = load_file(str(weights))
+        return dims, load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"cannot read {str(weights)!r} as safetensors: {exc}") from None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        model = Echo(dims)
+
+
+def load_weights(model, directory) -> None:
+    """Load the tensors of ``directory`` into ``model`` in place (no second model is built).
+
+    Raises:
+        CheckpointError: the folder's :class:`Dimensions` differ from ``model.dims``, or its tensors do not
+            match the model (names and shapes are listed).
+    """
+    dims, state = read_weights(directory)
+    if dims.to_dict() != model.dims.to_dict():
+        raise CheckpointError(f"{str(directory)!r} was written for different Dimensions than this model")
+    _load_state(model, state, Path(directory) / WEIGHTS_NAME)
+
+
+def _load_state(model, state: dict, weights: Path) -> None:
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
@@ -159,11 +160,28 @@ def from_pretrained(directory, *, device=None, dtype=None):
     if wrong:
         raise CheckpointError(f"{str(weights)!r} does not match {CONFIG_NAME}: " + "; ".join(wrong[:5]))
     model.load_state_dict(state, strict=True)
+
+
+def from_pretrained(model_class, directory, *, device=None, dtype=None):
+    """Rebuild a ``model_class`` (:class:`~echo_edu.model.Echo`) from a ``save_pretrained`` folder, in eval mode.
+
+    The class is passed in (``Echo.from_pretrained`` passes itself), so this module never imports the model.
+
+    Args:
+        device, dtype: where to put the model (default: CPU, the saved dtype).
+    Raises:
+        CheckpointError: as :func:`read_weights` and :func:`load_weights`, or a tokenizer whose size is not
+            ``config.json``'s ``vocab``.
+    """
+    dims, state = read_weights(directory)
     tokenizer = load_tokenizer(directory)
     if len(tokenizer) != dims.vocab:
         raise CheckpointError(f"the tokenizer in {str(directory)!r} has {len(tokenizer)} tokens but "
                               f"config.json says vocab={dims.vocab}")
-    model.tokenizer = tokenizer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = model_class(dims, tokenizer=tokenizer)
+    _load_state(model, state, Path(directory) / WEIGHTS_NAME)
     model.to(device=device if device is not None else "cpu")
     if dtype is not None:
         model.to(dtype=dtype)

@@ -116,9 +116,10 @@ def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens:
 
     Each step scores ``beam_size × vocab`` continuations per utterance and keeps the best
     ``2·beam_size``: those ending in ``<|endoftext|>`` become finished hypotheses (the ``beam_size``
-    best are kept), the best ``beam_size`` others live on. An utterance is done when it has
-    ``beam_size`` finished hypotheses and its best live beam scores below all of them; the
-    winner maximises ``sum logprob / length**length_penalty``. With ``beam_size=1`` this is greedy.
+    best are kept), the best ``beam_size`` others live on. The winner maximises
+    ``rank = sum logprob / length**length_penalty``; an utterance is done when it has ``beam_size``
+    finished hypotheses and its best live beam can no longer reach the rank of any of them. With
+    ``beam_size=1`` and no length penalty this is greedy.
 
     ``length_penalty`` defaults to 0 (rank by total log-probability). Dividing by the length (1.0, as
     whisper does) favours long hypotheses; on short character-level transcripts it turned a confident
@@ -172,10 +173,14 @@ def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens:
                 kept.append((b * K + beam, tok, s))
                 if len(kept) == K:
                     break
-            # Done when K hypotheses are finished and the best live beam's log-probability is already
-            # below all of theirs (it can only fall as the beam grows). With K = 1 this is greedy search.
-            if len(hypotheses[b]) >= K and kept[0][2] < min(h[2] for h in hypotheses[b]):
-                done[b] = True
+            # Done when K hypotheses are finished and the best live beam cannot outrank any of them, by
+            # rank() as the winner is chosen: its log-probability can only fall, its length can grow up to
+            # `limit`, so its best reachable rank is the larger of rank(s, now) and rank(s, limit).
+            # (Comparing raw log-probabilities stopped too early with length_penalty > 0.) K = 1 is greedy.
+            if len(hypotheses[b]) >= K:
+                s, length = kept[0][2], tokens.shape[1]                     # length after one more token
+                if max(rank(s, length), rank(s, limit)) < min(h[0] for h in hypotheses[b]):
+                    done[b] = True
             while len(kept) < K:                   # pad (only possible for finished utterances)
                 kept.append((b * K, eos, float("-inf")))
             for src, tok, s in kept:

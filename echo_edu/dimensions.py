@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .attention import ATTENTION_TYPES
-from .augmentation.normalize import NORMALIZATION_MODES
+from .audio import NORMALIZATION_MODES, SAMPLE_RATE, SAMPLES_PER_POSITION
 from .errors import ConfigError
 
 __all__ = ["Dimensions", "ACTIVATIONS", "NORMS"]
@@ -113,12 +113,12 @@ class Dimensions:
 
     @property
     def n_audio_samples(self) -> int:
-        """Waveform samples one encoder window covers at 16 kHz, hop 160 (``audio_ctx * 2 * 160``)."""
-        return self.audio_ctx * 2 * 160
+        """Waveform samples one encoder window covers (``audio_ctx * SAMPLES_PER_POSITION``, 2 hops each)."""
+        return self.audio_ctx * SAMPLES_PER_POSITION
 
     @property
     def audio_seconds(self) -> float:
-        return self.n_audio_samples / 16000
+        return self.n_audio_samples / SAMPLE_RATE
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> "Dimensions":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistInfo", "init_distributed", "dist_info", "is_main_process", "all_reduce_sum", "gather_objects",
+__all__ = ["DistInfo", "init_distributed", "dist_info", "all_reduce_sum", "gather_objects",
            "barrier", "cleanup"]
 
 
@@ -64,10 +64,6 @@ def dist_info() -> DistInfo:
     if dist.is_available() and dist.is_initialized():
         return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
     return DistInfo()
-
-
-def is_main_process() -> bool:
-    return dist_info().is_main
 
 
 def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:

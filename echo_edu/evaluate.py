@@ -7,23 +7,25 @@ is how the original Echo reported flattering numbers.
 
 The per-engine and per-voice tables show *where* a model fails: the test split's voices are held out of
 training, so a low WER there means the model generalises beyond the voices it heard (issue 7's question).
-
-    echo-edu evaluate --model assets/echo-digits --task digits --split test
+The shell command is ``echo-edu evaluate`` (:mod:`echo_edu.cli.evaluate`).
 """
 
 from __future__ import annotations
 
-import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from .collate import SpeechCollator, select_rows
+from .data.collate import SpeechCollator, select_rows
+from .decode import decode
 from .metrics import ErrorRates, breakdown, error_rates, format_table
+from .text import normalize_text
 
-__all__ = ["EvalReport", "transcribe_rows", "teacher_forced_texts", "evaluate_model", "evaluation_subset", "add_arguments", "run"]
+__all__ = ["EvalReport", "transcribe_rows", "teacher_forced_texts", "evaluate_model", "evaluation_subset"]
 
 
 @dataclass
@@ -77,16 +79,12 @@ def evaluation_subset(n: int, limit: int | None) -> list[int]:
 @torch.no_grad()
 def transcribe_rows(model, rows: Sequence[dict], tokenizer=None, *, batch_size: int = 32, method: str = "greedy",
                     beam_size: int = 4, progress: bool = False) -> list[str]:
-    """Transcribe corpus rows (``audio`` column) autoregressively; one string per row."""
-    from .decode import decode
-    from .text import normalize_text
-    from .tokenizer import build_tokenizer
-
-    tokenizer = tokenizer if tokenizer is not None else build_tokenizer()
+    """Transcribe corpus rows (``audio`` column) autoregressively; one string per row (``model.tokenizer``
+    unless ``tokenizer`` is given)."""
+    tokenizer = model.tokenizer if tokenizer is None else tokenizer
     collate = SpeechCollator.for_model(model, tokenizer)
     starts = range(0, len(rows), batch_size)
     if progress:
-        from tqdm.auto import tqdm
         starts = tqdm(starts, desc="transcribe", unit="batch")
     texts: list[str] = []
     for s in starts:
@@ -104,10 +102,7 @@ def teacher_forced_texts(model, rows: Sequence[dict], tokenizer=None, *, batch_s
     Each prediction may lean on the reference itself, so one mistake never derails what follows; the
     resulting "WER" flatters the model. Shown in lesson 09 next to real decoding (:func:`transcribe_rows`).
     """
-    from .text import normalize_text
-    from .tokenizer import build_tokenizer
-
-    tokenizer = tokenizer if tokenizer is not None else build_tokenizer()
+    tokenizer = model.tokenizer if tokenizer is None else tokenizer
     collate = SpeechCollator.for_model(model, tokenizer)
     eos = model.dims.eos_token_id
     was_training = model.training
@@ -130,8 +125,6 @@ def evaluate_model(model, dataset, tokenizer=None, *, limit: int | None = None, 
     Args:
         limit: evaluate only this many clips, spread over the split (:func:`evaluation_subset`).
     """
-    import time
-
     idx = evaluation_subset(len(dataset), limit)
     rows = select_rows(dataset, idx)
     t0 = time.perf_counter()
@@ -145,42 +138,3 @@ def evaluate_model(model, dataset, tokenizer=None, *, limit: int | None = None, 
                       per_engine=breakdown(refs, hyps, engines) if engines else {},
                       per_voice=breakdown(refs, hyps, voices) if voices else {},
                       references=refs, hypotheses=hyps, engines=engines, voices=voices, seconds=seconds)
-
-
-# ---------------------------------------------------------------------------- `echo-edu evaluate`
-def add_arguments(parser) -> None:
-    """Options of ``echo-edu evaluate``."""
-    from .train_cli import add_corpus_arguments
-
-    parser.add_argument("--model", default=None, help="a save_pretrained folder (default: the bundled model)")
-    add_corpus_arguments(parser)
-    parser.add_argument("--split", default="test", help="corpus split to score (default: test, held-out voices)")
-    parser.add_argument("--limit", type=int, default=None, help="score only this many clips, spread over the split")
-    parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy decoding (default), >1 = beam search")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: best available)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of tables")
-
-
-def run(args) -> int:
-    """Run ``echo-edu evaluate``: build (or load the cached) corpus split, transcribe it, print the tables."""
-    from .model import Echo
-    from .train_cli import bundled_model_dir, corpus_from_args
-    from .utils import default_device
-
-    model_dir = args.model or bundled_model_dir()
-    model = Echo.from_pretrained(model_dir, device=args.device or default_device())
-    corpus = corpus_from_args(args)
-    if args.split not in corpus:
-        from .errors import ConfigError
-        raise ConfigError(f"--split {args.split!r} is not in the corpus (splits: {', '.join(corpus)})")
-    report = evaluate_model(model, corpus[args.split], limit=args.limit, batch_size=args.batch_size,
-                            method="beam" if args.beam_size > 1 else "greedy", beam_size=args.beam_size,
-                            progress=True)
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
-        print(f"model {model_dir} · {args.task} {args.split} split · {report.overall.n} clips · "
-              f"{report.seconds:.1f} s\n")
-        print(report.to_markdown())
-    return 0

@@ -16,6 +16,7 @@ from typing import Iterable, Mapping, Sequence
 import jiwer
 
 from .errors import ShapeError
+from .text import normalize_text
 
 __all__ = ["ErrorRates", "error_rates", "wer", "cer", "breakdown", "format_table", "SclitePoint", "sclite_point",
            "sclite_report", "format_sclite"]
@@ -48,8 +49,6 @@ class ErrorRates:
 
 
 def _normalised(references: Sequence[str], hypotheses: Sequence[str]) -> tuple[list[str], list[str]]:
-    from .text import normalize_text
-
     references, hypotheses = list(references), list(hypotheses)
     if len(references) != len(hypotheses):
         raise ShapeError(f"{len(references)} references but {len(hypotheses)} hypotheses: they must pair up")

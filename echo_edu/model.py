@@ -24,11 +24,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import checkpoint
 from .attention import KVCache
-from .augmentation.normalize import normalize_features, signal_frames
+from .audio import normalize_features, signal_frames
 from .blocks import ResidualBlock, make_activation, make_norm, sinusoids
+from .decode import decode
 from .dimensions import Dimensions
 from .errors import ConfigError, ShapeError
+from .tokenizer import build_tokenizer
+from .transcribe import transcribe
 
 __all__ = ["Echo", "EchoOutput", "AudioEncoder", "TextDecoder", "DecoderCache"]
 
@@ -256,9 +260,14 @@ class EchoOutput:
 
 
 class Echo(nn.Module):
-    """The whole recogniser: ``Echo(Dimensions(...))`` or, as in the seed, ``Echo(param=...)``."""
+    """The whole recogniser: ``Echo(Dimensions(...))`` or, as in the seed, ``Echo(param=...)``.
 
-    def __init__(self, param: Dimensions | None = None, *, dims: Dimensions | None = None):
+    ``tokenizer`` (default: the character tokenizer of :func:`echo_edu.tokenizer.build_tokenizer`) turns
+    ids into text and back; it must have ``dims.vocab`` tokens. It is saved and loaded with the weights,
+    and every function that decodes text reads ``model.tokenizer``.
+    """
+
+    def __init__(self, param: Dimensions | None = None, *, dims: Dimensions | None = None, tokenizer=None):
         super().__init__()
         if param is not None and dims is not None:
             raise ConfigError("pass the Dimensions once: Echo(param) or Echo(dims=...)")
@@ -266,28 +275,39 @@ class Echo(nn.Module):
         if not isinstance(param, Dimensions):
             raise ConfigError(f"Echo expects a Dimensions, got {type(param).__name__}")
         self.dims = param.validate()
+        self.tokenizer = build_tokenizer() if tokenizer is None else tokenizer
+        if len(self.tokenizer) != self.dims.vocab:
+            raise ConfigError(f"the tokenizer has {len(self.tokenizer)} tokens but Dimensions.vocab="
+                              f"{self.dims.vocab}; pass Echo(dims, tokenizer=...) with a matching one")
         self.encoder = AudioEncoder(self.dims)
         self.decoder = TextDecoder(self.dims)
         self._init_weights()
 
     # ------------------------------------------------------------------ initialisation
     def _init_weights(self) -> None:
-        """GPT-2-style init of the modules defined here; attention modules keep their own init.
+        """GPT-2-style init: embeddings, MLPs, convs and every residual branch's output.
 
-        Embeddings N(0, 0.02) so the tied logits start near zero (initial loss ≈ ln(vocab)); MLP and
-        conv weights N(0, 0.02), the MLP output scaled by 1/sqrt(2·layers) so the residual stream does
-        not grow with depth; biases zero.
+        Embeddings N(0, 0.02) so the tied logits start near zero (initial loss ≈ ln(vocab)); MLP input and
+        conv weights N(0, 0.02). Every layer that writes into the residual stream (``residual_outputs()``
+        of self-attention, cross-attention and MLP) starts at N(0, 0.02/sqrt(branches)), ``branches`` the
+        number of such additions in the stack (2 per encoder block, 3 per decoder block), with zero bias,
+        so the stream's variance does not grow with depth. Attention q/k/v and gates keep their own init.
         """
         nn.init.normal_(self.decoder.token_embedding.weight, std=0.02)
         if self.decoder.positional is not None:
             nn.init.normal_(self.decoder.positional, std=0.01)
         for stack in (self.encoder.blocks, self.decoder.blocks):
-            scale = 0.02 / math.sqrt(2 * max(len(stack), 1))
+            branches = sum(2 + (block.cross is not None) for block in stack)
+            scale = 0.02 / math.sqrt(max(branches, 1))
             for block in stack:
                 nn.init.normal_(block.mlp.fc.weight, std=0.02)
                 nn.init.zeros_(block.mlp.fc.bias)
-                nn.init.normal_(block.mlp.proj.weight, std=scale)
-                nn.init.zeros_(block.mlp.proj.bias)
+                outputs = block.attn.residual_outputs() + block.mlp.residual_outputs()
+                outputs += block.cross.residual_outputs() if block.cross is not None else []
+                for linear in outputs:
+                    nn.init.normal_(linear.weight, std=scale)
+                    if linear.bias is not None:
+                        nn.init.zeros_(linear.bias)
         for conv in (self.encoder.conv1, self.encoder.conv2):
             nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
             nn.init.zeros_(conv.bias)
@@ -340,22 +360,18 @@ class Echo(nn.Module):
     # ------------------------------------------------------------------ conveniences
     def save_pretrained(self, directory, tokenizer=None) -> None:
         """Write ``model.safetensors`` + ``config.json`` + tokenizer to ``directory`` (see :mod:`echo_edu.checkpoint`)."""
-        from .checkpoint import save_pretrained
-        save_pretrained(self, directory, tokenizer=tokenizer)
+        checkpoint.save_pretrained(self, directory, tokenizer=tokenizer)
 
     @classmethod
     def from_pretrained(cls, directory, *, device=None, dtype=None) -> "Echo":
         """Load a folder written by :meth:`save_pretrained` (never unpickles)."""
-        from .checkpoint import from_pretrained
-        return from_pretrained(directory, device=device, dtype=dtype)
+        return checkpoint.from_pretrained(cls, directory, device=device, dtype=dtype)
 
     @torch.no_grad()
     def generate(self, mel: torch.Tensor, **options) -> list[list[int]]:
         """Decode token ids from ``mel`` ``(B, mels, 2*audio_ctx)``; options as :func:`echo_edu.decode.decode`."""
-        from .decode import decode
         return decode(self, mel, **options).tokens
 
     def transcribe(self, audio, **options):
         """Text for one file/array (or a list of them); see :func:`echo_edu.transcribe.transcribe`."""
-        from .transcribe import transcribe
         return transcribe(self, audio, **options)

@@ -97,8 +97,8 @@ class RotaryEmbedding(nn.Module):
             ``(cache_max_seq_len, n_pairs, 2)`` holds the 2-D pairs' ``(-sin, +sin)``, likewise.
 
     Numerics: the rotation is computed in at least float32 and cast back to ``t``'s dtype, so bfloat16
-    inputs keep their norms to bfloat16 precision; the parameters' dtype (``module.to(dtype)``) sets the
-    precision of the cached cos/sin.
+    inputs keep their norms to bfloat16 precision; the module's dtype (``module.to(dtype)``, ``.double()``)
+    sets the precision of the cached cos/sin: they are recomputed in it, not cast.
 
     Example::
 
@@ -149,9 +149,9 @@ class RotaryEmbedding(nn.Module):
         self.rot_dim = 3 * self.n_blocks + 2 * self.n_pairs        # rotated channels (or subspace size)
         self._all_pairs = not use_projection and self.n_blocks == 0 and self.rot_dim == dim   # plain full RoPE
 
-        base = abs(theta) * theta_rescale_factor ** (dim / (dim - 2)) if dim > 2 else abs(theta)
-        starts = torch.tensor([c for c, _ in units], dtype=torch.float32)
-        freqs = math.copysign(1.0, theta) / base ** (starts / dim)  # (n_rot,), as 1 / θ^(2k/dim)
+        self._base = abs(theta) * theta_rescale_factor ** (dim / (dim - 2)) if dim > 2 else abs(theta)
+        self._starts = [c for c, _ in units]
+        freqs = self._fixed_freqs(torch.float32)
         if learned_freq:
             self.freqs = nn.Parameter(freqs)
         else:
@@ -162,14 +162,40 @@ class RotaryEmbedding(nn.Module):
             self.proj_raw = nn.Parameter(torch.randn(self.rot_dim, dim))  # orthonormalised in forward
 
         # cos/sin of position × frequency, never saved (rebuilt from freqs), follow .to(device).
-        cache_len = 0 if learned_freq else self.cache_max_seq_len
-        angles = torch.arange(cache_len, dtype=torch.float32)[:, None] * freqs
-        self.register_buffer("cos_cached", angles.cos(), persistent=False)   # (cache_len, n_rot)
-        self.register_buffer("sin_cached", angles.sin(), persistent=False)
+        self.register_buffer("cos_cached", torch.empty(0), persistent=False)      # (cache_len, n_rot)
+        self.register_buffer("sin_cached", torch.empty(0), persistent=False)
         # The 2-D pairs' sines laid out as (-sin, +sin) per pair, so a pair turns with one flip, two
         # multiplies and one add (see _turn_pairs) instead of recombining unbound halves every call.
-        self.register_buffer("sin_pm_cached", _signed_sin(self.sin_cached[:, self.n_blocks:]),
-                             persistent=False)                                 # (cache_len, n_pairs, 2)
+        self.register_buffer("sin_pm_cached", torch.empty(0), persistent=False)   # (cache_len, n_pairs, 2)
+        self._build_tables(torch.float32, torch.device("cpu"))
+
+    def _fixed_freqs(self, dtype: torch.dtype) -> torch.Tensor:
+        """``(n_rot,)`` frequencies ``±1 / θ^(2k/dim)`` computed in ``dtype`` on the CPU."""
+        starts = torch.tensor(self._starts, dtype=dtype)
+        return math.copysign(1.0, self.theta) / self._base ** (starts / self.dim)
+
+    def _build_tables(self, dtype: torch.dtype, device: torch.device) -> None:
+        """Fill the cos/sin tables (and fixed ``freqs``) with values computed in ``dtype``'s precision.
+
+        Computed on the CPU in at least float32 and then moved, so a table is the same on every device
+        and a float64 module has float64-accurate tables, not float32 values cast up.
+        """
+        work = torch.promote_types(dtype, torch.float32)
+        cache_len = 0 if self.learned_freq else self.cache_max_seq_len
+        freqs = self.freqs.detach().cpu().to(work) if self.learned_freq else self._fixed_freqs(work)
+        angles = torch.arange(cache_len, dtype=work)[:, None] * freqs                # (cache_len, n_rot)
+        if not self.learned_freq:
+            self.freqs = freqs.to(device, self.freqs.dtype)
+        self.cos_cached = angles.cos().to(device, dtype)
+        self.sin_cached = angles.sin().to(device, dtype)
+        self.sin_pm_cached = _signed_sin(angles.sin()[:, self.n_blocks:]).to(device, dtype)
+
+    def _apply(self, fn, recurse: bool = True):
+        """``.to()``, ``.double()``, ``.cuda()``, ...: move everything, then rebuild the tables in the new
+        dtype (casting float32 tables up would keep float32's 1e-5 relative error at position ~100)."""
+        super()._apply(fn, recurse)
+        self._build_tables(self.cos_cached.dtype, self.cos_cached.device)
+        return self
 
     # ---- views a lesson or a test can look at ----
     @property

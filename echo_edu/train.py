@@ -33,16 +33,19 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
-from .collate import IGNORE_INDEX, SpeechCollator, StepSampler, augment_generator, build_augmenter, select_rows
+from .audio import POSITIONS_PER_SECOND
+from .data.collate import IGNORE_INDEX, SpeechCollator, StepSampler, augment_generator, build_augmenter, select_rows
 from .distributed import all_reduce_sum, barrier, gather_objects, init_distributed
 from .errors import ConfigError, TrainingError
+from .evaluate import evaluate_model
 from .train_state import (CHECKPOINT_NAME, check_writable, find_checkpoint, load_training_state,
                           save_training_state)
 from .utils import set_seed
 
 __all__ = ["TrainConfig", "TrainHistory", "train", "parameter_groups", "build_optimizer", "lr_at", "StepSampler",
-           "summarize_info", "autocast_dtype", "add_arguments", "run"]
+           "summarize_info", "autocast_dtype"]
 
 PRECISIONS = ("auto", "fp32", "bf16")
 #: Attention-info entries worth following over training (refiner spans, myelinated gates, ...).
@@ -182,7 +185,7 @@ def _check_lengths(train_set, model) -> None:
     if longest > window + 1e-6:
         raise TrainingError(f"the longest training clip lasts {longest:.2f} s but the model hears only "
                             f"{window:.2f} s (Dimensions.audio_ctx={model.dims.audio_ctx}); raise audio_ctx "
-                            f"to at least {math.ceil(longest * 50)}")
+                            f"to at least {math.ceil(longest * POSITIONS_PER_SECOND)}")
 
 
 def summarize_info(info: Any, prefix: str = "") -> dict[str, torch.Tensor]:
@@ -215,15 +218,12 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
         corpus: a ``DatasetDict`` with ``train`` (and optionally ``validation``) splits, or one split
             (a ``datasets.Dataset`` or a list of rows with ``audio`` and ``text``).
         config: a :class:`TrainConfig`.
-        tokenizer: the character tokenizer (built when ``None``).
+        tokenizer: the tokenizer (default ``model.tokenizer``).
         callbacks: ``fn(event, record, model)`` called with ``"train"`` records every ``log_every``
             steps and ``"eval"`` records after each validation (live plots use this).
     """
-    from .evaluate import evaluate_model
-    from .tokenizer import build_tokenizer
-
     config = (config or TrainConfig()).validate()
-    tokenizer = tokenizer if tokenizer is not None else build_tokenizer()
+    tokenizer = model.tokenizer if tokenizer is None else tokenizer
     dist, device = init_distributed(config.device)
     train_set, val_set = _splits(corpus)
     _check_lengths(train_set, model)
@@ -294,7 +294,6 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
 
     bar = None
     if config.progress and dist.is_main:
-        from tqdm.auto import tqdm
         bar = tqdm(total=end, initial=start, desc="train", unit="step", dynamic_ncols=True)
     last_loss, t0 = float("nan"), time.perf_counter() - history.seconds
     for step in range(start, end):
@@ -351,5 +350,3 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
     model.eval()
     return history
 
-
-from .train_cli import add_arguments, run  # noqa: E402  (the `echo-edu train` command lives beside)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from .checkpoint import load_weights
 from .errors import CheckpointError, TrainingError
 
 __all__ = ["CHECKPOINT_NAME", "check_writable", "save_training_state", "load_training_state",
@@ -172,18 +173,13 @@ def load_training_state(directory: str | Path, model, optimizer, scheduler, rank
     Raises:
         CheckpointError: the folder is incomplete or does not match the model.
     """
-    from .model import Echo
-
     path = Path(directory)
     try:
         state = json.loads((path / _STATE_JSON).read_text())
         tensors = load_file(str(path / _STATE_TENSORS))
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"training checkpoint {str(path)!r} is unreadable: {exc}") from None
-    saved = Echo.from_pretrained(path)
-    if saved.dims.to_dict() != model.dims.to_dict():
-        raise CheckpointError(f"checkpoint {str(path)!r} was written for different Dimensions than this model")
-    model.load_state_dict(saved.state_dict())
+    load_weights(model, path)
     device = next(model.parameters()).device
     optim_sd = _join_optimizer(tensors, state["optimizer"])
     try:

@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .audio import HOP_LENGTH, SAMPLE_RATE, load_audio, process_audio
-from .augmentation.normalize import frame_lengths
+from .audio import SAMPLE_RATE, frame_lengths, load_audio, process_audio
 from .decode import decode
 from .errors import ConfigError
 
@@ -101,14 +100,11 @@ def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy",
                         sr: int | None = None) -> list[Transcription]:
     """Like :func:`transcribe` but always a list of :class:`Transcription` (text, seconds, windows)."""
     dims = model.dims
-    tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
-    if tokenizer is None:
-        from .tokenizer import build_tokenizer
-        tokenizer = build_tokenizer()
+    tokenizer = model.tokenizer if tokenizer is None else tokenizer
     items = [audio] if _is_single(audio) else list(audio)
     if isinstance(audio, (torch.Tensor, np.ndarray)) and audio.ndim == 2:
         items = [row for row in audio]
-    window = dims.audio_ctx * 2 * HOP_LENGTH
+    window = dims.n_audio_samples
     hop = min(SAMPLE_RATE, window // 4) if overlap is None else int(round(overlap * SAMPLE_RATE))
     waves, spans = [], []
     for item in items:
@@ -144,7 +140,7 @@ def transcribe(model, audio, **options):
     """Transcribe one clip (→ ``str``) or several (→ ``list[str]``).
 
     Args:
-        model: an :class:`~echo_edu.model.Echo` (its ``tokenizer`` attribute is used when present).
+        model: an :class:`~echo_edu.model.Echo` (``model.tokenizer`` unless ``tokenizer`` is given).
         audio: a path, a ``(samples,)`` array/tensor at 16 kHz (or ``sr=``), a ``{"array",
             "sampling_rate"}`` dict — or a list of those, or a ``(B, samples)`` array.
         method: ``"greedy"`` (default) or ``"beam"`` (with ``beam_size``).

@@ -136,6 +136,10 @@ def test_registry_and_errors():
         build_attention("standard", 30, 4)
     with pytest.raises(ConfigError, match="does not take"):
         build_attention("standard", 32, 4, window=3)
+    assert {kind: cls.kind for kind, cls in ATTENTION_TYPES.items()} == {k: k for k in ATTENTION_TYPES}
+    for kind in ATTENTION_TYPES:   # every type, experimental ones included: a typo is a ConfigError, not a TypeError
+        with pytest.raises(ConfigError, match="does not take"):
+            build_attention(kind, 32, 4, no_such_option=1)
     attn = build_attention("standard", 32, 4)
     with pytest.raises(ShapeError, match=r"\(batch, seq, 32\)"):
         attn(torch.randn(2, 5, 16))

@@ -6,10 +6,10 @@ import pytest
 import torch
 import torchaudio.functional as AF
 
-from echo_edu.audio import log_mel_spectrogram
-from echo_edu.augmentation import (AugmentConfig, Augmenter, add_noise_at_snr, apply_augmentation, band_limit,
-                                   coloured_noise, frame_lengths, normalize_features, pitch_shift, reverberate,
-                                   spec_augment, synthetic_rir, vtlp)
+from echo_edu.audio import frame_lengths, log_mel_spectrogram, normalize_features
+from echo_edu.augmentation import (AugmentConfig, Augmenter, CorpusAugmentConfig, add_noise, add_noise_at_snr,
+                                   apply_augmentation, apply_gain, band_limit, change_speed, coloured_noise, compose,
+                                   pitch_shift, random_augment, reverberate, spec_augment, synthetic_rir, vtlp)
 from echo_edu.errors import AudioError, ConfigError, ShapeError
 
 SR = 16000
@@ -315,3 +315,38 @@ def test_scaled_padding_keeps_silence_the_quietest_thing_in_the_clip():
     assert pad.mean() < -0.5                                          # clearly not the mean (0)
     with pytest.raises(ConfigError, match="padding"):
         normalize_features(mel, lengths, padding="mean")
+
+
+# --------------------------------------------------------------------------- corpus augmentation (offline)
+
+def test_noise_hits_the_snr_and_is_seeded():
+    t = torch.arange(SR) / SR
+    wave = 0.3 * torch.sin(2 * torch.pi * 440 * t)
+    noisy = add_noise(wave, 10.0, torch.Generator().manual_seed(0))
+    snr = 10 * torch.log10(wave.pow(2).mean() / (noisy - wave).pow(2).mean())
+    assert abs(float(snr) - 10.0) < 0.2
+    assert torch.equal(noisy, add_noise(wave, 10.0, torch.Generator().manual_seed(0)))
+    assert torch.equal(add_noise(torch.zeros(100), 5.0), torch.zeros(100))
+
+
+def test_gain_speed_and_compose():
+    wave = 0.1 * torch.ones(16000)
+    assert torch.allclose(apply_gain(wave, 6.0206), 0.2 * torch.ones(16000), atol=1e-4)
+    assert apply_gain(wave, 40.0).max() <= 1.0
+    assert abs(change_speed(wave, 1.25).numel() - 12800) <= 2
+    assert abs(change_speed(wave, 0.8).numel() - 20000) <= 2
+    chain = compose(lambda w: apply_gain(w, 6.0206), lambda w: change_speed(w, 2.0))
+    out = chain(wave)
+    assert abs(out.numel() - 8000) <= 2 and abs(float(out[4000]) - 0.2) < 1e-3
+
+
+def test_random_augment_is_seeded_and_configurable():
+    wave = 0.2 * torch.sin(torch.arange(16000) * 0.05)
+    config = CorpusAugmentConfig(p=1.0)
+    a, info_a = random_augment(wave, config, torch.Generator().manual_seed(1))
+    b, info_b = random_augment(wave, config, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and info_a == info_b and set(info_a) == {"speed", "gain_db", "snr_db"}
+    untouched, info = random_augment(wave, CorpusAugmentConfig(p=0.0), torch.Generator().manual_seed(1))
+    assert torch.equal(untouched, wave) and info == {}
+    with pytest.raises(ConfigError, match="snr_db"):
+        CorpusAugmentConfig(snr_db=(30.0, 10.0))

@@ -131,7 +131,7 @@ def test_the_bundled_sentences_model_is_the_function_its_weights_learned():
     direction flipped it predicts almost none."""
     from pathlib import Path
 
-    from echo_edu.collate import SpeechCollator
+    from echo_edu.data.collate import SpeechCollator
     from echo_edu.data import load_samples
     from echo_edu.tokenizer import build_tokenizer
 

@@ -1,4 +1,4 @@
-"""The echo-edu command: transcribe (text and JSON), demo, clear errors, lazily loaded subcommands."""
+"""The echo-edu command: transcribe (text and JSON), demo, clear errors on stderr, every subcommand."""
 
 import json
 import math
@@ -50,7 +50,7 @@ def test_bad_model_folder_is_one_clear_line(tmp_path, clips, capsys):
 
 
 def test_demo_says_clearly_when_the_bundled_model_is_missing(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "bundled_model_dir", lambda: tmp_path / "echo-digits")
+    monkeypatch.setattr(cli.common, "bundled_model_dir", lambda: tmp_path / "echo-digits")
     assert cli.main(["demo"]) == 2
     err = capsys.readouterr().err
     assert "bundled model" in err and "echo-digits" in err and "echo-edu train" in err
@@ -66,36 +66,45 @@ def test_demo_prints_reference_hypothesis_and_wer(model_dir, capsys):
     assert "Overall: WER" in out
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "synth"])
-def test_delegated_subcommands_have_help(command, capsys):
+@pytest.mark.parametrize("command", ["transcribe", "demo", "train", "evaluate", "synth"])
+def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([command, "--help"])
     assert exit_info.value.code == 0
     assert "usage: echo-edu " + command in capsys.readouterr().out
 
 
-def test_a_missing_delegate_gives_a_clear_message(monkeypatch, capsys):
-    monkeypatch.setitem(cli._DELEGATED, "train", ("echo_edu.not_written_yet", "train"))
-    assert cli.main(["train", "--steps", "3"]) == 2
-    assert "echo_edu.not_written_yet" in capsys.readouterr().err
+def test_synth_lists_engines_and_marks_held_out_voices(capsys):
+    assert cli.main(["synth", "--list-voices"]) == 0
+    out = capsys.readouterr().out
+    assert "espeak:en-gb-scotland+f3" in out and "[test]" in out
+
+
+def test_every_command_reports_errors_the_same_way_on_stderr(tmp_path, capsys):
+    """An EchoError raised inside any subcommand becomes one line on stderr and exit status 2."""
+    assert cli.main(["evaluate", "--model", str(tmp_path / "missing")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("echo-edu evaluate: error: ") and "missing" in err
+    assert cli.main(["synth", "digits", "--n", "1", "--cache-dir", str(tmp_path)]) == 2   # was printed on stdout
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("echo-edu synth: error: ") and "n must be" in err
 
 
 @pytest.mark.parametrize("augment", [False, True])
 def test_train_command_trains_saves_scores_and_passes_augment_and_feature_norm(tmp_path, monkeypatch, augment):
-    from echo_edu import train_cli
+    from echo_edu.cli import train as train_command
     from training_support import tone_rows
 
     corpus = {"train": tone_rows(12, 0), "validation": tone_rows(4, 1), "test": tone_rows(4, 2, voices=("v9",))}
-    monkeypatch.setattr(train_cli, "corpus_from_args", lambda args: corpus)
+    monkeypatch.setattr(train_command, "corpus_from_args", lambda args: corpus)
     seen = {}
-    import echo_edu.train as train_module
-    real_train = train_module.train
+    real_train = train_command.train
 
     def spy(model, data, config, **kw):
         seen["config"] = config
         return real_train(model, data, config, **kw)
 
-    monkeypatch.setattr(train_module, "train", spy)
+    monkeypatch.setattr(train_command, "train", spy)
     out = tmp_path / "model"
     argv = ["train", "--output", str(out), "--preset", "tiny", "--dims", "audio_ctx=25", "text_ctx=24",
             "feature_norm=cmvn", "--steps", "2", "--batch-size", "4", "--cache-features", "--threads", "1"]

@@ -1,4 +1,4 @@
-"""echo_edu.data: tasks, engines, augmentation, the corpus builder and the bundled samples."""
+"""echo_edu.data: tasks, engines, the corpus builder and the bundled samples."""
 
 import random
 import shutil
@@ -8,10 +8,8 @@ import pytest
 import torch
 
 from echo_edu.audio import SAMPLE_RATE
-from echo_edu.data import (COMMAND_WORDS, CorpusAugmentConfig, add_noise, apply_gain, available_engines,
-                           build_corpus, change_speed, check_engine, compose, generate_text,
-                           held_out_voices, list_voices, load_samples, plan_corpus, random_augment,
-                           synthesize, task_vocabulary)
+from echo_edu.data import (COMMAND_WORDS, available_engines, build_corpus, check_engine, generate_text,
+                           held_out_voices, list_voices, load_samples, plan_corpus, synthesize, task_vocabulary)
 from echo_edu.data import engines as engines_module
 from echo_edu.errors import ConfigError, EngineUnavailableError
 from echo_edu.text import normalize_text
@@ -91,41 +89,6 @@ def test_piper_is_reproducible_with_a_seed():
     assert 0.5 * SAMPLE_RATE < len(a) < 3 * SAMPLE_RATE
 
 
-# --------------------------------------------------------------------------- augmentation
-
-def test_noise_hits_the_snr_and_is_seeded():
-    t = torch.arange(SAMPLE_RATE) / SAMPLE_RATE
-    wave = 0.3 * torch.sin(2 * torch.pi * 440 * t)
-    noisy = add_noise(wave, 10.0, torch.Generator().manual_seed(0))
-    snr = 10 * torch.log10(wave.pow(2).mean() / (noisy - wave).pow(2).mean())
-    assert abs(float(snr) - 10.0) < 0.2
-    assert torch.equal(noisy, add_noise(wave, 10.0, torch.Generator().manual_seed(0)))
-    assert torch.equal(add_noise(torch.zeros(100), 5.0), torch.zeros(100))
-
-
-def test_gain_speed_and_compose():
-    wave = 0.1 * torch.ones(16000)
-    assert torch.allclose(apply_gain(wave, 6.0206), 0.2 * torch.ones(16000), atol=1e-4)
-    assert apply_gain(wave, 40.0).max() <= 1.0
-    assert abs(change_speed(wave, 1.25).numel() - 12800) <= 2
-    assert abs(change_speed(wave, 0.8).numel() - 20000) <= 2
-    chain = compose(lambda w: apply_gain(w, 6.0206), lambda w: change_speed(w, 2.0))
-    out = chain(wave)
-    assert abs(out.numel() - 8000) <= 2 and abs(float(out[4000]) - 0.2) < 1e-3
-
-
-def test_random_augment_is_seeded_and_configurable():
-    wave = 0.2 * torch.sin(torch.arange(16000) * 0.05)
-    config = CorpusAugmentConfig(p=1.0)
-    a, info_a = random_augment(wave, config, torch.Generator().manual_seed(1))
-    b, info_b = random_augment(wave, config, torch.Generator().manual_seed(1))
-    assert torch.equal(a, b) and info_a == info_b and set(info_a) == {"speed", "gain_db", "snr_db"}
-    untouched, info = random_augment(wave, CorpusAugmentConfig(p=0.0), torch.Generator().manual_seed(1))
-    assert torch.equal(untouched, wave) and info == {}
-    with pytest.raises(ConfigError, match="snr_db"):
-        CorpusAugmentConfig(snr_db=(30.0, 10.0))
-
-
 # --------------------------------------------------------------------------- the corpus
 
 def test_plan_is_deterministic_disjoint_and_holds_voices_out():
@@ -202,21 +165,7 @@ def test_bundled_samples():
         load_samples("poems")
 
 
-# --------------------------------------------------------------------------- CLI and views
-
-def test_synth_command(capsys, tmp_path):
-    import argparse
-
-    from echo_edu.data import synth_command
-
-    parser = synth_command.add_arguments(argparse.ArgumentParser())
-    assert synth_command.run(parser.parse_args(["--list-voices"])) == 0
-    out = capsys.readouterr().out
-    assert "espeak:en-gb-scotland+f3" in out and "[test]" in out
-    args = parser.parse_args(["digits", "--n", "2", "--cache-dir", str(tmp_path)])
-    assert synth_command.run(args) == 2
-    assert "n must be" in capsys.readouterr().out
-
+# --------------------------------------------------------------------------- views
 
 def test_audio_views_follow_their_controls():
     import matplotlib.pyplot as plt

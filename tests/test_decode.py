@@ -172,3 +172,27 @@ def test_training_still_works_after_decoding(kind):
     loss = model.train()(mel, ids, labels=ids).loss
     loss.backward()
     assert torch.isfinite(loss)
+
+
+def test_beam_early_stop_ranks_like_the_winner_with_a_length_penalty(monkeypatch):
+    """A live beam whose raw log-probability is below a finished one can still win once the length
+    penalty divides it: the search must not stop before it finishes."""
+    import echo_edu.decode as decode_module
+
+    model = tiny(text_ctx=12)
+    eos, a, b = model.dims.eos_token_id, 5, 6
+    script = {(): {eos: -0.9, a: -0.95}, (a,): {b: -0.1, eos: -3.0}, (a, b): {eos: -0.05}}
+
+    def scripted(model, tokens, encoded, cache, banned, audio_mask=None):   # log-probs from the prefix alone
+        out = torch.full((tokens.shape[0], model.dims.vocab), -20.0)
+        for row, prefix in enumerate(tokens[:, 1:].tolist()):
+            for tok, lp in script.get(tuple(prefix), {}).items():
+                out[row, tok] = lp
+        return out.index_fill(1, banned, float("-inf"))
+
+    monkeypatch.setattr(decode_module, "_step_logprobs", scripted)
+    encoded = torch.zeros(1, model.dims.audio_ctx, model.dims.audio_dims)
+    best = beam_search(model, encoded, beam_size=1, length_penalty=1.0, use_cache=False)
+    assert best.tokens == [[a, b]]            # rank -1.1/3 beats the empty transcript's -0.9/1
+    plain = beam_search(model, encoded, beam_size=1, length_penalty=0.0, use_cache=False)
+    assert plain.tokens == [[]]               # by total log-probability the empty one wins, and stopping is right

@@ -204,7 +204,7 @@ def test_feature_norm_makes_the_encoder_deaf_to_loudness_and_channel_tilt():
 
 
 def test_feature_norm_ignores_the_padding_and_old_configs_load_without_it():
-    from echo_edu.augmentation import frame_lengths, normalize_features, signal_frames
+    from echo_edu.audio import frame_lengths, normalize_features, signal_frames
     from echo_edu.audio import process_audio
 
     dims = Dimensions.tiny()
@@ -222,7 +222,7 @@ def test_feature_norm_ignores_the_padding_and_old_configs_load_without_it():
 
 def test_encoder_feature_norm_is_cmvn_over_the_signal_with_scaled_padding():
     from echo_edu.audio import process_audio
-    from echo_edu.augmentation import normalize_features, signal_frames
+    from echo_edu.audio import normalize_features, signal_frames
 
     torch.manual_seed(0)
     model = tiny(feature_norm="cmvn")
@@ -234,3 +234,44 @@ def test_encoder_feature_norm_is_cmvn_over_the_signal_with_scaled_padding():
     assert torch.allclose(model.encoder(mel), plain.encoder(by_hand, lengths=frames), atol=1e-5)
     zeroed = normalize_features(mel, frames)                                            # padding 0: not what we use
     assert not torch.allclose(model.encoder(mel), plain.encoder(zeroed, lengths=frames), atol=1e-3)
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_every_residual_branch_is_scaled_by_the_depth(kind):
+    """GPT-2 init: each branch that writes into the residual stream (self-attention, cross-attention and
+    MLP outputs) starts at std 0.02/sqrt(branches in the stack), so the stream does not grow with depth."""
+    torch.manual_seed(0)
+    cross = kind if kind != "integrated" else "standard"
+    dims = Dimensions.small(audio_layerA=1, audio_layerB=2, text_layerA=1, text_layerB=2,
+                            self_attention_type=kind, cross_attention_type=cross)
+    model = Echo(dims)
+    for stack, per_block in ((model.encoder.blocks, 2), (model.decoder.blocks, 3)):
+        expected = 0.02 / math.sqrt(per_block * len(stack))
+        for block in stack:
+            branches = block.attn.residual_outputs() + block.mlp.residual_outputs()
+            if block.cross is not None:
+                branches += block.cross.residual_outputs()
+            assert len(branches) >= per_block
+            for linear in branches:
+                assert abs(float(linear.weight.std()) - expected) < 0.15 * expected, (kind, linear)
+                assert linear.bias is None or bool((linear.bias == 0).all())
+
+
+def test_attention_output_projections_do_not_keep_the_pytorch_default_init():
+    torch.manual_seed(0)
+    model = Echo(Dimensions.small())
+    expected = 0.02 / math.sqrt(3 * len(model.decoder.blocks))          # 0.0058 here; PyTorch's default: 0.042
+    block = model.decoder.blocks[0]
+    for linear in (block.attn.out, block.cross.out, block.mlp.proj):
+        assert float(linear.weight.std()) < 1.2 * expected
+
+
+def test_the_normalisation_docstring_describes_the_padding_the_model_uses():
+    """The encoder normalises with padding="scale"; the module's own explanation must say what happens then."""
+    import inspect
+
+    import echo_edu.audio.normalize as normalize
+    from echo_edu.model import AudioEncoder
+
+    assert 'padding="scale"' in inspect.getsource(AudioEncoder.forward)
+    assert '``padding="scale"``' in normalize.__doc__ and "the model" in normalize.__doc__

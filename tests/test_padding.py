@@ -19,8 +19,9 @@ import torch
 
 from echo_edu import Dimensions, Echo
 from echo_edu.audio import process_audio
-from echo_edu.augmentation import AugmentConfig, Augmenter, frame_lengths, normalize_features, signal_frames
-from echo_edu.collate import SpeechCollator
+from echo_edu.audio import frame_lengths, normalize_features, signal_frames
+from echo_edu.augmentation import AugmentConfig, Augmenter
+from echo_edu.data.collate import SpeechCollator
 from echo_edu.errors import ShapeError
 from echo_edu.tokenizer import build_tokenizer
 

@@ -91,7 +91,7 @@ def test_mix_aligns_columns_and_balances_sources(tmp_path):
 
 
 def test_load_speech_mixes_specs_and_the_collator_takes_the_rows(tmp_path):
-    from echo_edu.collate import SpeechCollator, select_rows
+    from echo_edu.data.collate import SpeechCollator, select_rows
     from echo_edu.tokenizer import build_tokenizer
 
     an4, fsdd = write_an4(tmp_path / "an4"), write_fsdd(tmp_path / "fsdd")

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from echo_edu.errors import ConfigError, ShapeError
-from echo_edu.refiner import QLearningRefiner, ToySpanTask
+from echo_edu.attention.refiner import QLearningRefiner, ToySpanTask
 
 
 def test_q_update_matches_hand_computed_example():

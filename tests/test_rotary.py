@@ -306,3 +306,21 @@ def test_mixed_precision_autocast_keeps_the_rotation_orthogonal(mode):
         y = rope(x)
     assert y.dtype == torch.float32
     torch.testing.assert_close(y.norm(dim=-1), x.norm(dim=-1), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("offset", [0, 120])
+def test_double_precision_module_rotates_in_double_precision(offset):
+    """After ``.double()`` the cached tables (and frequencies) are float64 values, not float32 ones cast."""
+    dim, T = 32, 16
+    rope = RotaryEmbedding(dim).double()
+    t = torch.randn(2, 3, T, dim, dtype=torch.float64)
+    out = rope.rotate_queries_or_keys(t, offset=offset)
+    positions = torch.arange(offset, offset + T, dtype=torch.float64)
+    freqs = 1.0 / 10000.0 ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim)
+    angle = positions[:, None] * freqs                                   # (T, dim/2)
+    x0, x1 = t[..., 0::2], t[..., 1::2]
+    expected = torch.stack([x0 * angle.cos() - x1 * angle.sin(), x0 * angle.sin() + x1 * angle.cos()], -1)
+    assert rope.cos_cached.dtype == torch.float64
+    assert torch.allclose(out, expected.flatten(-2), rtol=0, atol=1e-12)
+    back = rope.float()                                                   # and back: float32 tables again
+    assert back.cos_cached.dtype == torch.float32 and torch.equal(back.cos_cached, RotaryEmbedding(dim).cos_cached)

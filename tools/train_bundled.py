@@ -149,7 +149,7 @@ def write_model_card(output: Path, argv: list[str]) -> Path:
 
 def train_recipe(recipe: list[str], output: Path, checkpoints: str, argv: list[str]) -> None:
     """``echo-edu train --output OUTPUT <recipe> <argv>``, checkpointing in ``runs/<checkpoints>``."""
-    from echo_edu.train import add_arguments, run
+    from echo_edu.cli.train import add_arguments, run
 
     parser = argparse.ArgumentParser(prog=Path(sys.argv[0]).stem)
     add_arguments(parser)

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from .base import AttentionBase, KVCache, attention_core, info_dict, register_attention
+from .base import AttentionBase, KVCache, attention_core, info_dict
 from .masks import causal_mask, combine_masks
 from .pooling import running_mean
 from .windows import blocked_local_attention, masked_distance
@@ -89,7 +89,6 @@ def log_span_ramp(span: torch.Tensor, distance: torch.Tensor, ramp: float, reach
     return table.expand(shape[:-1] + (reach + 1,)).gather(-1, index.expand(shape))
 
 
-@register_attention("adaptive")
 class AdaptiveSpanAttention(AttentionBase):
     """Multi-head attention whose per-head span is predicted from content (see the module doc).
 
@@ -100,6 +99,8 @@ class AdaptiveSpanAttention(AttentionBase):
         init_span: starting span of every head, in tokens (``0 < init_span < max_span``).
         span_penalty: ``λ`` of the penalty ``λ · mean(z) / max_span`` in ``info["aux_loss"]``.
     """
+
+    kind = "adaptive"  # its name in ATTENTION_TYPES
 
     def __init__(self, dims: int, heads: int, *, context_dims: int | None = None, rotary: dict | None = None,
                  dropout: float = 0.0, bias: bool = True, max_span: int = 128, ramp: int = 16,

@@ -22,22 +22,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, ShapeError
+from ..rotary import RotaryEmbedding
 from .masks import causal_mask, check_key_padding_mask, combine_masks, padding_mask, rows_with_keys
 
-__all__ = ["ATTENTION_TYPES", "register_attention", "KVCache", "split_heads", "merge_heads", "attention_core",
-           "AttentionBase", "head_average", "info_dict"]
-
-#: The registry of attention types: name → class. Filled by :func:`register_attention`.
-ATTENTION_TYPES: dict[str, type] = {}
-
-
-def register_attention(name: str):
-    """Class decorator: make an attention type buildable as ``build_attention(name, ...)``."""
-    def decorate(cls: type) -> type:
-        ATTENTION_TYPES[name] = cls
-        cls.kind = name
-        return cls
-    return decorate
+__all__ = ["KVCache", "split_heads", "merge_heads", "attention_core", "AttentionBase", "info_dict"]
 
 
 class KVCache:
@@ -177,11 +165,6 @@ def attention_core(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torc
     return out, weights
 
 
-def head_average(weights: torch.Tensor) -> torch.Tensor:
-    """``(B, H, T_q, T_k)`` → ``(B, T_q, T_k)``: the mean over heads (for one-picture summaries)."""
-    return weights.mean(dim=1)
-
-
 def info_dict(**entries: torch.Tensor | None) -> dict[str, torch.Tensor]:
     """The ``info`` returned by every attention forward: the given entries, ``None`` ones left out."""
     return {name: value for name, value in entries.items() if value is not None}
@@ -224,8 +207,6 @@ class AttentionBase(nn.Module):
         self.dropout = dropout
         self.rotary = None
         if rotary is not None and not self.is_cross:
-            from ..rotary import RotaryEmbedding
-
             self.rotary = RotaryEmbedding(self.head_dim, **rotary)
 
     def extra_repr(self) -> str:
@@ -294,6 +275,10 @@ class AttentionBase(nn.Module):
         """Check a ``(B, T_k)`` key padding mask and return it as ``(B, 1, 1, T_k)`` (or ``None``)."""
         check_key_padding_mask(key_padding_mask, batch, t_k)
         return None if key_padding_mask is None else padding_mask(key_padding_mask)
+
+    def residual_outputs(self) -> list[nn.Linear]:
+        """The layers whose output is added to the residual stream (scaled down at init by the model)."""
+        return [] if self.out is None else [self.out]
 
     def finish(self, out: torch.Tensor) -> torch.Tensor:
         """``(B, H, T, d)`` → merged heads → output projection (when built) ``(B, T, D)``."""

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .base import AttentionBase, KVCache, attention_core, register_attention, split_heads
+from .base import AttentionBase, KVCache, attention_core, split_heads
 from .pooling import running_mean
 from .windows import local_attention
 
@@ -44,7 +44,6 @@ def frame_activity(x: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
     return change / (x.pow(2).sum(-1) + previous.pow(2).sum(-1) + 1e-6)
 
 
-@register_attention("focus")
 class AdaptiveFocusAttention(AttentionBase):
     """Banded attention with a content-chosen width and optional focus iterations (see the module doc).
 
@@ -56,6 +55,8 @@ class AdaptiveFocusAttention(AttentionBase):
             moves one bucket narrower. Default: evenly spaced in ``(0, 0.5)``.
         iterations: number ``K ≥ 1`` of focus iterations.
     """
+
+    kind = "focus"  # its name in ATTENTION_TYPES
 
     def __init__(self, dims: int, heads: int, *, context_dims: int | None = None, rotary: dict | None = None,
                  dropout: float = 0.0, bias: bool = True, windows: tuple[int, ...] = (8, 16, 32, 64),

@@ -12,7 +12,7 @@ queries, and a learned projection fuses them, ``out = W_f [local ; global]``:
   chosen from a fixed set of band widths ``windows`` (static shapes; the blocked kernel makes it
   ``O(T · 3·max(windows))``).
 
-**Span choice = a contextual bandit** (:class:`echo_edu.refiner.QLearningRefiner`, ``gamma = 0``). For
+**Span choice = a contextual bandit** (:class:`echo_edu.attention.refiner.QLearningRefiner`, ``gamma = 0``). For
 every query token:
 
 * *state* — two bounded statistics of that token's global attention (head-averaged, no gradient):
@@ -42,8 +42,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, ShapeError
-from ..refiner import QLearningRefiner
-from .base import AttentionBase, KVCache, attention_core, info_dict, merge_heads, register_attention
+from .refiner import QLearningRefiner
+from .base import AttentionBase, KVCache, attention_core, info_dict, merge_heads
 from .masks import check_key_padding_mask, rows_with_keys
 from .windows import local_attention
 
@@ -121,7 +121,6 @@ def _prefix_block_means(running, offset: int, t: int):
             has_key.flatten(1)[:, window].expand(km.shape[0], t))
 
 
-@register_attention("integrated")
 class IntegratedAttention(nn.Module):
     """Local banded + global pooled attention with Q-learned per-token windows.
 
@@ -134,6 +133,8 @@ class IntegratedAttention(nn.Module):
         width_cost: price of width in the reward (see module docstring).
         epsilon, alpha, seed: the refiner's exploration rate, learning rate and generator seed.
     """
+
+    kind = "integrated"  # its name in ATTENTION_TYPES
 
     def __init__(self, dims: int, heads: int, *, context_dims: int | None = None, rotary: dict | None = None,
                  dropout: float = 0.0, windows=(16, 32, 64, 128), global_pool: int = 16, width_cost: float = 0.25,
@@ -159,6 +160,10 @@ class IntegratedAttention(nn.Module):
             self.fuse = nn.Linear(2 * dims, dims)
             self.refiner = QLearningRefiner((len(windows) + 1) * self.entropy_bins, len(windows), alpha=alpha,
                                             gamma=0.0, epsilon=epsilon, seed=seed, initial_q=1.0)
+
+    def residual_outputs(self) -> list[nn.Linear]:
+        """The layer that writes into the residual stream: ``fuse`` (self-attention) or the MHA output (cross)."""
+        return self.attn.residual_outputs() if self.is_cross else [self.fuse]
 
     def extra_repr(self) -> str:
         return (f"windows={tuple(self.windows.tolist())}, global_pool={self.global_pool}, "

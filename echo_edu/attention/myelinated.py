@@ -46,13 +46,12 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .base import AttentionBase, KVCache, attention_core, merge_heads, register_attention
+from .base import AttentionBase, KVCache, attention_core, merge_heads
 from .pooling import running_mean, straight_through_bernoulli
 
 __all__ = ["MyelinatedAttention"]
 
 
-@register_attention("myelinated")
 class MyelinatedAttention(AttentionBase):
     """Several gated attention sub-layers with a skip policy and a working memory (see the module doc).
 
@@ -69,6 +68,8 @@ class MyelinatedAttention(AttentionBase):
         seed: seed of the generator that draws the training-time skip noise; ``None`` draws from the global
             RNG instead (seed it with :func:`echo_edu.set_seed`), which ``torch.compile(fullgraph=True)`` needs.
     """
+
+    kind = "myelinated"  # its name in ATTENTION_TYPES
 
     def __init__(self, dims: int, heads: int, *, context_dims: int | None = None, rotary: dict | None = None,
                  dropout: float = 0.0, bias: bool = True, layers: int = 2, memory: bool = True,
@@ -129,6 +130,10 @@ class MyelinatedAttention(AttentionBase):
         if cache is not None:
             cache.state["myelin_context"] = summary
         return summary
+
+    def residual_outputs(self) -> list[nn.Linear]:
+        """Every sub-layer's output projection: each adds its update to the stream."""
+        return [self.out, *self.outs]
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, *, causal: bool = False,
                 key_padding_mask: torch.Tensor | None = None, cache: KVCache | None = None,

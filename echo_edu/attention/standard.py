@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import torch
 
-from .base import AttentionBase, KVCache, attention_core, info_dict, register_attention
+from .base import AttentionBase, KVCache, attention_core, info_dict
 
 __all__ = ["StandardAttention"]
 
 
-@register_attention("standard")
 class StandardAttention(AttentionBase):
     """Multi-head self- or cross-attention. Constructor arguments: see :class:`AttentionBase`."""
+
+    kind = "standard"  # its name in ATTENTION_TYPES
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, *, causal: bool = False,
                 key_padding_mask: torch.Tensor | None = None, cache: KVCache | None = None,

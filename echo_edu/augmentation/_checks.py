@@ -6,7 +6,8 @@ import math
 
 import torch
 
-from ..errors import AudioError, ConfigError, ShapeError
+from ..audio.normalize import check_features  # the feature path owns it; augmentation reuses it
+from ..errors import AudioError, ConfigError
 
 __all__ = ["check_wave", "check_features", "check_positive", "check_range", "work_dtype"]
 
@@ -22,16 +23,6 @@ def check_wave(wave, name: str = "wave") -> torch.Tensor:
     if not bool(torch.isfinite(wave).all()):  # data preparation, not a forward pass: a host sync is fine
         raise AudioError(f"{name} contains NaN or Inf samples (shape {tuple(wave.shape)})")
     return wave
-
-
-def check_features(mel, name: str = "mel") -> torch.Tensor:
-    """Return ``mel`` if it is a floating ``(mels, frames)`` or ``(B, mels, frames)`` tensor."""
-    if not isinstance(mel, torch.Tensor) or not mel.is_floating_point():
-        raise ShapeError(f"{name} must be a floating-point torch.Tensor shaped (B, mels, frames)")
-    if mel.ndim not in (2, 3) or mel.shape[-1] == 0 or mel.shape[-2] == 0:
-        raise ShapeError(f"{name} must be shaped (mels, frames) or (B, mels, frames) with no empty axis, "
-                         f"got {tuple(mel.shape)}")
-    return mel
 
 
 def check_positive(value: float, name: str) -> float:

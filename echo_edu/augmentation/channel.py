@@ -6,12 +6,13 @@ back:
 
 * :func:`coloured_noise` — white (flat), pink (1/f power, like rain or a fan) or brown (1/f², a rumble).
 * :func:`babble_noise` — several talkers at once (a café), from a bank of clips or from the clip itself.
-* :func:`add_noise_at_snr` — mix noise in at a chosen signal-to-noise ratio in dB.
+* :func:`add_noise_at_snr` — mix noise in at a chosen signal-to-noise ratio in dB (:func:`add_noise`:
+  seeded white noise that way, clipped to [-1, 1]).
 * :func:`synthetic_rir` + :func:`reverberate` — a room: an impulse response of exponentially decaying
   noise (its energy falls 60 dB in ``rt60`` seconds), convolved with ``torchaudio``'s ``fftconvolve``.
 * :func:`band_limit` — a telephone: down to 8 kHz, keep 300–3400 Hz, optional 8-bit μ-law, back up.
-* :func:`peak_limit` — scale a clip back under full scale after the effects above (gain itself is the
-  data layer's :func:`echo_edu.data.augment.apply_gain`, reused by the pipeline).
+* :func:`apply_gain` — louder or quieter by a number of dB; :func:`peak_limit` — scale a clip back
+  under full scale after the effects above.
 
 Waves are ``(..., samples)``; noise generators take a ``torch.Generator`` and return float32 on the
 generator's device (callers move it). Results keep the input's shape, device and dtype.
@@ -29,8 +30,8 @@ from ..errors import AudioError, ConfigError
 from ._checks import check_positive, check_wave, work_dtype
 from .waveform import fit_length
 
-__all__ = ["NOISE_COLOURS", "coloured_noise", "babble_noise", "add_noise_at_snr", "synthetic_rir",
-           "reverberate", "band_limit", "peak_limit"]
+__all__ = ["NOISE_COLOURS", "coloured_noise", "babble_noise", "add_noise_at_snr", "add_noise", "synthetic_rir",
+           "reverberate", "band_limit", "apply_gain", "peak_limit"]
 
 #: Spectral slope of each noise colour: power ∝ 1 / f**beta.
 NOISE_COLOURS = {"white": 0.0, "pink": 1.0, "brown": 2.0}
@@ -110,6 +111,19 @@ def add_noise_at_snr(wave: torch.Tensor, noise: torch.Tensor, snr_db: float) -> 
     return (work + scale * noise).to(wave.dtype)
 
 
+def add_noise(wave: torch.Tensor, snr_db: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Add white Gaussian noise at ``snr_db`` (:func:`add_noise_at_snr`), clipped to [-1, 1].
+
+    Args:
+        wave: ``(..., samples)`` float waveform(s); the power is measured per clip.
+        generator: a CPU ``torch.Generator`` for the noise (seeded for reproducibility).
+    Returns:
+        ``(..., samples)``. Silence stays silence (no signal, no noise).
+    """
+    noise = torch.randn(wave.shape, generator=generator, dtype=torch.float32)
+    return add_noise_at_snr(wave, noise, snr_db).clamp(-1.0, 1.0)
+
+
 def synthetic_rir(sr: int, rt60: float, generator: torch.Generator, drr_db: float = 3.0) -> torch.Tensor:
     """A synthetic room impulse response ``(round(rt60 * sr),)``, float32, unit energy.
 
@@ -173,6 +187,11 @@ def band_limit(wave: torch.Tensor, sr: int, low_hz: float = 300.0, high_hz: floa
     if sr != narrow_sr:
         x = AF.resample(x, int(narrow_sr), int(sr))
     return fit_length(x, n).to(wave.dtype)
+
+
+def apply_gain(wave: torch.Tensor, gain_db: float) -> torch.Tensor:
+    """Scale ``(..., samples)`` by ``gain_db`` decibels (+6 dB doubles the amplitude); clip to [-1, 1]."""
+    return (wave * 10.0 ** (gain_db / 20.0)).clamp(-1.0, 1.0)
 
 
 def peak_limit(wave: torch.Tensor, peak: float = 1.0) -> torch.Tensor:

@@ -29,14 +29,13 @@ from typing import Any, Sequence
 
 import torch
 
-from ..data.augment import apply_gain, change_speed
 from ..errors import ConfigError
 from ._checks import check_positive, check_range, check_wave
-from .channel import (NOISE_COLOURS, add_noise_at_snr, babble_noise, band_limit, coloured_noise, peak_limit,
-                      reverberate, synthetic_rir)
+from .channel import (NOISE_COLOURS, add_noise_at_snr, apply_gain, babble_noise, band_limit, coloured_noise,
+                      peak_limit, reverberate, synthetic_rir)
 from .noise_bank import NoiseBank
 from .spectrogram import spec_augment
-from .waveform import pitch_shift, vtlp
+from .waveform import change_speed, pitch_shift, vtlp
 
 __all__ = ["AugmentConfig", "Augmenter", "AUGMENTATIONS", "apply_augmentation"]
 

@@ -11,7 +11,7 @@ Two kinds of mask, applied to features ``(B, mels, frames)``:
 
 Everything is drawn in one go for the whole batch, so every example gets its own masks (``shared=True``
 gives the batch one set, for illustration). Masked cells take ``mask_value`` — by default each
-example's own mean, which after :func:`echo_edu.augmentation.normalize_features` is 0.
+example's own mean, which after :func:`echo_edu.audio.normalize_features` is 0.
 """
 
 from __future__ import annotations

@@ -3,9 +3,8 @@
 A model trained on a handful of synthetic voices learns their exact pitch, speaking rate and vocal-tract
 size. These three warps move a clip along exactly those axes:
 
-* speed perturbation — play the clip faster or slower (tape-style, Kaldi's): duration is divided by
-  ``factor`` and every frequency (pitch *and* formants) is multiplied by it. The function is the data
-  layer's :func:`echo_edu.data.augment.change_speed`, reused here, not rewritten.
+* :func:`change_speed` — play the clip faster or slower (tape-style, Kaldi's speed perturbation):
+  duration is divided by ``factor`` and every frequency (pitch *and* formants) is multiplied by it.
 * :func:`pitch_shift` — move the pitch (and the whole spectrum) by a number of semitones while keeping
   the duration: a phase-vocoder time stretch by ``ratio`` followed by a speed change by ``ratio``.
 * :func:`vtlp` — vocal-tract-length perturbation (Jaitly & Hinton, 2013): warp the frequency axis by
@@ -24,9 +23,11 @@ import math
 import torch
 import torchaudio.functional as AF
 
+from ..audio import SAMPLE_RATE
+from ..errors import ConfigError
 from ._checks import check_positive, check_wave, work_dtype
 
-__all__ = ["pitch_shift", "vtlp", "vtlp_warp", "fit_length", "SPEED_STEPS"]
+__all__ = ["change_speed", "pitch_shift", "vtlp", "vtlp_warp", "fit_length", "SPEED_STEPS"]
 
 #: Pitch ratios are rounded to multiples of ``1 / SPEED_STEPS`` so that the polyphase resampler works
 #: with a small rational ratio (``round(100 * ratio) / 100``) and stays fast for any sample rate.
@@ -39,6 +40,21 @@ def fit_length(wave: torch.Tensor, samples: int) -> torch.Tensor:
     if n >= samples:
         return wave[..., :samples]
     return torch.nn.functional.pad(wave, (0, samples - n))
+
+
+def change_speed(wave: torch.Tensor, factor: float, sr: int = SAMPLE_RATE) -> torch.Tensor:
+    """Play ``(..., samples)`` ``factor`` times faster (``samples / factor`` samples come out).
+
+    Resampling from ``sr * factor`` to ``sr`` shortens the clip and raises the pitch together,
+    like a tape played faster. ``factor`` is rounded to a rational with denominator 100 so
+    torchaudio's polyphase resampler stays small.
+    """
+    if factor <= 0:
+        raise ConfigError(f"speed factor must be positive, got {factor}")
+    source = int(round(sr * factor / 100.0)) * 100 or 100
+    if source == sr:
+        return wave
+    return AF.resample(wave, source, sr).clamp(-1.0, 1.0)
 
 
 def _stft(x: torch.Tensor, n_fft: int, hop: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -61,7 +77,6 @@ def pitch_shift(wave: torch.Tensor, sr: int, semitones: float, n_fft: int = 512,
     check_wave(wave)
     check_positive(sr, "sr")
     if not math.isfinite(semitones):
-        from ..errors import ConfigError
         raise ConfigError(f"pitch shift in semitones must be finite, got {semitones!r}")
     ratio = round(2.0 ** (semitones / 12.0) * SPEED_STEPS) / SPEED_STEPS
     if ratio == 1.0:

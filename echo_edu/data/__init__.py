@@ -1,4 +1,4 @@
-"""Synthetic speech data: engines, tasks, augmentation, the corpus builder and bundled samples.
+"""Synthetic speech data: engines, tasks, the corpus builder and bundled samples.
 
 ``build_corpus(task, n, seed)`` makes a ``datasets.DatasetDict`` of locally synthesised speech
 (espeak-ng and piper, no downloads); ``load_samples()`` returns the few clips bundled in
@@ -11,7 +11,6 @@ returns the same rows from recordings of people; see :mod:`echo_edu.data.spec` f
 
 from __future__ import annotations
 
-from .augment import CorpusAugmentConfig, add_noise, apply_gain, change_speed, compose, random_augment
 from .corpus import SPLITS, build_corpus, default_cache_dir, held_out_voices, plan_corpus
 from .samples import SAMPLES_DIR, load_samples, write_samples
 from .engines import DEFAULT_ENGINES, ENGINES, Voice, available_engines, check_engine, list_voices, synthesize
@@ -28,7 +27,6 @@ from .splits import hold_out_speakers, speaker_splits
 from .transcripts import normalize_transcript, unspellable_characters
 
 __all__ = [
-    "CorpusAugmentConfig", "add_noise", "apply_gain", "change_speed", "compose", "random_augment",
     "SPLITS", "build_corpus", "default_cache_dir", "held_out_voices", "plan_corpus",
     "DEFAULT_ENGINES", "ENGINES", "Voice", "available_engines", "check_engine", "list_voices", "synthesize",
     "SAMPLES_DIR", "load_samples", "write_samples",

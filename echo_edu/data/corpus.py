@@ -33,10 +33,13 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import torch
+from tqdm.auto import tqdm
 
+from ..augmentation.corpus import CorpusAugmentConfig, random_augment
 from ..errors import ConfigError, EngineUnavailableError
-from .augment import CorpusAugmentConfig
-from .engines import DEFAULT_ENGINES, ENGINES, Voice, available_engines, list_voices
+from .engines import (_PIPER, DEFAULT_ENGINES, ENGINES, Voice, available_engines, check_engine, list_voices,
+                      synthesize_job)
 from .tasks import TASKS, generate_text, spoken_form
 
 __all__ = ["build_corpus", "held_out_voices", "plan_corpus", "default_cache_dir", "SPLITS",
@@ -123,17 +126,11 @@ def plan_corpus(task: str, n: int, seed: int, engines: Sequence[str],
 # --------------------------------------------------------------------------- workers
 
 def _init_worker() -> None:
-    import torch
-
     torch.set_num_threads(1)
 
 
 def _run_chunk(args) -> tuple[list[int], list[np.ndarray]]:
     """Synthesise one chunk of jobs (in a worker process)."""
-    import torch
-
-    from .augment import random_augment
-    from .engines import _PIPER, synthesize_job
 
     chunk_seed, indices, jobs, augment = args
     if any(j["engine"] == "piper" for j in jobs):
@@ -160,10 +157,6 @@ def _chunks(jobs: list[dict], seed: int, augment) -> list[tuple]:
 
 
 def _synthesise(jobs, seed, augment, workers, progress, desc) -> list[np.ndarray]:
-    from tqdm.auto import tqdm
-
-    import torch
-
     chunks = _chunks(jobs, seed, augment)
     waves: list[np.ndarray | None] = [None] * len(jobs)
     threads = torch.get_num_threads()
@@ -286,7 +279,6 @@ def build_corpus(task: str, n: int, seed: int = 0, engines: Sequence[str] = DEFA
     missing = [e for e in engines if e not in have]
     engines = tuple(e for e in engines if e in have)
     if not engines:
-        from .engines import check_engine
         for e in missing:
             check_engine(e)  # raises with the install hint
     if missing:

@@ -11,7 +11,7 @@ each split of every source (aligning their columns: a synthetic corpus gains ``s
   every weight is 1.
 
 :class:`WeightedStepSampler` turns those weights into the example indices of each optimizer step, the
-same interface as ``echo_edu.collate.StepSampler`` (``indices(step)``) and, like it, a pure function of
+same interface as ``echo_edu.data.collate.StepSampler`` (``indices(step)``) and, like it, a pure function of
 ``(seed, step)``: a resumed run draws the batches an uninterrupted one would have. Each step draws
 ``per_step`` indices *with replacement* from the weights (a small source is revisited more often; that
 is the point of balancing). Use it when the train split has a ``sample_weight`` column::

@@ -13,7 +13,12 @@ import functools
 import json
 from pathlib import Path
 
+import torch
+
+from ..audio import SAMPLE_RATE, load_audio, save_audio
 from ..errors import AudioFileNotFoundError, ConfigError
+from .corpus import plan_corpus
+from .engines import available_engines, synthesize_job
 from .tasks import TASKS
 
 __all__ = ["SAMPLES_DIR", "load_samples", "write_samples"]
@@ -46,9 +51,7 @@ def load_samples(task: str | None = None, directory: str | Path | None = None):
 @functools.lru_cache(maxsize=8)
 def _load(folder_name: str, _mtime: int, task: str | None):
     """Decode once per (folder, manifest version, task); datasets are immutable, so sharing is safe."""
-    from datasets import Dataset, Features, List, Value
-
-    from ..audio import SAMPLE_RATE, load_audio
+    from datasets import Dataset, Features, List, Value  # lazy: importing datasets costs ~3 s
 
     folder = Path(folder_name)
     manifest = folder / "manifest.json"
@@ -72,12 +75,6 @@ def _load(folder_name: str, _mtime: int, task: str | None):
 
 def write_samples(directory: str | Path | None = None, engines=("espeak", "piper")) -> Path:
     """Synthesise the sample set into ``directory`` (16 kHz mono 16-bit FLAC + ``manifest.json``)."""
-    import torch
-
-    from ..audio import SAMPLE_RATE, save_audio
-    from .corpus import plan_corpus
-    from .engines import available_engines, synthesize_job
-
     folder = Path(directory) if directory is not None else SAMPLES_DIR
     folder.mkdir(parents=True, exist_ok=True)
     engines = tuple(e for e in engines if e in available_engines())

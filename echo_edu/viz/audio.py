@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..audio import HOP_LENGTH, N_FFT, SAMPLE_RATE, log_mel_spectrogram, mel_filters
+from ..data import load_samples
 from .widgets import interactive_figure
 
 __all__ = ["feature_pipeline", "feature_pipeline_figure", "feature_pipeline_static",
@@ -26,8 +27,6 @@ __all__ = ["feature_pipeline", "feature_pipeline_figure", "feature_pipeline_stat
 
 def sample_clip(index: int = 0) -> tuple[torch.Tensor, str]:
     """``(wave (samples,), label)`` of bundled sample ``index`` (see ``echo_edu.data.load_samples``)."""
-    from ..data import load_samples
-
     samples = load_samples()
     row = samples[index % len(samples)]
     return torch.tensor(row["audio"]["array"]), f"{row['voice']}: \"{row['text']}\""
@@ -123,8 +122,6 @@ def feature_pipeline_static(clip: int = 0, mels: int = 80, n_fft: int = N_FFT):
 def feature_pipeline_widget(clip: int = 0, mels: int = 80, n_fft: int = N_FFT):
     """Choose a bundled clip, the number of mel bands and the FFT size; see all four stages."""
     import ipywidgets as w
-
-    from ..data import load_samples
 
     samples = load_samples()
     options = [(f"{i}: {t[:40]}", i) for i, t in enumerate(samples["text"])]

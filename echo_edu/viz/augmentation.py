@@ -14,8 +14,9 @@ import math
 
 import torch
 
-from ..audio import SAMPLE_RATE, log_mel_spectrogram
-from ..augmentation import AUGMENTATIONS, apply_augmentation, normalize_features, spec_augment
+from ..audio import SAMPLE_RATE, log_mel_spectrogram, normalize_features
+from ..augmentation import AUGMENTATIONS, apply_augmentation, spec_augment
+from ..data import load_samples
 from .widgets import interactive_figure
 
 __all__ = ["demo_clip", "synthetic_vowels", "augmentation_example", "augmentation_figure", "augmentation_static",
@@ -45,8 +46,6 @@ def demo_clip(index: int = 0) -> tuple[torch.Tensor, str]:
     """``(wave (samples,), description)``: bundled sample ``index`` if the sample set exists, else
     :func:`synthetic_vowels`."""
     try:
-        from ..data import load_samples
-
         samples = load_samples()
         row = samples[index % len(samples)]
         wave = torch.tensor(row["audio"]["array"], dtype=torch.float32)  # a copy: the array is read-only
@@ -169,7 +168,7 @@ def augmentation_gallery_static(wave: torch.Tensor | None = None, sr: int = SAMP
 
 def normalisation_static(wave: torch.Tensor | None = None, sr: int = SAMPLE_RATE, quieter: float = 10.0):
     """Matplotlib 2×2: raw log-mel of ``wave`` and of a ``quieter``× quieter copy (top, shared colours),
-    and both after :func:`echo_edu.augmentation.normalize_features` (bottom): the bottom pair match."""
+    and both after :func:`echo_edu.audio.normalize_features` (bottom): the bottom pair match."""
     import matplotlib.pyplot as plt
 
     wave = demo_clip()[0] if wave is None else wave

@@ -18,6 +18,7 @@ from typing import Any, Iterable
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..train import lr_at
 from .widgets import interactive_figure
 
 __all__ = ["lr_schedule_figure", "training_figure", "training_static", "LiveTrainingPlot", "mechanism_series", "mechanism_figure",
@@ -36,8 +37,6 @@ def _records(history) -> tuple[list[dict], list[dict]]:
 
 def lr_schedule_figure(config) -> go.Figure:
     """The learning rate of every step of a :class:`~echo_edu.train.TrainConfig`: warm-up, then cosine."""
-    from ..train import lr_at
-
     steps = list(range(config.steps))
     fig = go.Figure(go.Scatter(x=steps, y=[lr_at(s, config) for s in steps], mode="lines", name="lr"))
     fig.add_vline(x=config.warmup_steps, line_dash="dot", annotation_text="end of warm-up")

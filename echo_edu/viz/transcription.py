@@ -16,7 +16,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ..errors import ShapeError
+from ..audio import load_audio, process_audio
+from ..decode import decode
+from ..errors import EchoError, ShapeError
+from ..metrics import error_rates
+from ..transcribe import transcribe_detailed
 from .widgets import interactive_figure
 
 __all__ = ["Alignment", "cross_attention_alignment", "alignment_figure", "alignment_static", "alignment_widget",
@@ -46,16 +50,10 @@ class Alignment:
 @torch.no_grad()
 def cross_attention_alignment(model, audio, *, method: str = "greedy", beam_size: int = 4) -> Alignment:
     """Transcribe ``audio`` (one clip, ≤ one window) and collect the decoder's cross-attention maps."""
-    from ..audio import load_audio, process_audio
-    from ..decode import decode
-
     dims = model.dims
     wave = load_audio(audio)
     mel = process_audio(wave, dims.audio_ctx, dims.mels, device=model.device).to(model.dtype)
-    tokenizer = getattr(model, "tokenizer", None)
-    if tokenizer is None:
-        from ..tokenizer import build_tokenizer
-        tokenizer = build_tokenizer()
+    tokenizer = model.tokenizer
     result = decode(model, mel, method=method, beam_size=beam_size, tokenizer=tokenizer)
     ids = [dims.decoder_start_token_id] + result.tokens[0]
     was_training = model.training
@@ -131,15 +129,8 @@ def compare_decoding(model, audio, references, beam_sizes=(1, 2, 4)) -> list[dic
         One dict per beam size: ``beam_size``, ``wer``, ``cer``, ``logprob`` (mean per clip), ``seconds``,
         ``texts``.
     """
-    from ..audio import load_audio, process_audio
-    from ..decode import decode
-    from ..metrics import error_rates
-
     dims = model.dims
-    tokenizer = getattr(model, "tokenizer", None)
-    if tokenizer is None:
-        from ..tokenizer import build_tokenizer
-        tokenizer = build_tokenizer()
+    tokenizer = model.tokenizer
     mel = process_audio([load_audio(a) for a in audio], dims.audio_ctx, dims.mels, device=model.device)
     rows = []
     for k in beam_sizes:
@@ -189,8 +180,6 @@ def upload_transcriber(model, *, beam_size: int = 1):
     import ipywidgets as widgets
     from IPython.display import display
 
-    from ..errors import EchoError
-    from ..transcribe import transcribe_detailed
 
     upload = widgets.FileUpload(accept=".wav,.flac,.ogg", multiple=False, description="audio file")
     output = widgets.Output()

@@ -32,7 +32,7 @@ from torch import nn
 
 import echo_edu
 from echo_edu.attention import build_attention
-from echo_edu.refiner import QLearningRefiner, ToySpanTask
+from echo_edu.attention.refiner import QLearningRefiner, ToySpanTask
 from echo_edu.viz.attention import attention_map_static, attention_map_widget
 from echo_edu.viz.refiner import (learning_curve_static, q_table_static, refiner_steps_static, refiner_steps_widget,
                                   span_timeline_figure, span_timeline_static)

@@ -41,7 +41,7 @@ from IPython.display import Markdown, display
 
 import echo_edu
 from echo_edu import Dimensions, Echo
-from echo_edu.collate import SpeechCollator
+from echo_edu.data.collate import SpeechCollator
 from echo_edu.data import build_corpus
 from echo_edu.evaluate import evaluate_model, teacher_forced_texts
 from echo_edu.metrics import error_rates

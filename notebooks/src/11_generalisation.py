@@ -35,10 +35,10 @@ import torch
 from IPython.display import Audio, Markdown, display
 
 import echo_edu
-from echo_edu.audio import SAMPLE_RATE, log_mel_spectrogram
+from echo_edu.audio import SAMPLE_RATE, log_mel_spectrogram, normalize_features
 from echo_edu.augmentation import (AUGMENTATIONS, AugmentConfig, Augmenter, add_noise_at_snr, apply_augmentation,
-                                   band_limit, coloured_noise, normalize_features, pitch_shift, reverberate,
-                                   spec_augment, synthetic_rir)
+                                   band_limit, coloured_noise, pitch_shift, reverberate, spec_augment,
+                                   synthetic_rir)
 from echo_edu.viz.augmentation import (augmentation_example, augmentation_gallery_static, augmentation_widget,
                                        demo_clip, long_term_spectra, long_term_spectra_static,
                                        normalisation_static)
@@ -287,7 +287,7 @@ normalisation_static(wave);
 # %%
 from echo_edu import Dimensions, Echo
 from echo_edu.audio import process_audio
-from echo_edu.augmentation import signal_frames
+from echo_edu.audio import signal_frames
 
 torch.manual_seed(0)
 normed = Echo(Dimensions.tiny(feature_norm="cmvn")).eval()

@@ -10,38 +10,27 @@ Under ``torchrun --nproc_per_node=N`` the run is data-parallel (see :mod:`echo_e
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
-from .errors import ConfigError
+import torch
 
-__all__ = ["add_arguments", "run", "add_corpus_arguments", "corpus_from_args", "dims_from_args",
-           "bundled_model_dir"]
+from ..dimensions import Dimensions
+from ..distributed import barrier, init_distributed
+from ..errors import ConfigError
+from ..evaluate import evaluate_model
+from ..model import Echo
+from ..tokenizer import build_tokenizer
+from ..train import TrainConfig, train
+from ..utils import set_seed
+from .common import add_corpus_arguments, corpus_from_args
 
+__all__ = ["HELP", "add_arguments", "run", "dims_from_args"]
 
-def bundled_model_dir() -> Path:
-    """The model shipped in ``assets/echo-digits/`` (the default of ``transcribe`` and ``evaluate``)."""
-    return Path(__file__).resolve().parents[1] / "assets" / "echo-digits"
-
-
-def add_corpus_arguments(parser) -> None:
-    """The corpus recipe options shared by ``train`` and ``evaluate``."""
-    parser.add_argument("--task", default="digits", help="corpus task (default: digits)")
-    parser.add_argument("--n", type=int, default=5000,
-                        help="clips to synthesise over all splits (default: 5000, the bundled model's corpus)")
-    parser.add_argument("--corpus-seed", type=int, default=0, help="seed of the corpus recipe (default: 0)")
-    parser.add_argument("--engines", nargs="+", default=["espeak", "piper"], help="speech engines (default: both)")
-    parser.add_argument("--cache-dir", default=None, help="where synthesised corpora are cached")
-
-
-def corpus_from_args(args):
-    """``build_corpus(task, n, seed, engines, cache_dir)`` from the parsed options."""
-    from .data import build_corpus
-
-    return build_corpus(args.task, n=args.n, seed=args.corpus_seed, engines=tuple(args.engines),
-                        cache_dir=args.cache_dir)
+HELP = "train an Echo model on a synthetic corpus"
 
 
 def _parse_value(text: str):
@@ -53,8 +42,6 @@ def _parse_value(text: str):
 
 def dims_from_args(args, tokenizer):
     """``Dimensions.<preset>(**overrides)`` with ``vocab`` taken from the tokenizer."""
-    from .dimensions import Dimensions
-
     overrides = {}
     for item in args.dims or []:
         if "=" not in item:
@@ -71,10 +58,8 @@ def dims_from_args(args, tokenizer):
     return dims.validate()
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``echo-edu train`` (every :class:`~echo_edu.train.TrainConfig` field has a flag)."""
-    from .train import TrainConfig
-
     d = TrainConfig()
     add_corpus_arguments(parser)
     parser.add_argument("--output", required=True, help="folder for the trained model (save_pretrained)")
@@ -107,17 +92,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--test-limit", type=int, default=None, help="score only this many test clips")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``echo-edu train``."""
-    from .distributed import barrier, init_distributed
-    from .evaluate import evaluate_model
-    from .model import Echo
-    from .tokenizer import build_tokenizer
-    from .train import TrainConfig, train
-    from .utils import set_seed
-
     if args.threads:
-        import torch
         torch.set_num_threads(args.threads)
     dist, device = init_distributed(args.device)
     t0 = time.perf_counter()
@@ -130,7 +107,7 @@ def run(args) -> int:
     tokenizer = build_tokenizer()
     dims = dims_from_args(args, tokenizer)
     set_seed(args.seed)
-    model = Echo(dims)
+    model = Echo(dims, tokenizer=tokenizer)
     config = TrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
                          min_lr=args.min_lr, warmup_steps=args.warmup_steps, weight_decay=args.weight_decay,
                          grad_clip=args.grad_clip, precision=args.precision, seed=args.seed,

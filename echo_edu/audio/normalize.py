@@ -23,7 +23,10 @@ The cost: on very short clips the per-bin mean also removes the average spectrum
 which is why streaming recognisers use a sliding window; our clips are 1–5 s, long enough.
 
 Whisper-style features are padded with silence to ``2 * audio_ctx`` frames; statistics are taken over
-the real frames only (``lengths``), padded frames are set to 0, so the padding length changes nothing.
+the real frames only (``lengths``), so the padding length changes nothing. What the padded frames become
+is the ``padding`` option: ``"zero"`` (the default of this function) sets them to 0, the mean; the model
+normalises with ``padding="scale"``, which scales them with the clip's statistics like every other frame,
+so digital silence stays the quietest thing in the clip and the encoder can tell where the words end.
 """
 
 from __future__ import annotations
@@ -31,16 +34,26 @@ from __future__ import annotations
 import torch
 
 from ..errors import ConfigError, ShapeError
-from ._checks import check_features
+from .frontend import HOP_LENGTH
 
-__all__ = ["NORMALIZATION_MODES", "normalize_features", "frame_lengths", "signal_frames"]
+__all__ = ["NORMALIZATION_MODES", "normalize_features", "frame_lengths", "signal_frames", "check_features"]
 
 #: ``"cmvn"`` per-bin mean and std (the default), ``"cmn"`` per-bin mean only, ``"utterance"`` one mean
 #: and std over all bins and frames, ``"none"`` the identity.
 NORMALIZATION_MODES = ("cmvn", "cmn", "utterance", "none")
 
 
-def frame_lengths(num_samples, hop_length: int = 160, max_frames: int | None = None) -> torch.Tensor:
+def check_features(mel, name: str = "mel") -> torch.Tensor:
+    """Return ``mel`` if it is a floating ``(mels, frames)`` or ``(B, mels, frames)`` tensor."""
+    if not isinstance(mel, torch.Tensor) or not mel.is_floating_point():
+        raise ShapeError(f"{name} must be a floating-point torch.Tensor shaped (B, mels, frames)")
+    if mel.ndim not in (2, 3) or mel.shape[-1] == 0 or mel.shape[-2] == 0:
+        raise ShapeError(f"{name} must be shaped (mels, frames) or (B, mels, frames) with no empty axis, "
+                         f"got {tuple(mel.shape)}")
+    return mel
+
+
+def frame_lengths(num_samples, hop_length: int = HOP_LENGTH, max_frames: int | None = None) -> torch.Tensor:
     """How many log-mel frames are real for clips of ``num_samples`` samples: ``samples // hop``.
 
     Matches ``echo_edu.audio.log_mel_spectrogram`` (centred STFT, last frame dropped). ``max_frames``

@@ -21,19 +21,27 @@ import functools
 import io
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
+import soundfile as sf
 import torch
+import torchaudio
 
-from .errors import AudioError, AudioFileNotFoundError, ShapeError
+from ..errors import AudioError, AudioFileNotFoundError, ShapeError
 
-__all__ = ["SAMPLE_RATE", "HOP_LENGTH", "N_FFT", "load_audio", "process_audio",
-           "log_mel_spectrogram", "pad_or_trim", "mel_filters", "save_audio"]
+__all__ = ["SAMPLE_RATE", "HOP_LENGTH", "N_FFT", "FRAMES_PER_SECOND", "SAMPLES_PER_POSITION",
+           "POSITIONS_PER_SECOND", "load_audio", "process_audio", "log_mel_spectrogram", "pad_or_trim",
+           "mel_filters", "save_audio"]
 
 SAMPLE_RATE = 16000   # samples per second everywhere inside echo_edu
 N_FFT = 400           # 25 ms analysis window
-HOP_LENGTH = 160      # 10 ms between frames -> 100 frames per second
+HOP_LENGTH = 160      # 10 ms between frames
+# Derived once, here: the log-mel has 100 frames per second; the encoder's stride-2 conv pairs frames,
+# so each encoder position covers 2 hops = 320 samples = 20 ms, 50 positions per second.
+FRAMES_PER_SECOND = SAMPLE_RATE // HOP_LENGTH
+SAMPLES_PER_POSITION = 2 * HOP_LENGTH
+POSITIONS_PER_SECOND = SAMPLE_RATE // SAMPLES_PER_POSITION
 
 _INT_SCALE = {np.dtype("int16"): 32768.0, np.dtype("int32"): 2147483648.0, np.dtype("int8"): 128.0}
 _MAX_FLOAT_PEAK = 1.5  # a float signal louder than this is almost surely unscaled integer PCM
@@ -48,8 +56,6 @@ def _describe(source: Any) -> str:
 
 def _read_file(path: Path, name: str) -> tuple[np.ndarray, int]:
     """Read a file with soundfile -> ((frames,) mono float32, rate); typed errors for bad files."""
-    import soundfile as sf
-
     if not path.exists():
         raise AudioFileNotFoundError(f"audio file {name!r} does not exist")
     if not path.is_file():
@@ -65,8 +71,6 @@ def _read_file(path: Path, name: str) -> tuple[np.ndarray, int]:
 
 
 def _read_bytes(blob: bytes) -> tuple[np.ndarray, int]:
-    import soundfile as sf
-
     if len(blob) == 0:
         raise AudioError("audio bytes are empty")
     try:
@@ -182,15 +186,11 @@ def load_audio(path_or_array: Any, sr: int = SAMPLE_RATE, *, orig_sr: int | None
 @functools.lru_cache(maxsize=16)
 def _resampler(source_rate: int, target_rate: int, device: str):
     """A torchaudio ``Resample`` (windowed-sinc, its kernel computed once and cached)."""
-    import torchaudio
-
     return torchaudio.transforms.Resample(source_rate, target_rate).to(device)
 
 
 def save_audio(path, wave, sr: int = SAMPLE_RATE) -> Path:
     """Write a mono waveform (``(samples,)`` float in [-1, 1]) to WAV/FLAC by the file's suffix."""
-    import soundfile as sf
-
     array = wave.detach().cpu().numpy() if isinstance(wave, torch.Tensor) else np.asarray(wave)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -203,8 +203,6 @@ def save_audio(path, wave, sr: int = SAMPLE_RATE) -> Path:
 
 @functools.lru_cache(maxsize=16)
 def _mel_transform(mels: int, n_fft: int, hop_length: int, sr: int, device: str):
-    import torchaudio
-
     transform = torchaudio.transforms.MelSpectrogram(
         sample_rate=sr, n_fft=n_fft, win_length=n_fft, hop_length=hop_length, f_min=0.0,
         f_max=sr / 2, n_mels=mels, window_fn=torch.hann_window, power=2.0, center=True,

@@ -33,7 +33,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .errors import ConfigError, ShapeError
+from ..errors import ConfigError, ShapeError
 
 __all__ = ["QLearningRefiner", "ToySpanTask"]
 
@@ -82,11 +82,6 @@ class QLearningRefiner(nn.Module):
         if key not in self._generators:
             self._generators[key] = torch.Generator(device=device).manual_seed(self.seed)
         return self._generators[key]
-
-    def reseed(self, seed: int | None = None) -> None:
-        """Restart exploration from ``seed`` (default: the constructor's seed) on every device."""
-        self.seed = self.seed if seed is None else seed
-        self._generators.clear()
 
     def _check_states(self, state: torch.Tensor) -> None:
         if state.dtype not in (torch.int32, torch.int64):

@@ -1,16 +1,15 @@
-"""Waveform augmentation: small, seeded, composable functions.
+"""Offline augmentation baked into a corpus at synthesis time (``build_corpus(augment=...)``).
 
 A model trained on a handful of synthetic voices learns their exact loudness, tempo and silence.
-Each function here perturbs one of those so the model has to listen to the words instead:
+:func:`random_augment` perturbs each of those once per clip, with settings drawn from
+:class:`CorpusAugmentConfig` and an explicit ``torch.Generator``:
 
-* :func:`add_noise` — white noise at a chosen signal-to-noise ratio (dB);
-* :func:`apply_gain` — louder or quieter (dB), clipped to [-1, 1];
-* :func:`change_speed` — faster or slower *and* higher or lower, by resampling (Kaldi-style
-  speed perturbation: a factor 1.1 plays 10 % faster).
+* :func:`~echo_edu.augmentation.waveform.change_speed` — faster or slower *and* higher or lower;
+* :func:`~echo_edu.augmentation.channel.apply_gain` — louder or quieter (dB), clipped to [-1, 1];
+* :func:`~echo_edu.augmentation.channel.add_noise` — white noise at a signal-to-noise ratio (dB).
 
-Every function maps a ``(..., samples)`` float tensor to a tensor of the same kind, on the same
-device. Randomness comes only from an explicit ``torch.Generator``. :class:`CorpusAugmentConfig` +
-:func:`random_augment` draw one random setting per clip; :func:`compose` chains functions.
+:func:`compose` chains waveform functions. The richer on-the-fly augmentation of training is
+:mod:`echo_edu.augmentation.pipeline`.
 """
 
 from __future__ import annotations
@@ -20,49 +19,12 @@ from typing import Callable
 
 import torch
 
+from ..audio import SAMPLE_RATE
 from ..errors import ConfigError
+from .channel import add_noise, apply_gain
+from .waveform import change_speed
 
-__all__ = ["add_noise", "apply_gain", "change_speed", "compose", "CorpusAugmentConfig", "random_augment"]
-
-
-def add_noise(wave: torch.Tensor, snr_db: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Add white Gaussian noise so that ``10 log10(P_signal / P_noise) == snr_db``.
-
-    Args:
-        wave: ``(..., samples)`` float waveform(s); the power is measured per clip.
-        snr_db: signal-to-noise ratio in dB (higher = cleaner).
-        generator: a CPU ``torch.Generator`` for the noise (seeded for reproducibility).
-
-    Returns:
-        ``(..., samples)``, clipped to [-1, 1]. Silence stays silence (no signal, no noise).
-    """
-    noise = torch.randn(wave.shape, generator=generator, dtype=torch.float32).to(wave.device, wave.dtype)
-    signal_power = wave.pow(2).mean(dim=-1, keepdim=True)                     # (..., 1)
-    noise_power = noise.pow(2).mean(dim=-1, keepdim=True).clamp_min(1e-12)
-    scale = torch.sqrt(signal_power / (noise_power * 10.0 ** (snr_db / 10.0)))
-    return (wave + scale * noise).clamp(-1.0, 1.0)
-
-
-def apply_gain(wave: torch.Tensor, gain_db: float) -> torch.Tensor:
-    """Scale ``(..., samples)`` by ``gain_db`` decibels (+6 dB doubles the amplitude); clip to [-1, 1]."""
-    return (wave * 10.0 ** (gain_db / 20.0)).clamp(-1.0, 1.0)
-
-
-def change_speed(wave: torch.Tensor, factor: float, sr: int = 16000) -> torch.Tensor:
-    """Play ``(..., samples)`` ``factor`` times faster (``samples / factor`` samples come out).
-
-    Resampling from ``sr * factor`` to ``sr`` shortens the clip and raises the pitch together,
-    like a tape played faster. ``factor`` is rounded to a rational with denominator 100 so
-    torchaudio's polyphase resampler stays small.
-    """
-    import torchaudio.functional as AF
-
-    if factor <= 0:
-        raise ConfigError(f"speed factor must be positive, got {factor}")
-    source = int(round(sr * factor / 100.0)) * 100 or 100
-    if source == sr:
-        return wave
-    return AF.resample(wave, source, sr).clamp(-1.0, 1.0)
+__all__ = ["compose", "CorpusAugmentConfig", "random_augment"]
 
 
 def compose(*functions: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -105,7 +67,7 @@ class CorpusAugmentConfig:
 
 
 def random_augment(wave: torch.Tensor, config: CorpusAugmentConfig, generator: torch.Generator,
-                   sr: int = 16000) -> tuple[torch.Tensor, dict[str, float]]:
+                   sr: int = SAMPLE_RATE) -> tuple[torch.Tensor, dict[str, float]]:
     """Apply speed, gain and noise, each with probability ``config.p``, drawn from ``generator``.
 
     Args:

@@ -6,7 +6,6 @@
     echo-edu synth --list-voices                        # engines found here and their voices
     echo-edu synth --samples assets/samples             # remake the bundled sample set
 
-The CLI module wires this in with ``add_arguments(subparser)`` and ``run(args) -> exit code``.
 """
 
 from __future__ import annotations
@@ -16,14 +15,15 @@ import json
 import time
 from pathlib import Path
 
-__all__ = ["add_arguments", "run"]
+from ..data import (DEFAULT_ENGINES, ENGINES, TASKS, available_engines, build_corpus, default_cache_dir,
+                    held_out_voices, list_voices, write_samples)
+
+__all__ = ["HELP", "add_arguments", "run"]
+
+HELP = "synthesise a speech corpus with espeak-ng / piper"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the ``synth`` options to ``parser``."""
-    from .engines import DEFAULT_ENGINES, ENGINES
-    from .tasks import TASKS
-
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("task", nargs="?", choices=sorted(TASKS), default="digits",
                         help="what the voices say (default: digits)")
     parser.add_argument("--n", type=int, default=600, help="total clips over all splits (default 600)")
@@ -39,39 +39,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--list-voices", action="store_true", help="list engines and voices, then exit")
     parser.add_argument("--samples", type=Path, default=None, metavar="FOLDER",
                         help="write the small bundled sample set to FOLDER instead")
-    return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    """Carry out ``echo-edu synth``; returns the process exit code."""
-    from ..errors import EchoError
-    from .corpus import build_corpus, default_cache_dir, held_out_voices
-    from .engines import ENGINES, available_engines, list_voices
-    from .samples import write_samples
-
-    try:
-        if args.list_voices:
-            have = available_engines()
-            for engine in ENGINES:
-                voices = list_voices(engine)
-                held = {v.name for v in held_out_voices(engine)}
-                state = "available" if engine in have else "NOT INSTALLED"
-                print(f"{engine}: {state}, {len(voices)} voices ({len(held)} held out for testing)")
-                for v in voices:
-                    print(f"  {v.name}{'  [test]' if v.name in held else ''}")
-            return 0
-        if args.samples is not None:
-            folder = write_samples(args.samples, engines=tuple(args.engines))
-            print(f"wrote the sample set to {folder}")
-            return 0
-        start = time.perf_counter()
-        corpus = build_corpus(args.task, args.n, seed=args.seed, engines=tuple(args.engines),
-                              cache_dir=args.cache_dir, workers=args.workers,
-                              augment=True if args.augment else None, overwrite=args.overwrite)
-        seconds = time.perf_counter() - start
-    except EchoError as exc:
-        print(f"echo-edu synth: error: {exc}")
-        return 2
+    if args.list_voices:
+        have = available_engines()
+        for engine in ENGINES:
+            voices = list_voices(engine)
+            held = {v.name for v in held_out_voices(engine)}
+            state = "available" if engine in have else "NOT INSTALLED"
+            print(f"{engine}: {state}, {len(voices)} voices ({len(held)} held out for testing)")
+            for v in voices:
+                print(f"  {v.name}{'  [test]' if v.name in held else ''}")
+        return 0
+    if args.samples is not None:
+        folder = write_samples(args.samples, engines=tuple(args.engines))
+        print(f"wrote the sample set to {folder}")
+        return 0
+    start = time.perf_counter()
+    corpus = build_corpus(args.task, args.n, seed=args.seed, engines=tuple(args.engines),
+                          cache_dir=args.cache_dir, workers=args.workers,
+                          augment=True if args.augment else None, overwrite=args.overwrite)
+    seconds = time.perf_counter() - start
     summary = {split: {"clips": ds.num_rows, "hours": round(float(sum(ds["duration"])) / 3600, 3),
                        "voices": len(set(ds["voice"]))} for split, ds in corpus.items()}
     print(json.dumps({"task": args.task, "n": args.n, "seed": args.seed, "seconds": round(seconds, 1),

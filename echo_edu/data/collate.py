@@ -20,7 +20,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from .errors import AudioError, ShapeError
+from ..audio import SAMPLE_RATE, frame_lengths, load_audio, process_audio
+from ..augmentation import AugmentConfig, Augmenter
+from ..errors import AudioError, ShapeError
+from ..text import normalize_text
 
 __all__ = ["IGNORE_INDEX", "Batch", "SpeechCollator", "StepSampler", "example_audio", "encode_targets", "select_rows",
            "build_augmenter", "augment_generator"]
@@ -81,8 +84,6 @@ def example_audio(example: Mapping[str, Any]) -> torch.Tensor:
     Accepts ``{"audio": {"array", "sampling_rate"}}`` (the corpus format) or ``{"audio": {"path"}}``
     (a ``datasets.Audio(decode=False)`` column), and resamples through ``echo_edu.audio.load_audio``.
     """
-    from .audio import SAMPLE_RATE, load_audio
-
     audio = example.get("audio") if isinstance(example, Mapping) else None
     if audio is None:
         raise AudioError(f"corpus row has no 'audio' column (columns: {sorted(example)})")
@@ -104,8 +105,6 @@ def encode_targets(tokenizer, text: str, text_ctx: int, sot_id: int, eot_id: int
     ``text_ctx``. Cutting both from the same sequence keeps them aligned: a truncated transcript simply
     has no ``<eot>`` label, instead of one in the wrong place.
     """
-    from .text import normalize_text
-
     tokens = tokenizer.encode(normalize_text(text), add_special_tokens=False)
     full = [sot_id] + list(tokens) + [eot_id]
     return full[:-1][:text_ctx], full[1:][:text_ctx]
@@ -149,9 +148,6 @@ class SpeechCollator:
                              generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`features` and the ``(B,)`` long real frames of each (augmented) clip, ``frame_lengths``
         of its sample count capped at ``2*audio_ctx`` — what the model must normalise and mask by."""
-        from .audio import SAMPLE_RATE, process_audio
-        from .augmentation.normalize import frame_lengths
-
         if len(examples) == 0:
             raise ShapeError("cannot collate an empty list of examples")
         augment = self.augmenter is not None and generator is not None
@@ -213,8 +209,6 @@ def build_augmenter(augment):
     """An ``Augmenter`` for ``TrainConfig.augment`` (an ``AugmentConfig``, its dict, or True), else None."""
     if augment is None or augment is False:
         return None
-    from .augmentation import AugmentConfig, Augmenter
-
     if augment is True:
         augment = AugmentConfig()
     elif isinstance(augment, dict):
