@@ -164,8 +164,9 @@ def test_widget_reports_problems_instead_of_raising(model):
 
 
 def test_widget_default_model_and_browser_half():
-    widget = microphone_widget()
+    widget = microphone_widget(example=SAMPLES / CLIP)
     assert isinstance(widget.model, Echo) and isinstance(widget.recorder, MicrophoneRecorder)
+    assert f"model {microphone_model_dir().name}" in widget.transcript.value
     esm = widget.recorder._esm
     assert "getUserMedia" in esm and "model.send(" in esm and "export default" in esm
     assert widget.recorder.max_seconds == MAX_SECONDS

@@ -201,8 +201,8 @@ class MicrophoneWidget(widgets.VBox):
             last problem's message (``None`` after a good recording).
     """
 
-    def __init__(self, model, example=None):
-        self.model = model
+    def __init__(self, model, example=None, model_name: str | None = None):
+        self.model, self.model_name = model, model_name
         self.recorder = MicrophoneRecorder()
         self.transcript = widgets.HTML()
         self.output = widgets.Output()
@@ -235,9 +235,9 @@ class MicrophoneWidget(widgets.VBox):
 
         self.result, self.error = recording, None
         text = html.escape(recording.text) if recording.text else "<i>(no words)</i>"
+        about = _heading(recording) + (f" · model {self.model_name}" if self.model_name else "")
         self.transcript.value = (f'<div class="echo-mic-transcript">{html.escape(label)}: '
-                                 f'<b style="font-size:1.3em">“{text}”</b> '
-                                 f'<small>({html.escape(_heading(recording))})</small></div>')
+                                 f'<b style="font-size:1.3em">“{text}”</b> <small>({html.escape(about)})</small></div>')
         self.output.clear_output(wait=True)
         self.figures = recording_figures(recording)
         with self.output:
@@ -262,13 +262,15 @@ class MicrophoneWidget(widgets.VBox):
         return bundle
 
 
-def microphone_widget(model=None, example=None) -> MicrophoneWidget:
+def microphone_widget(model=None, example=None, model_name: str | None = None) -> MicrophoneWidget:
     """The microphone widget; ``model`` defaults to the one :func:`microphone_model_dir` picks.
 
     Args:
         example: audio shown before the first recording (any :func:`echo_edu.load_audio` input).
+        model_name: named after each transcript (default: the folder's name when the model is loaded here).
     """
     if model is None:
         from .. import Echo
-        model = Echo.from_pretrained(microphone_model_dir())
-    return MicrophoneWidget(model, example)
+        folder = microphone_model_dir()
+        model, model_name = Echo.from_pretrained(folder), model_name or folder.name
+    return MicrophoneWidget(model, example, model_name)

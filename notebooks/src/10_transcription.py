@@ -246,7 +246,7 @@ from echo_edu.viz.microphone import microphone_model_dir, microphone_widget, rec
 MIC_DIR = microphone_model_dir(fallback=MODEL_DIR)
 mic_model = model if MIC_DIR == MODEL_DIR else Echo.from_pretrained(MIC_DIR)
 print("listening with", MIC_DIR.name)
-mic = microphone_widget(mic_model, example=samples[0]["audio"])
+mic = microphone_widget(mic_model, example=samples[0]["audio"], model_name=MIC_DIR.name)
 mic
 
 # %%
