@@ -183,10 +183,20 @@ def start_lab(root_dir: Path, state_dir: Path, env: dict[str, str] | None = None
         raise
 
 
-def launch_chromium(playwright, user_data_dir: Path, executable: str, viewport=(1280, 1000)):
+def fake_microphone_args(wav: Path) -> list[str]:
+    """Chromium flags for a microphone that plays ``wav`` (once: ``%noloop``) and needs no permission click.
+
+    ``wav`` must be a WAV file (Chromium's fake capture reads no FLAC); the other devices become fakes too.
+    """
+    return ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}%noloop"]
+
+
+def launch_chromium(playwright, user_data_dir: Path, executable: str, viewport=(1280, 1000),
+                    extra_args: list[str] | tuple[str, ...] = ()):
     """A fresh persistent Chromium context (its own empty profile in ``user_data_dir``)."""
     return playwright.chromium.launch_persistent_context(
-        str(user_data_dir), executable_path=executable, headless=True, args=CHROMIUM_ARGS,
+        str(user_data_dir), executable_path=executable, headless=True, args=CHROMIUM_ARGS + list(extra_args),
         viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=1,
         accept_downloads=False, service_workers="block",
     )

@@ -7,6 +7,8 @@
 * ``compare_clips_static`` — several clips' log-mels side by side (voices, engines).
 * ``corpus_browser_figure / _static / _widget`` — pick a voice and a clip of a corpus split (or the
   bundled samples): waveform, log-mel, transcript, and a player to hear it.
+* ``waveform_logmel_figure / draw_waveform_logmel`` — any clip's waveform over its log-mel (plotly /
+  matplotlib axes), shared by the corpus browser and lesson 10's microphone.
 * ``audio_player(wave)`` — an inline player (``IPython.display.Audio``).
 """
 
@@ -22,7 +24,8 @@ from .widgets import interactive_figure
 __all__ = ["feature_pipeline", "feature_pipeline_figure", "feature_pipeline_static",
            "feature_pipeline_widget", "mel_filterbank_figure", "mel_filterbank_static",
            "compare_clips_static", "corpus_browser_figure", "corpus_browser_static",
-           "corpus_browser_widget", "audio_player", "sample_clip"]
+           "corpus_browser_widget", "audio_player", "sample_clip", "waveform_logmel_figure",
+           "draw_waveform_logmel"]
 
 
 def sample_clip(index: int = 0) -> tuple[torch.Tensor, str]:
@@ -188,23 +191,46 @@ def _browse(dataset, voice: str, clip: int) -> tuple[np.ndarray, dict]:
     return np.asarray(row["audio"]["array"], dtype=np.float32), row
 
 
-def corpus_browser_figure(dataset, voice: str = "any", clip: int = 0, mels: int = 80):
-    """Plotly: waveform and log-mel of clip ``clip`` among ``dataset``'s clips by ``voice``."""
+def _wave_and_logmel(wave, mels: int, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    wave = np.asarray(wave.detach().cpu() if isinstance(wave, torch.Tensor) else wave, dtype=np.float32)
+    return wave, log_mel_spectrogram(torch.from_numpy(wave.copy()), mels, sr=sr).numpy()
+
+
+def waveform_logmel_figure(wave, title: str = "", mels: int = 80, sr: int = SAMPLE_RATE):
+    """Plotly: a clip's waveform above its log-mel (what Echo hears); ``wave`` is ``(samples,)`` at ``sr``."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    wave, row = _browse(dataset, voice, clip)
-    feats = log_mel_spectrogram(torch.from_numpy(wave.copy()), mels).numpy()
-    t = np.arange(len(wave)) / SAMPLE_RATE
+    wave, feats = _wave_and_logmel(wave, mels, sr)
+    t = np.arange(len(wave)) / sr
     fig = make_subplots(rows=2, cols=1, row_heights=[0.3, 0.7], vertical_spacing=0.08)
     fig.add_trace(go.Scatter(x=t[::4], y=wave[::4], mode="lines", line=dict(width=1), showlegend=False), 1, 1)
-    fig.add_trace(go.Heatmap(z=feats, x=np.arange(feats.shape[1]) * HOP_LENGTH / SAMPLE_RATE,
+    fig.add_trace(go.Heatmap(z=feats, x=np.arange(feats.shape[1]) * HOP_LENGTH / sr,
                              colorscale="Viridis", zmin=-1.5, zmax=1.5), 2, 1)
-    fig.update_layout(height=430, title=f"\"{row['text']}\" — {row['voice']} ({row['engine']}, "
-                                        f"{len(wave) / SAMPLE_RATE:.2f} s)")
+    fig.update_layout(height=430, title=title)
     fig.update_xaxes(title_text="seconds", row=2, col=1)
     fig.update_yaxes(title_text="mel band", row=2, col=1)
     return fig
+
+
+def draw_waveform_logmel(wave_ax, mel_ax, wave, mels: int = 80, sr: int = SAMPLE_RATE) -> None:
+    """Matplotlib: draw a clip's waveform on ``wave_ax`` and its log-mel on ``mel_ax``."""
+    wave, feats = _wave_and_logmel(wave, mels, sr)
+    dur = len(wave) / sr
+    wave_ax.plot(np.arange(len(wave)) / sr, wave, lw=0.5)
+    mel_ax.imshow(feats, origin="lower", aspect="auto", cmap="viridis", vmin=-1.5, vmax=1.5,
+                  extent=(0, dur, 0, mels))
+    mel_ax.set(xlabel="seconds", ylabel="mel band")
+
+
+def _browser_title(row, wave) -> str:
+    return f"\"{row['text']}\" — {row['voice']} ({row['engine']}, {len(wave) / SAMPLE_RATE:.2f} s)"
+
+
+def corpus_browser_figure(dataset, voice: str = "any", clip: int = 0, mels: int = 80):
+    """Plotly: waveform and log-mel of clip ``clip`` among ``dataset``'s clips by ``voice``."""
+    wave, row = _browse(dataset, voice, clip)
+    return waveform_logmel_figure(wave, _browser_title(row, wave), mels)
 
 
 def corpus_browser_static(dataset, voice: str = "any", clip: int = 0, mels: int = 80):
@@ -212,14 +238,9 @@ def corpus_browser_static(dataset, voice: str = "any", clip: int = 0, mels: int 
     import matplotlib.pyplot as plt
 
     wave, row = _browse(dataset, voice, clip)
-    feats = log_mel_spectrogram(torch.from_numpy(wave.copy()), mels).numpy()
-    dur = len(wave) / SAMPLE_RATE
     fig, (a, b) = plt.subplots(2, 1, figsize=(9, 4.5), height_ratios=[1, 2.3], sharex=True)
-    a.plot(np.arange(len(wave)) / SAMPLE_RATE, wave, lw=0.5)
-    b.imshow(feats, origin="lower", aspect="auto", cmap="viridis", vmin=-1.5, vmax=1.5,
-             extent=(0, dur, 0, mels))
-    b.set(xlabel="seconds", ylabel="mel band")
-    a.set_title(f"\"{row['text']}\" — {row['voice']} ({row['engine']}, {dur:.2f} s)", fontsize=9)
+    draw_waveform_logmel(a, b, wave, mels)
+    a.set_title(_browser_title(row, wave), fontsize=9)
     fig.tight_layout()
     return fig
 

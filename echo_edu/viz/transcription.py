@@ -24,6 +24,7 @@ from ..transcribe import transcribe_detailed
 from .widgets import interactive_figure
 
 __all__ = ["Alignment", "cross_attention_alignment", "alignment_figure", "alignment_static", "alignment_widget",
+           "draw_alignment",
            "compare_decoding", "decoding_comparison_figure", "decoding_comparison_static", "upload_transcriber"]
 
 MEAN = "mean"
@@ -94,16 +95,23 @@ def alignment_figure(alignment: Alignment, block=MEAN, head=MEAN):
     return fig
 
 
+def draw_alignment(ax, alignment: Alignment, block=MEAN, head=MEAN):
+    """Draw the alignment heatmap on matplotlib axes ``ax``; return the image."""
+    w = _pick(alignment, block, head)[:, :_frames(alignment)].numpy()
+    image = ax.imshow(w, aspect="auto", cmap="viridis",
+                      extent=(0, w.shape[1] * FRAME_SECONDS, len(w) - 0.5, -0.5))
+    ax.set_yticks(range(len(alignment.tokens)), alignment.tokens)
+    ax.set_xlabel("audio time (s)")
+    ax.set_ylabel("emitted token")
+    return image
+
+
 def alignment_static(alignment: Alignment, block=MEAN, head=MEAN):
     """The same picture in matplotlib (PNG fallback)."""
     import matplotlib.pyplot as plt
 
-    w = _pick(alignment, block, head)[:, :_frames(alignment)].numpy()
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.22 * len(alignment.tokens) + 1)))
-    ax.imshow(w, aspect="auto", cmap="viridis", extent=(0, w.shape[1] * FRAME_SECONDS, len(w) - 0.5, -0.5))
-    ax.set_yticks(range(len(alignment.tokens)), alignment.tokens)
-    ax.set_xlabel("audio time (s)")
-    ax.set_ylabel("emitted token")
+    draw_alignment(ax, alignment, block, head)
     ax.set_title(f"Cross-attention — “{alignment.text}”")
     return fig
 

@@ -220,6 +220,40 @@ assert len(result.windows) > 1 or result.seconds <= model.dims.audio_seconds
 upload_transcriber(model)
 
 # %% [markdown]
+# ## 8. Speak to it: the microphone
+#
+# Press **● record**, say a few digits, press **■ stop**. The browser asks for the microphone, records
+# at its own rate (usually 48 kHz) and sends the samples to the kernel, which resamples them to 16 kHz
+# with `load_audio` and runs exactly the pipeline of this lesson. What you see, top to bottom:
+#
+# * the **transcript** — what the model wrote (it starts with a bundled example clip until you record);
+# * the **waveform** — your recording at 16 kHz, the samples the model was given;
+# * the **log-mel** — lesson 07's 80-band picture, what the encoder actually reads: your voice's
+#   harmonics are the bright bands, pauses are dark;
+# * the **cross-attention alignment** — section 4's picture for *your* words: one row per character,
+#   and a diagonal if the decoder found each one where you said it.
+#
+# The listening model is `assets/echo-an4` (trained on real recorded speech) when your checkout has it,
+# else the digits model above — trained on synthetic voices, so expect errors on yours, and compare the
+# log-mel of your voice with the bundled clips'. Recording needs a browser that allows the microphone
+# (JupyterLab on `localhost` or `https://`); a recording that is empty, silent, shorter than 0.1 s or longer
+# than 30 s gets a message instead of a transcript. The static picture below the widget is what a
+# viewer without widgets sees: the panels for the example clip.
+
+# %%
+from echo_edu.viz.microphone import microphone_model_dir, microphone_widget, recording_static
+
+MIC_DIR = microphone_model_dir(fallback=MODEL_DIR)
+mic_model = model if MIC_DIR == MODEL_DIR else Echo.from_pretrained(MIC_DIR)
+print("listening with", MIC_DIR.name)
+mic = microphone_widget(mic_model, example=samples[0]["audio"], model_name=MIC_DIR.name)
+mic
+
+# %%
+recording_static(mic.result);
+assert mic.result.text == transcribe(mic_model, samples[0]["audio"])   # the widget runs the lesson's pipeline
+
+# %% [markdown]
 # ## Summary
 #
 # * `Echo.from_pretrained(folder)` + `transcribe(model, audio)` is all it takes; `echo-edu transcribe`
