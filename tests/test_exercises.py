@@ -19,7 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 # lessons whose exercises have checked answers (all of them, once issue 15 item 1 is done)
-CHECKED = {"03"}
+CHECKED = {"01", "03"}
 
 
 def exercise_count(notebook) -> int:
@@ -78,3 +78,26 @@ def test_lesson03_checkers_reject_wrong_answers(capsys):
     def uncached(attn, x, context):                                     # no cache: keys never stored
         return attn(x, context)[0], KVCache()
     assert rejected(ex.check_cross_cache(uncached), capsys)
+
+
+def test_lesson01_checkers_reject_wrong_answers(capsys):
+    import math
+
+    from echo_edu import quat_from_axis_angle, quat_from_matrix, quat_norm, quat_normalize, quat_slerp
+    from echo_edu.exercises import lesson01 as ex
+
+    gen = torch.Generator().manual_seed(0)
+    q, r = torch.randn(2, 50, 4, generator=gen) * 2
+    assert rejected(ex.check_norm_product(q, r, quat_norm(q) + quat_norm(r)), capsys)        # |q| + |r|
+    unit_q, unit_r = quat_normalize(q), quat_normalize(r)
+    assert rejected(ex.check_norm_product(unit_q, unit_r, torch.ones(50)), capsys)          # trivially 1 = 1
+    q0, q1 = quat_from_axis_angle(torch.tensor([0.0, 0.0, 1.0]), torch.tensor([0.2, 0.8])).unbind(0)
+    ts = torch.tensor([-0.5, 0.5, 1.5])
+    clamped = torch.stack([quat_slerp(q0, q1, float(t.clamp(0, 1))) for t in ts])
+    assert rejected(ex.check_slerp_outside(q0, q1, ts, clamped), capsys)                   # clamps t
+    assert rejected(ex.check_x_to_y(quat_from_axis_angle(torch.tensor([1.0, 1.0, 0.0]) / 2 ** 0.5, math.pi)), capsys)
+    assert rejected(ex.check_x_to_y(quat_from_axis_angle(torch.tensor([0.0, 0.0, 1.0]), -math.pi / 2)), capsys)
+    assert rejected(ex.check_lock_pitches([math.pi / 2]), capsys)                            # one of two
+    assert rejected(ex.check_lock_pitches([0.0, math.pi]), capsys)                           # roll/yaw locks
+    assert rejected(ex.check_naive_from_matrix(quat_from_matrix), capsys)                   # not naive
+    assert rejected(ex.check_naive_from_matrix(lambda m: torch.tensor([1.0, 0.0, 0.0, 0.0])), capsys)
