@@ -19,7 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 # lessons whose exercises have checked answers (all of them, once issue 15 item 1 is done)
-CHECKED = {"01", "03"}
+CHECKED = {"01", "02", "03"}
 
 
 def exercise_count(notebook) -> int:
@@ -101,3 +101,24 @@ def test_lesson01_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_lock_pitches([0.0, math.pi]), capsys)                           # roll/yaw locks
     assert rejected(ex.check_naive_from_matrix(quat_from_matrix), capsys)                   # not naive
     assert rejected(ex.check_naive_from_matrix(lambda m: torch.tensor([1.0, 0.0, 0.0, 0.0])), capsys)
+
+
+def test_lesson02_checkers_reject_wrong_answers(capsys):
+    from echo_edu import RotaryEmbedding, rodrigues_matrix
+    from echo_edu.exercises import lesson02 as ex
+    from echo_edu.viz.rotary import similarity_map
+
+    eye = torch.eye(3, dtype=torch.float64)
+    assert rejected(ex.check_relative_rotation(lambda p: torch.eye(8)), capsys)                 # never turns
+    absolute = lambda p: rodrigues_matrix(eye[2], torch.tensor(0.4 * p * p))      # noqa: E731  angle ∝ p²
+    assert rejected(ex.check_relative_rotation(absolute), capsys)
+    slow, fast = (similarity_map(theta=t, length=48)["mean"][47:] for t in (10000.0, 10.0))
+    assert rejected(ex.check_theta(slow, fast), capsys)                                         # swapped
+    assert rejected(ex.check_rotated_channels(64, range(48, 64)), capsys)                         # the last ones
+    assert rejected(ex.check_rotated_channels(64, range(8)), capsys)                             # pairs, not channels
+    turn_x = lambda a: rodrigues_matrix(eye[0], torch.tensor(a))                                 # noqa: E731
+    same_axis = lambda p: turn_x(0.3 * p) @ turn_x(0.7 * p)                                      # noqa: E731
+    assert rejected(ex.check_two_axes(same_axis), capsys)                                       # commutes: relative
+    R = RotaryEmbedding(8).rotation_matrix(torch.tensor([3.0]))[0]
+    assert rejected(ex.check_fixed_rotation(torch.eye(8), 0.0), capsys)                          # no rotation at all
+    assert rejected(ex.check_fixed_rotation(R, 0.7), capsys)                                     # q, k turned differently
