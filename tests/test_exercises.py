@@ -19,7 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 # lessons whose exercises have checked answers (all of them, once issue 15 item 1 is done)
-CHECKED = {"01", "02", "03"}
+CHECKED = {"01", "02", "03", "08"}
 
 
 def exercise_count(notebook) -> int:
@@ -122,3 +122,20 @@ def test_lesson02_checkers_reject_wrong_answers(capsys):
     R = RotaryEmbedding(8).rotation_matrix(torch.tensor([3.0]))[0]
     assert rejected(ex.check_fixed_rotation(torch.eye(8), 0.0), capsys)                          # no rotation at all
     assert rejected(ex.check_fixed_rotation(R, 0.7), capsys)                                     # q, k turned differently
+
+
+def test_lesson08_checkers_reject_wrong_answers(capsys):
+    from echo_edu import Dimensions, Echo
+    from echo_edu.exercises import lesson08 as ex
+
+    wide = Echo(Dimensions.tiny(audio_dims=96, audio_head=3))
+    cross = [n for n, _ in wide.decoder.named_parameters() if ".cross." in n and n.endswith("weight")]
+    assert rejected(ex.check_width_mismatch(wide, cross), capsys)                        # query and out too
+    assert rejected(ex.check_width_mismatch(Echo(Dimensions.tiny()), []), capsys)          # no mismatch at all
+    plain = Echo(Dimensions.tiny(rotary=False))
+    assert rejected(ex.check_no_rotary_positions(plain, 0.05, 0.05), capsys)               # still order-aware
+    assert rejected(ex.check_no_rotary_positions(Echo(Dimensions.tiny()), 0.05, 0.0), capsys)  # rotary left on
+    assert rejected(ex.check_embedding_scale(62.0, 3.47), capsys)                          # swapped
+    assert rejected(ex.check_embedding_scale(3.47, 3.9), capsys)                           # "barely moves"
+    assert rejected(ex.check_cache_speed([10, 100, 200], [0.01, 0.1, 0.2], [0.01, 0.1, 0.2]), capsys)  # no gap
+    assert rejected(ex.check_cache_speed([10, 20, 30], [0.01, 0.02, 0.03], [0.02, 0.08, 0.2]), capsys)  # too short
