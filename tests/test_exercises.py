@@ -19,7 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 # lessons whose exercises have checked answers (all of them, once issue 15 item 1 is done)
-CHECKED = {"01", "02", "03", "08"}
+CHECKED = {"01", "02", "03", "07", "08"}
 
 
 def exercise_count(notebook) -> int:
@@ -139,3 +139,24 @@ def test_lesson08_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_embedding_scale(3.47, 3.9), capsys)                           # "barely moves"
     assert rejected(ex.check_cache_speed([10, 100, 200], [0.01, 0.1, 0.2], [0.01, 0.1, 0.2]), capsys)  # no gap
     assert rejected(ex.check_cache_speed([10, 20, 30], [0.01, 0.02, 0.03], [0.02, 0.08, 0.2]), capsys)  # too short
+
+
+def test_lesson07_checkers_reject_wrong_answers(capsys):
+    from echo_edu.data import load_samples, plan_corpus
+    from echo_edu.exercises import lesson07 as ex
+    from echo_edu.text import normalize_text
+    from echo_edu.viz.audio import feature_pipeline
+
+    wave = torch.tensor(load_samples()[0]["audio"]["array"])
+    full = feature_pipeline(wave)
+    assert rejected(ex.check_half_volume(full, full), capsys)                              # the same clip twice
+    assert rejected(ex.check_half_volume(full, feature_pipeline(0.25 * wave)), capsys)     # a quarter, not half
+    assert rejected(ex.check_long_fft(9, 2), capsys)                                       # swapped
+    assert rejected(ex.check_dark_bands(range(0, 12)), capsys)                             # the low bands
+    assert rejected(ex.check_dark_bands(range(40, 80)), capsys)                            # half the bands
+    jobs = plan_corpus("commands", 60, 0, ("espeak",))
+    assert rejected(ex.check_corpus_voices([j["voice"] for j in jobs]), capsys)            # all splits
+    assert rejected(ex.check_corpus_voices(sorted({j["voice"] for j in jobs if j["split"] == "train"})[:10]), capsys)
+    digits = {normalize_text(str(d)): str(d) for d in range(10)}
+    no_zeros = lambda words: str(int("".join(digits[w] for w in words.split())))          # noqa: E731
+    assert rejected(ex.check_digit_inverse(no_zeros), capsys)                              # drops leading zeros
