@@ -19,7 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 # lessons whose exercises have checked answers (all of them, once issue 15 item 1 is done)
-CHECKED = {"03"}
+CHECKED = {"01", "02", "03", "07", "08"}
 
 
 def exercise_count(notebook) -> int:
@@ -78,3 +78,85 @@ def test_lesson03_checkers_reject_wrong_answers(capsys):
     def uncached(attn, x, context):                                     # no cache: keys never stored
         return attn(x, context)[0], KVCache()
     assert rejected(ex.check_cross_cache(uncached), capsys)
+
+
+def test_lesson01_checkers_reject_wrong_answers(capsys):
+    import math
+
+    from echo_edu import quat_from_axis_angle, quat_from_matrix, quat_norm, quat_normalize, quat_slerp
+    from echo_edu.exercises import lesson01 as ex
+
+    gen = torch.Generator().manual_seed(0)
+    q, r = torch.randn(2, 50, 4, generator=gen) * 2
+    assert rejected(ex.check_norm_product(q, r, quat_norm(q) + quat_norm(r)), capsys)        # |q| + |r|
+    unit_q, unit_r = quat_normalize(q), quat_normalize(r)
+    assert rejected(ex.check_norm_product(unit_q, unit_r, torch.ones(50)), capsys)          # trivially 1 = 1
+    q0, q1 = quat_from_axis_angle(torch.tensor([0.0, 0.0, 1.0]), torch.tensor([0.2, 0.8])).unbind(0)
+    ts = torch.tensor([-0.5, 0.5, 1.5])
+    clamped = torch.stack([quat_slerp(q0, q1, float(t.clamp(0, 1))) for t in ts])
+    assert rejected(ex.check_slerp_outside(q0, q1, ts, clamped), capsys)                   # clamps t
+    assert rejected(ex.check_x_to_y(quat_from_axis_angle(torch.tensor([1.0, 1.0, 0.0]) / 2 ** 0.5, math.pi)), capsys)
+    assert rejected(ex.check_x_to_y(quat_from_axis_angle(torch.tensor([0.0, 0.0, 1.0]), -math.pi / 2)), capsys)
+    assert rejected(ex.check_lock_pitches([math.pi / 2]), capsys)                            # one of two
+    assert rejected(ex.check_lock_pitches([0.0, math.pi]), capsys)                           # roll/yaw locks
+    assert rejected(ex.check_naive_from_matrix(quat_from_matrix), capsys)                   # not naive
+    assert rejected(ex.check_naive_from_matrix(lambda m: torch.tensor([1.0, 0.0, 0.0, 0.0])), capsys)
+
+
+def test_lesson02_checkers_reject_wrong_answers(capsys):
+    from echo_edu import RotaryEmbedding, rodrigues_matrix
+    from echo_edu.exercises import lesson02 as ex
+    from echo_edu.viz.rotary import similarity_map
+
+    eye = torch.eye(3, dtype=torch.float64)
+    assert rejected(ex.check_relative_rotation(lambda p: torch.eye(8)), capsys)                 # never turns
+    absolute = lambda p: rodrigues_matrix(eye[2], torch.tensor(0.4 * p * p))      # noqa: E731  angle ∝ p²
+    assert rejected(ex.check_relative_rotation(absolute), capsys)
+    slow, fast = (similarity_map(theta=t, length=48)["mean"][47:] for t in (10000.0, 10.0))
+    assert rejected(ex.check_theta(slow, fast), capsys)                                         # swapped
+    assert rejected(ex.check_rotated_channels(64, range(48, 64)), capsys)                         # the last ones
+    assert rejected(ex.check_rotated_channels(64, range(8)), capsys)                             # pairs, not channels
+    turn_x = lambda a: rodrigues_matrix(eye[0], torch.tensor(a))                                 # noqa: E731
+    same_axis = lambda p: turn_x(0.3 * p) @ turn_x(0.7 * p)                                      # noqa: E731
+    assert rejected(ex.check_two_axes(same_axis), capsys)                                       # commutes: relative
+    R = RotaryEmbedding(8).rotation_matrix(torch.tensor([3.0]))[0]
+    assert rejected(ex.check_fixed_rotation(torch.eye(8), 0.0), capsys)                          # no rotation at all
+    assert rejected(ex.check_fixed_rotation(R, 0.7), capsys)                                     # q, k turned differently
+
+
+def test_lesson08_checkers_reject_wrong_answers(capsys):
+    from echo_edu import Dimensions, Echo
+    from echo_edu.exercises import lesson08 as ex
+
+    wide = Echo(Dimensions.tiny(audio_dims=96, audio_head=3))
+    cross = [n for n, _ in wide.decoder.named_parameters() if ".cross." in n and n.endswith("weight")]
+    assert rejected(ex.check_width_mismatch(wide, cross), capsys)                        # query and out too
+    assert rejected(ex.check_width_mismatch(Echo(Dimensions.tiny()), []), capsys)          # no mismatch at all
+    plain = Echo(Dimensions.tiny(rotary=False))
+    assert rejected(ex.check_no_rotary_positions(plain, 0.05, 0.05), capsys)               # still order-aware
+    assert rejected(ex.check_no_rotary_positions(Echo(Dimensions.tiny()), 0.05, 0.0), capsys)  # rotary left on
+    assert rejected(ex.check_embedding_scale(62.0, 3.47), capsys)                          # swapped
+    assert rejected(ex.check_embedding_scale(3.47, 3.9), capsys)                           # "barely moves"
+    assert rejected(ex.check_cache_speed([10, 100, 200], [0.01, 0.1, 0.2], [0.01, 0.1, 0.2]), capsys)  # no gap
+    assert rejected(ex.check_cache_speed([10, 20, 30], [0.01, 0.02, 0.03], [0.02, 0.08, 0.2]), capsys)  # too short
+
+
+def test_lesson07_checkers_reject_wrong_answers(capsys):
+    from echo_edu.data import load_samples, plan_corpus
+    from echo_edu.exercises import lesson07 as ex
+    from echo_edu.text import normalize_text
+    from echo_edu.viz.audio import feature_pipeline
+
+    wave = torch.tensor(load_samples()[0]["audio"]["array"])
+    full = feature_pipeline(wave)
+    assert rejected(ex.check_half_volume(full, full), capsys)                              # the same clip twice
+    assert rejected(ex.check_half_volume(full, feature_pipeline(0.25 * wave)), capsys)     # a quarter, not half
+    assert rejected(ex.check_long_fft(9, 2), capsys)                                       # swapped
+    assert rejected(ex.check_dark_bands(range(0, 12)), capsys)                             # the low bands
+    assert rejected(ex.check_dark_bands(range(40, 80)), capsys)                            # half the bands
+    jobs = plan_corpus("commands", 60, 0, ("espeak",))
+    assert rejected(ex.check_corpus_voices([j["voice"] for j in jobs]), capsys)            # all splits
+    assert rejected(ex.check_corpus_voices(sorted({j["voice"] for j in jobs if j["split"] == "train"})[:10]), capsys)
+    digits = {normalize_text(str(d)): str(d) for d in range(10)}
+    no_zeros = lambda words: str(int("".join(digits[w] for w in words.split())))          # noqa: E731
+    assert rejected(ex.check_digit_inverse(no_zeros), capsys)                              # drops leading zeros

@@ -253,8 +253,92 @@ assert torch.allclose(torch.linalg.det(quat_to_matrix(quat_from_axis_angle(E[0],
 #
 # ## Exercises
 #
-# 1. Show from the product formula that `|q r| = |q| |r|`, then check it numerically on random quaternions.
+# 1. Show from the product formula that `|q r| = |q| |r|`, then check it numerically on random quaternions
+#    of different lengths: `check_norm_product(q, r, product_norm)`.
 # 2. Use `quat_slerp` with `t` outside [0, 1]. What happens, and is the result still a rotation?
-# 3. Find the quaternion of the rotation that maps the x-axis to the y-axis by the shortest path. Check with `quat_rotate`.
-# 4. With Euler order `Rz·Ry·Rx`, which pitch values lock? Verify with `jacobian_rank`.
-# 5. Why does `quat_from_matrix` choose among four formulas? Try the naive `w = √(1 + trace)/2` one on a 180° turn.
+#    Check `check_slerp_outside(q0, q1, ts, results)`.
+# 3. Find the quaternion of the rotation that maps the x-axis to the y-axis by the shortest path. Check with
+#    `quat_rotate`, then `check_x_to_y(q)`.
+# 4. With Euler order `Rz·Ry·Rx`, which pitch values lock? Verify with `jacobian_rank` over a scan of pitches
+#    and pass the locking ones to `check_lock_pitches(pitches)`.
+# 5. Why does `quat_from_matrix` choose among four formulas? Write the naive `w = √(1 + trace)/2` one,
+#    `naive_from_matrix(m)`, and try it on a 180° turn; `check_naive_from_matrix(naive_from_matrix)`.
+#
+# Worked solutions follow, one collapsed cell each (click to expand; try first).
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: |q r|² expands into (Σ q_i²)(Σ r_j²); numerically, on quaternions of many lengths:
+import torch
+from echo_edu import quat_multiply, quat_norm
+from echo_edu.exercises.lesson01 import check_norm_product
+
+gen1 = torch.Generator().manual_seed(1)
+q1, r1 = torch.randn(2, 100, 4, generator=gen1) * torch.rand(2, 100, 1, generator=gen1) * 3
+norm_qr = quat_norm(quat_multiply(q1, r1))
+print("max | |qr| − |q||r| | =", float((norm_qr - quat_norm(q1) * quat_norm(r1)).abs().max()))
+assert check_norm_product(q1, r1, norm_qr)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: slerp extrapolates along the same great circle; the angle from q0 grows like |t|·Ω.
+import torch
+from echo_edu import quat_angle_between, quat_from_axis_angle, quat_norm, quat_slerp
+from echo_edu.exercises.lesson01 import check_slerp_outside
+
+q0 = quat_from_axis_angle(torch.tensor([0.0, 0.0, 1.0]), 0.2)
+q1 = quat_from_axis_angle(torch.tensor([0.0, 0.0, 1.0]), 0.8)           # 0.6 rad from q0
+ts = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0])
+results = torch.stack([quat_slerp(q0, q1, float(t)) for t in ts])
+for t, qt in zip(ts, results):
+    print(f"t = {float(t):+.1f}: |q| = {float(quat_norm(qt)):.4f}, angle from q0 = {float(quat_angle_between(q0, qt)):.2f} rad")
+assert check_slerp_outside(q0, q1, ts, results)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: the shortest turn is about x × y by the angle between them.
+import math
+
+import torch
+from echo_edu import quat_from_axis_angle, quat_rotate
+from echo_edu.exercises.lesson01 import check_x_to_y
+
+ex, ey = torch.tensor([1.0, 0.0, 0.0]), torch.tensor([0.0, 1.0, 0.0])
+axis3 = torch.linalg.cross(ex, ey)
+q3 = quat_from_axis_angle(axis3 / axis3.norm(), math.acos(float(ex @ ey)))
+print("q =", q3, " rotates x to", quat_rotate(q3, ex))
+assert check_x_to_y(q3)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 4: scan the pitch and keep the points where the 9×3 Jacobian has rank < 3.
+import math
+
+import torch
+from echo_edu import rodrigues_matrix
+from echo_edu.exercises.lesson01 import check_lock_pitches
+
+E4 = torch.eye(3)
+turns = lambda a: [rodrigues_matrix(E4[axis], a[i]) for i, axis in enumerate((2, 1, 0))]  # noqa: E731
+jac4 = lambda a: torch.autograd.functional.jacobian(lambda b: torch.linalg.multi_dot(turns(b)), a)  # noqa: E731
+rank4 = lambda a: int(torch.linalg.matrix_rank(jac4(a).reshape(9, 3), atol=1e-5))  # noqa: E731
+
+pitches = torch.linspace(-math.pi, math.pi, 361)                    # 1° steps, ±90° included
+locked4 = [float(p) for p in pitches if rank4(torch.stack([torch.tensor(0.3), p, torch.tensor(-0.2)])) < 3]
+print("locking pitches (degrees):", [round(math.degrees(p), 1) for p in locked4])
+assert check_lock_pitches(locked4)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 5: the one-formula conversion divides by 4w, and w = 0 exactly for a half turn.
+import math
+
+import torch
+from echo_edu import quat_from_axis_angle, quat_to_matrix
+from echo_edu.exercises.lesson01 import check_naive_from_matrix
+
+
+def naive_from_matrix(m):
+    w = torch.sqrt(1 + m[0, 0] + m[1, 1] + m[2, 2]) / 2
+    return torch.stack([w, (m[2, 1] - m[1, 2]) / (4 * w), (m[0, 2] - m[2, 0]) / (4 * w),
+                        (m[1, 0] - m[0, 1]) / (4 * w)])
+
+
+half = quat_from_axis_angle(torch.tensor([0.0, 0.6, 0.8]), math.pi)
+print("true", half, " naive", naive_from_matrix(quat_to_matrix(half)))   # 0/0 → nan (or garbage)
+assert check_naive_from_matrix(naive_from_matrix)

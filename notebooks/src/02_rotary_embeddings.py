@@ -285,9 +285,95 @@ for name, sec in times.items():
 #
 # ## Exercises
 #
-# 1. Prove `R(m)ᵀ R(n) = R(n − m)` for one 2×2 block, then for a block-diagonal stack.
+# 1. Prove `R(m)ᵀ R(n) = R(n − m)` for one 2×2 block, then for a block-diagonal stack. Write your own
+#    `rotation(p)` (a `(d, d)` block-diagonal matrix) and check it: `check_relative_rotation(rotation)`.
 # 2. In the heatmap, set θ = 10 and then θ = 10000 with `q = k`. Explain the difference with the wavelengths from §2.
-# 3. With `rot_scale=0.25`, which channels carry position? Check with `rotation_matrix`.
+#    Pass the mean score per distance (`similarity_map(...)["mean"]` from distance 0 on) to
+#    `check_theta(mean_10, mean_10000)`.
+# 3. With `rot_scale=0.25`, which channels carry position? Check with `rotation_matrix`, then
+#    `check_rotated_channels(dim, channels)`.
 # 4. Build a "rotation" that depends on position through two different axes composed (`R_a(p)·R_b(p)`). Show the
-#    relative property fails.
-# 5. Why is a position-*independent* rotation applied to both q and k useless? (Hint: `(Rq)·(Rk)`.)
+#    relative property fails: `check_two_axes(rotation)`.
+# 5. Why is a position-*independent* rotation applied to both q and k useless? (Hint: `(Rq)·(Rk)`.) Measure the
+#    largest score change over random q, k: `check_fixed_rotation(R, gap)`.
+#
+# Worked solutions follow, one collapsed cell each (click to expand; try first).
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: one block R(a) = [[cos a, −sin a], [sin a, cos a]]; R(mω)ᵀR(nω) = R(−mω)R(nω) = R((n − m)ω),
+# since 2-D rotations commute and add angles. A block-diagonal stack multiplies block by block.
+import torch
+from echo_edu import RotaryEmbedding
+from echo_edu.exercises.lesson02 import check_relative_rotation
+
+d1 = 16
+omega1 = 10000.0 ** (-torch.arange(0, d1, 2, dtype=torch.float64) / d1)
+
+
+def rotation(p):
+    a = p * omega1
+    blocks = [torch.stack([torch.stack([c, -s]), torch.stack([s, c])]) for c, s in zip(a.cos(), a.sin())]
+    return torch.block_diag(*blocks)
+
+
+# the library's matrix is the same one
+assert torch.allclose(rotation(7).float(), RotaryEmbedding(d1).rotation_matrix(torch.tensor([7.0]))[0], atol=1e-5)
+assert check_relative_rotation(rotation)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: compare the mean score per distance for a fast and a slow clock.
+import math
+
+import torch
+from echo_edu.viz.rotary import similarity_map
+from echo_edu.exercises.lesson02 import check_theta
+
+length2 = 48
+means2 = {theta: similarity_map(theta=theta, length=length2)["mean"][length2 - 1:] for theta in (10.0, 10000.0)}
+for theta, mean in means2.items():
+    slowest = 2 * math.pi * theta ** ((32 - 2) / 32)       # wavelength of the slowest pair, dim = 32
+    print(f"θ = {theta:>7.0f}: slowest wavelength {slowest:8.0f} tokens, mean score at distance ≥ 4: "
+          f"{float(mean[4:].mean()):+.2f}")
+assert check_theta(means2[10.0], means2[10000.0])
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: a channel carries position when its row of R(p) is not the identity's row for some p.
+import torch
+from echo_edu import RotaryEmbedding
+from echo_edu.exercises.lesson02 import check_rotated_channels
+
+dim3 = 64
+M3 = RotaryEmbedding(dim3, rot_scale=0.25).rotation_matrix(torch.arange(1.0, 20.0))     # (19, dim, dim)
+channels3 = ((M3 - torch.eye(dim3)).abs().amax(dim=(0, 2)) > 1e-6).nonzero().flatten().tolist()
+print("channels that turn:", channels3)
+assert check_rotated_channels(dim3, channels3)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 4: compose turns about x and about z, both proportional to p.
+import torch
+from echo_edu import rodrigues_matrix
+from echo_edu.exercises.lesson02 import check_two_axes
+
+E4 = torch.eye(3, dtype=torch.float64)
+
+
+def rotation_two_axes(p):
+    return rodrigues_matrix(E4[0], torch.tensor(0.3 * p)) @ rodrigues_matrix(E4[2], torch.tensor(0.7 * p))
+
+
+gap4 = (rotation_two_axes(3).T @ rotation_two_axes(7) - rotation_two_axes(4)).abs().max()
+print(f"|R(3)ᵀR(7) − R(4)| = {float(gap4):.3f}")
+assert check_two_axes(rotation_two_axes)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 5: (R q)·(R k) = qᵀ RᵀR k = q·k, so a shared fixed rotation changes no score at all.
+import torch
+from echo_edu import RotaryEmbedding
+from echo_edu.exercises.lesson02 import check_fixed_rotation
+
+gen5 = torch.Generator().manual_seed(5)
+R5 = RotaryEmbedding(32).rotation_matrix(torch.tensor([9.0]))[0].double()    # any rotation, same for every token
+q5, k5 = torch.randn(2, 500, 32, generator=gen5, dtype=torch.float64)
+gap5 = float(((q5 @ R5.T) * (k5 @ R5.T)).sum(-1).sub((q5 * k5).sum(-1)).abs().max())
+print(f"largest score change: {gap5:.1e}")
+assert check_fixed_rotation(R5, gap5)

@@ -249,11 +249,94 @@ print(batch.input_ids)
 # ## Exercises
 #
 # 1. Compute the features of a clip and of the same clip at half the volume. Which stage makes them
-#    almost identical, and where do they still differ?
-# 2. Change `n_fft` to 1600 in the widget. Which speech sounds blur, and why?
+#    almost identical, and where do they still differ? Pass both `feature_pipeline(...)` results to
+#    `check_half_volume(stages_full, stages_half)`.
+# 2. Change `n_fft` to 1600 in the widget. Which speech sounds blur, and why? Measure it on a 5 ms click:
+#    how many frames does it light up with `n_fft` 400 and 1600? `check_long_fft(spread_400, spread_1600)`.
 # 3. Read a clip at 8 kHz (`load_audio({"array": ..., "sampling_rate": 8000})` after downsampling). Which
-#    mel bands go dark?
+#    mel bands go dark? `check_dark_bands(dark)`.
 # 4. Build a `commands` corpus of 60 clips with espeak-ng only. How many different voices does its train
-#    split contain?
+#    split contain? `check_corpus_voices(corpus["train"]["voice"])`.
 # 5. Why does `normalize_text` spell "2024" as "two zero two four" and not "twenty twenty four"? When would
-#    you choose the other?
+#    you choose the other? Show the spelling is lossless: write `digits_back(words)` that undoes it,
+#    `check_digit_inverse(digits_back)`.
+#
+# Worked solutions follow, one collapsed cell each (click to expand; try first).
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: the gain is a factor 4 in power in every bin; the log turns it into one constant shift.
+import math
+
+import torch
+from echo_edu.data import load_samples
+from echo_edu.viz.audio import feature_pipeline
+from echo_edu.exercises.lesson07 import check_half_volume
+
+wave1 = torch.tensor(load_samples()[0]["audio"]["array"])
+full1, half1 = feature_pipeline(wave1), feature_pipeline(0.5 * wave1)
+loud1 = full1["power"] > 1e-8
+print("power ratio (median over loud bins):", float((full1["power"] / half1["power"])[loud1].median()))
+diff1 = full1["log_mel"] - half1["log_mel"]
+print(f"log-mel difference: {float(diff1.min()):.4f} … {float(diff1.max()):.4f} (log10(4)/4 = {math.log10(4) / 4:.4f})")
+assert check_half_volume(full1, half1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: a 5 ms click in silence, seen through 25 ms and 100 ms windows.
+import torch
+from echo_edu.audio import SAMPLE_RATE, log_mel_spectrogram
+from echo_edu.exercises.lesson07 import check_long_fft
+
+click = torch.zeros(SAMPLE_RATE)
+click[8000:8080] = 1.0                                        # 80 samples = 5 ms
+spread2 = {}
+for n_fft in (400, 1600):
+    loudest = log_mel_spectrogram(click, 80, n_fft=n_fft).max(0).values     # (frames,) loudest band per frame
+    spread2[n_fft] = int((loudest > loudest.max() - 0.75).sum())
+    print(f"n_fft = {n_fft}: {n_fft // 2 + 1} bins {SAMPLE_RATE / n_fft:.0f} Hz apart, click spans {spread2[n_fft]} frames")
+assert check_long_fft(spread2[400], spread2[1600])
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: an 8 kHz recording holds nothing above 4 kHz; the bands up there sit at the floor.
+import torch
+import torchaudio.functional as AF
+from echo_edu.audio import load_audio, log_mel_spectrogram
+from echo_edu.data import load_samples
+from echo_edu.exercises.lesson07 import check_dark_bands
+
+wave3 = torch.tensor(load_samples()[0]["audio"]["array"])
+narrow = load_audio({"array": AF.resample(wave3, 16000, 8000).numpy(), "sampling_rate": 8000})
+feats3 = log_mel_spectrogram(narrow, 80)
+dark3 = (feats3.mean(1) - (feats3.max() - 2) < 0.05).nonzero().flatten().tolist()
+print("bands at the floor:", dark3)
+assert check_dark_bands(dark3)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 4: count the voices of the train split (synthesised if espeak-ng is installed, else its plan:
+# build_corpus synthesises exactly the plan).
+import tempfile
+
+from echo_edu.data import available_engines, build_corpus, plan_corpus
+from echo_edu.exercises.lesson07 import check_corpus_voices
+
+if "espeak" in available_engines():
+    corpus4 = build_corpus("commands", 60, seed=0, engines=("espeak",), cache_dir=tempfile.mkdtemp(), workers=1)
+    voices4 = corpus4["train"]["voice"]
+else:
+    voices4 = [job["voice"] for job in plan_corpus("commands", 60, 0, ("espeak",)) if job["split"] == "train"]
+print(f"{len(voices4)} train clips, {len(set(voices4))} different voices")
+assert check_corpus_voices(voices4)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 5: one word per digit can always be read back; "twenty twenty four" could not keep "02024".
+from echo_edu.text import normalize_text
+from echo_edu.exercises.lesson07 import check_digit_inverse
+
+WORD_DIGIT = {normalize_text(str(d)): str(d) for d in range(10)}
+
+
+def digits_back(words):
+    return "".join(WORD_DIGIT[w] for w in words.split())
+
+
+print(normalize_text("2024"), "->", digits_back(normalize_text("2024")))
+assert check_digit_inverse(digits_back)

@@ -290,8 +290,106 @@ with tempfile.TemporaryDirectory() as folder:
 # ## Exercises
 #
 # 1. Build `Dimensions.tiny(audio_dims=96, audio_head=3)`: the encoder is wider than the decoder. Which
-#    layers adapt to the mismatch? (Hint: look at the cross-attention's `key` and `value` shapes.)
-# 2. Set `rotary=False`. What does the decoder add instead, and why must it add *something*?
+#    layers adapt to the mismatch? (Hint: look at the cross-attention's `key` and `value` shapes.) Pass the
+#    decoder parameter names to `check_width_mismatch(model, names)`.
+# 2. Set `rotary=False`. What does the decoder add instead, and why must it add *something*? Swap two earlier
+#    characters and measure the change of the last position's logits, with the addition and with it zeroed:
+#    `check_no_rotary_positions(model, change_with, change_without)`.
 # 3. Initialise the embeddings with σ = 1 (`torch.nn.init.normal_(model.decoder.token_embedding.weight)`)
-#    and recompute the first loss. How far from ln 31 is it?
-# 4. Time `model.decoder` for 50 tokens with and without a cache. How does the gap grow with length?
+#    and recompute the first loss. How far from ln 31 is it? `check_embedding_scale(loss_small, loss_big)`.
+# 4. Time the decoder step that adds token 10, 100 and 250, with a cache and without one (recomputing the
+#    prefix). How does the gap grow with length? `check_cache_speed(lengths, cached_s, uncached_s)`.
+#
+# Worked solutions follow, one collapsed cell each (click to expand; try first).
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: only matrices that read the encoder's output need the encoder's width on their input side.
+from echo_edu import Dimensions, Echo
+from echo_edu.exercises.lesson08 import check_width_mismatch
+
+wide = Echo(Dimensions.tiny(audio_dims=96, audio_head=3))
+names1 = [n for n, p in wide.decoder.named_parameters() if p.ndim == 2 and p.shape[1] == wide.dims.audio_dims]
+for n in names1:
+    print(n, tuple(dict(wide.decoder.named_parameters())[n].shape))
+assert check_width_mismatch(wide, names1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: without rotary the decoder adds a learned absolute position table; without any positions the
+# last position sees its earlier characters as a bag (order lost), which a swap shows.
+import torch
+from echo_edu import Dimensions, Echo
+from echo_edu.exercises.lesson08 import check_no_rotary_positions
+
+torch.manual_seed(0)
+plain = Echo(Dimensions.tiny(rotary=False)).eval()
+print([n for n, _ in plain.decoder.named_parameters()][:2])
+ids2, encoded2 = torch.randint(3, 31, (1, 8)), torch.randn(1, plain.dims.audio_ctx, plain.dims.audio_dims)
+swapped2 = ids2.clone()
+swapped2[:, [2, 4]] = ids2[:, [4, 2]]
+
+
+def last_change():
+    with torch.no_grad():
+        return float((plain.decoder(swapped2, encoded2)[:, -1] - plain.decoder(ids2, encoded2)[:, -1]).abs().max())
+
+
+change_with = last_change()
+with torch.no_grad():
+    plain.decoder.positional.zero_()
+change_without = last_change()
+print(f"swap changes the last logits by {change_with:.4f} with positions, {change_without:.1e} without")
+assert check_no_rotary_positions(plain, change_with, change_without)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: the same batch, before and after re-initialising the tied embeddings with σ = 1.
+import math
+
+import torch
+from echo_edu import Dimensions, Echo
+from echo_edu.exercises.lesson08 import check_embedding_scale
+
+torch.manual_seed(0)
+model3 = Echo(Dimensions.tiny())
+mel3, ids3, labels3 = torch.randn(1, 80, 200), torch.randint(3, 31, (1, 10)), torch.randint(3, 31, (1, 10))
+with torch.no_grad():
+    loss_small = model3(mel3, ids3, labels=labels3).loss.item()
+    torch.nn.init.normal_(model3.decoder.token_embedding.weight)
+    loss_big = model3(mel3, ids3, labels=labels3).loss.item()
+print(f"σ = 0.02: {loss_small:.2f}   σ = 1: {loss_big:.1f}   ln 31 = {math.log(31):.2f}")
+assert check_embedding_scale(loss_small, loss_big)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 4: the cost of the step that adds token T. With the cache it projects 1 new position; without,
+# it recomputes all T. Best of many short tries, so a busy machine does not blur the comparison.
+import copy
+import time
+
+import torch
+from echo_edu import Dimensions, Echo
+from echo_edu.exercises.lesson08 import check_cache_speed
+
+torch.manual_seed(0)
+model4 = Echo(Dimensions.tiny(text_ctx=256)).eval()
+encoded4 = torch.randn(1, model4.dims.audio_ctx, model4.dims.audio_dims)
+
+
+def step_seconds(length, cached, tries=30):
+    ids = torch.randint(3, 31, (1, length))
+    best = float("inf")
+    with torch.no_grad():
+        filled = model4.new_cache()
+        model4.decoder(ids[:, :-1], encoded4, filled)                 # the cache after length − 1 tokens
+        for _ in range(tries):
+            cache = copy.deepcopy(filled)
+            start = time.perf_counter()
+            last = model4.decoder(ids[:, -1:], encoded4, cache) if cached else model4.decoder(ids, encoded4)[:, -1:]
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
+lengths4 = [10, 100, 250]
+cached_s = [step_seconds(n, True) for n in lengths4]
+uncached_s = [step_seconds(n, False) for n in lengths4]
+for n, c, u in zip(lengths4, cached_s, uncached_s):
+    print(f"step to token {n:3d}: cached {1000 * c:5.2f} ms, recomputed {1000 * u:5.2f} ms (×{u / c:.1f})")
+assert check_cache_speed(lengths4, cached_s, uncached_s)
