@@ -22,7 +22,7 @@ from torch import nn
 
 from .errors import ShapeError
 
-__all__ = ["CTCHead", "ctc_targets", "ctc_loss_sum", "ctc_greedy", "ctc_sequence_log_likelihood"]
+__all__ = ["CTCHead", "encoded_lengths", "ctc_targets", "ctc_loss_sum", "ctc_greedy", "ctc_sequence_log_likelihood"]
 
 
 class CTCHead(nn.Module):
@@ -36,6 +36,17 @@ class CTCHead(nn.Module):
 
     def forward(self, encoded: torch.Tensor) -> torch.Tensor:
         return F.log_softmax(self.proj(encoded).float(), dim=-1)
+
+
+def encoded_lengths(frames: torch.Tensor | None, audio_mask: torch.Tensor | None,
+                    encoded: torch.Tensor) -> torch.Tensor:
+    """``(B,)`` real encoder positions: the mask's count, else ``ceil(frames / 2)``, else all ``S``."""
+    B, S = encoded.shape[:2]
+    if audio_mask is not None:
+        return audio_mask.sum(dim=1)
+    if frames is not None:
+        return torch.div(frames + 1, 2, rounding_mode="floor").clamp(max=S)
+    return torch.full((B,), S, dtype=torch.long, device=encoded.device)
 
 
 def ctc_targets(labels: torch.Tensor, eos_id: int, ignore_index: int = -100) -> tuple[torch.Tensor, torch.Tensor]:

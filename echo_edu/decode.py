@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from .ctc import ctc_greedy, encoded_lengths
 from .errors import ConfigError, ShapeError
 
 __all__ = ["DecodingResult", "decode", "greedy_decode", "beam_search"]
@@ -211,15 +212,29 @@ def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens:
 
 
 @torch.inference_mode()
+def _ctc_decode(model, encoded: torch.Tensor, frames, audio_mask) -> DecodingResult:
+    """Best-path decoding of ``model.ctc`` on ``encoded`` ``(B, S, audio_dims)``; scores are the path's
+    summed log-probabilities over the real positions."""
+    if model.ctc is None:
+        raise ConfigError("method='ctc' needs a model with a CTC head (trained with Dimensions.ctc_weight > 0)")
+    log_probs = model.ctc(encoded)                                                    # (B, S, vocab)
+    lengths = encoded_lengths(frames, audio_mask, encoded)                            # (B,)
+    inside = torch.arange(log_probs.shape[1], device=log_probs.device) < lengths[:, None]
+    scores = (log_probs.amax(dim=-1) * inside).sum(dim=1)                             # (B,)
+    tokens = ctc_greedy(log_probs, lengths, blank=model.dims.pad_token_id)
+    return DecodingResult(tokens=tokens, scores=scores, finished=[True] * len(tokens))
+
+
 def decode(model, mel: torch.Tensor | None = None, *, encoded: torch.Tensor | None = None, method: str = "greedy",
            beam_size: int = 4, max_tokens: int | None = None, length_penalty: float = 0.0,
            use_cache: bool = True, tokenizer=None, lengths: torch.Tensor | None = None,
            audio_mask: torch.Tensor | None = None) -> DecodingResult:
-    """Encode ``mel`` (or take ``encoded``) and decode it with ``method`` = ``"greedy"`` or ``"beam"``.
+    """Encode ``mel`` (or take ``encoded``) and decode it with ``method`` = ``"greedy"``, ``"beam"`` or
+    ``"ctc"`` (best path of the encoder's CTC head, no decoder: models with ``Dimensions.ctc_weight > 0``).
 
     Args:
-        mel: ``(B, mels, 2*audio_ctx)`` log-mel features, or
-        encoded: ``(B, audio_ctx, audio_dims)`` already-encoded audio.
+        mel: ``(B, mels, F)`` log-mel features (``F`` even, at most ``2*audio_ctx``), or
+        encoded: ``(B, S, audio_dims)`` already-encoded audio.
         lengths: with ``mel``, ``(B,)`` real frames per clip (``frame_lengths``); ``None`` reads them
             from the padding. The encoder's padding mask then also hides padding from cross-attention.
         audio_mask: with ``encoded``, its ``(B, audio_ctx)`` bool padding mask (True = real), if any.
@@ -231,20 +246,23 @@ def decode(model, mel: torch.Tensor | None = None, *, encoded: torch.Tensor | No
         raise ShapeError("decode: lengths= goes with mel=, audio_mask= with encoded=")
     was_training = model.training
     model.eval()
+    frames = None
     try:
         if encoded is None:
             mel = model.encoder.check_input(mel.to(model.device))
             frames = model.encoder.real_frames(mel, lengths) if model.encoder.needs_frames else None
             encoded = model.encoder(mel, lengths=frames)
-            audio_mask = model.encoder.audio_mask(frames)                 # (B, audio_ctx) or None
-        if method == "greedy":
+            audio_mask = model.encoder.audio_mask(frames, encoded.shape[1])   # (B, S) or None
+        if method == "ctc":
+            result = _ctc_decode(model, encoded, frames, audio_mask)
+        elif method == "greedy":
             result = greedy_decode(model, encoded, max_tokens=max_tokens, use_cache=use_cache,
                                    audio_mask=audio_mask)
         elif method == "beam":
             result = beam_search(model, encoded, beam_size=beam_size, max_tokens=max_tokens,
                                  length_penalty=length_penalty, use_cache=use_cache, audio_mask=audio_mask)
         else:
-            raise ConfigError(f"decoding method {method!r} is unknown; choose 'greedy' or 'beam'")
+            raise ConfigError(f"decoding method {method!r} is unknown; choose 'greedy', 'beam' or 'ctc'")
     finally:
         model.train(was_training)
     if tokenizer is not None:

@@ -43,7 +43,8 @@ class Dimensions:
                                     # "cmvn" (per-bin mean/std), "cmn", "utterance" or "none"
     mask_padding: bool = True       # attention ignores padded audio positions (encoder self- and decoder
                                     # cross-attention); configs saved without the field load as False
-    audio_ctx: int = 200            # encoder positions; the mel input has 2*audio_ctx frames (10 ms each)
+    audio_ctx: int = 200            # encoder positions; the mel input has up to 2*audio_ctx frames (10 ms each)
+    ctc_weight: float = 0.0         # share of a CTC loss on the encoder (joint CTC/attention); 0 = no CTC head
     audio_dims: int = 128           # encoder width
     audio_head: int = 4             # encoder attention heads
     audio_layerA: int = 2           # encoder blocks with standard self-attention (run first)
@@ -165,6 +166,10 @@ class Dimensions:
                               f"{', '.join(NORMALIZATION_MODES)}")
         if self.norm not in NORMS:
             raise ConfigError(f"Dimensions.norm={self.norm!r} is unknown; choose one of {', '.join(NORMS)}")
+        if isinstance(self.ctc_weight, bool) or not (isinstance(self.ctc_weight, (int, float))
+                                                      and 0.0 <= self.ctc_weight < 1.0):
+            raise ConfigError(f"Dimensions.ctc_weight={self.ctc_weight!r} must be in [0, 1) (the attention "
+                              "decoder keeps the rest of the loss)")
         if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
             raise ConfigError(f"Dimensions.dropout={self.dropout!r} must be in [0, 1)")
         if not (isinstance(self.rotary_theta, (int, float)) and math.isfinite(self.rotary_theta)

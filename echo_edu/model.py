@@ -28,6 +28,7 @@ from . import checkpoint
 from .attention import KVCache
 from .audio import normalize_features, signal_frames
 from .blocks import ResidualBlock, make_activation, make_norm, sinusoids
+from .ctc import CTCHead, ctc_loss_sum, ctc_targets, encoded_lengths
 from .decode import decode
 from .dimensions import Dimensions
 from .errors import ConfigError, ShapeError
@@ -90,15 +91,17 @@ class AudioEncoder(nn.Module):
         self.norm = make_norm(dims.norm, d)
 
     def check_input(self, mel: torch.Tensor) -> torch.Tensor:
-        """``mel`` as ``(B, mels, 2*audio_ctx)`` (a single ``(mels, 2*audio_ctx)`` gets a batch axis); raises
-        :class:`ShapeError` for any other shape or a non-float dtype."""
+        """``mel`` as ``(B, mels, F)`` (a single ``(mels, F)`` gets a batch axis) with ``F`` even and at most
+        ``2*audio_ctx``: the full window, or a batch padded only to its longest clip (the padding mask makes
+        the two agree). Raises :class:`ShapeError` for any other shape or a non-float dtype."""
         dims = self.dims
         if mel.dim() == 2:
             mel = mel.unsqueeze(0)
-        if mel.dim() != 3 or mel.shape[1] != dims.mels or mel.shape[2] != 2 * dims.audio_ctx:
-            raise ShapeError(f"encoder input must be (batch, mels={dims.mels}, frames={2 * dims.audio_ctx}) "
-                             f"= 2*audio_ctx frames; got {tuple(mel.shape)}. Use process_audio(audio, "
-                             f"audio_ctx={dims.audio_ctx}, mels={dims.mels}) to pad or trim.")
+        if mel.dim() != 3 or mel.shape[1] != dims.mels or not 2 <= mel.shape[2] <= 2 * dims.audio_ctx \
+                or mel.shape[2] % 2:
+            raise ShapeError(f"encoder input must be (batch, mels={dims.mels}, frames) with an even number of "
+                             f"frames up to 2*audio_ctx={2 * dims.audio_ctx}; got {tuple(mel.shape)}. Use "
+                             f"process_audio(audio, audio_ctx={dims.audio_ctx}, mels={dims.mels}) to pad or trim.")
         if not mel.is_floating_point():
             raise ShapeError(f"encoder input must be a floating-point log-mel, got dtype {mel.dtype}")
         return mel
@@ -117,28 +120,29 @@ class AudioEncoder(nn.Module):
         if lengths.shape != (mel.shape[0],) or lengths.is_floating_point() or lengths.dtype == torch.bool:
             raise ShapeError(f"lengths must be ({mel.shape[0]},) integer frame counts for mel "
                              f"{tuple(mel.shape)}, got {tuple(lengths.shape)} {lengths.dtype}")
-        return lengths.to(device=mel.device, dtype=torch.long).clamp(1, 2 * self.dims.audio_ctx)
+        return lengths.to(device=mel.device, dtype=torch.long).clamp(1, mel.shape[2])
 
-    def audio_mask(self, frames: torch.Tensor | None) -> torch.Tensor | None:
-        """``(B, audio_ctx)`` bool, True = a position the conv stem computed from a real frame, for
-        ``frames`` ``(B,)`` real frames; ``None`` when ``dims.mask_padding`` is off (or ``frames`` is None).
+    def audio_mask(self, frames: torch.Tensor | None, positions: int | None = None) -> torch.Tensor | None:
+        """``(B, positions)`` bool (default ``audio_ctx`` positions), True = a position the conv stem computed
+        from a real frame, for ``frames`` ``(B,)`` real frames; ``None`` when ``dims.mask_padding`` is off
+        (or ``frames`` is None).
 
         ``conv2`` (kernel 3, stride 2, padding 1) centres position ``i`` on frame ``2i``, so the first
         ``ceil(frames / 2)`` positions are real.
         """
         if not self.dims.mask_padding or frames is None:
             return None
-        positions = torch.div(frames + 1, 2, rounding_mode="floor")                        # (B,)
-        return torch.arange(self.dims.audio_ctx, device=frames.device) < positions[:, None]  # (B, audio_ctx)
+        real = torch.div(frames + 1, 2, rounding_mode="floor")                                 # (B,)
+        return torch.arange(positions or self.dims.audio_ctx, device=frames.device) < real[:, None]
 
     def forward(self, mel: torch.Tensor, *, lengths: torch.Tensor | None = None, return_info: bool = False,
                 need_weights: bool = False):
         """Args:
-            mel: ``(B, mels, 2*audio_ctx)`` log-mel (a single ``(mels, 2*audio_ctx)`` gets a batch axis).
+            mel: ``(B, mels, F)`` log-mel, ``F = 2*S <= 2*audio_ctx`` (see :meth:`check_input`).
             lengths: ``(B,)`` real frames per clip (``frame_lengths`` of the sample counts), or ``None``
                 to read them from the padding.
         Returns:
-            ``(B, audio_ctx, audio_dims)``; with ``return_info`` a pair ``(x, infos)`` (one dict per block).
+            ``(B, S, audio_dims)``; with ``return_info`` a pair ``(x, infos)`` (one dict per block).
             Padded positions are computed but, with ``dims.mask_padding``, never attended to.
         """
         dims = self.dims
@@ -146,12 +150,12 @@ class AudioEncoder(nn.Module):
         frames = self.real_frames(mel, lengths) if self.needs_frames else None   # (B,) or None
         if dims.feature_norm != "none":
             mel = normalize_features(mel.float(), frames, mode=dims.feature_norm, padding="scale")
-        mask = self.audio_mask(frames)                                             # (B, audio_ctx) or None
+        mask = self.audio_mask(frames, mel.shape[2] // 2)                          # (B, S) or None
         mel = mel.to(self.conv1.weight.dtype)
-        x = self.act(self.conv1(mel))                     # (B, d, 2*audio_ctx)
-        x = self.act(self.conv2(x))                       # (B, d, audio_ctx)
-        x = x.transpose(1, 2)                             # (B, audio_ctx, d)
-        x = x + self.positional.to(x.dtype)
+        x = self.act(self.conv1(mel))                     # (B, d, F), F = 2*S frames
+        x = self.act(self.conv2(x))                       # (B, d, S), S <= audio_ctx positions
+        x = x.transpose(1, 2)                             # (B, S, d)
+        x = x + self.positional[:x.shape[1]].to(x.dtype)
         infos = []
         for block in self.blocks:
             x, info = block(x, causal=False, need_weights=need_weights, key_padding_mask=mask)
@@ -249,14 +253,18 @@ class TextDecoder(nn.Module):
 class EchoOutput:
     """What :meth:`Echo.forward` returns.
 
-    logits ``(B, T, vocab)``; loss: token cross-entropy over ``labels != -100`` plus ``aux_loss``
-    (``None`` without labels); aux_loss: scalar sum of attention regularisers; info: per-block dicts.
+    logits ``(B, T, vocab)``; loss: ``(1 - ctc_weight)`` × token cross-entropy over ``labels != -100``
+    plus ``ctc_weight`` × CTC per target token, plus ``aux_loss`` (``None`` without labels); aux_loss:
+    scalar sum of attention regularisers; info: per-block dicts. With a CTC head, ``ctc_log_probs``
+    ``(B, S, vocab)`` and ``encoded_lengths`` ``(B,)`` (real encoder positions); else ``None``.
     """
 
     logits: torch.Tensor
     loss: torch.Tensor | None
     aux_loss: torch.Tensor
     info: dict = field(default_factory=dict)
+    ctc_log_probs: torch.Tensor | None = None
+    encoded_lengths: torch.Tensor | None = None
 
 
 class Echo(nn.Module):
@@ -281,6 +289,7 @@ class Echo(nn.Module):
                               f"{self.dims.vocab}; pass Echo(dims, tokenizer=...) with a matching one")
         self.encoder = AudioEncoder(self.dims)
         self.decoder = TextDecoder(self.dims)
+        self.ctc = CTCHead(self.dims.audio_dims, self.dims.vocab) if self.dims.ctc_weight > 0 else None
         self._init_weights()
 
     # ------------------------------------------------------------------ initialisation
@@ -344,9 +353,14 @@ class Echo(nn.Module):
         mel = self.encoder.check_input(mel)
         frames = self.encoder.real_frames(mel, lengths) if self.encoder.needs_frames else None   # (B,) or None
         encoded, enc_infos = self.encoder(mel, lengths=frames, return_info=True, need_weights=need_weights)
+        audio_mask = self.encoder.audio_mask(frames, encoded.shape[1])                           # (B, S) or None
         logits, dec_infos = self.decoder(input_ids, encoded, return_info=True, need_weights=need_weights,
-                                         audio_mask=self.encoder.audio_mask(frames))
+                                         audio_mask=audio_mask)
         aux = _sum_aux(enc_infos + dec_infos, logits)
+        ctc_log_probs = enc_lengths = None
+        if self.ctc is not None:
+            ctc_log_probs = self.ctc(encoded)                                                     # (B, S, vocab)
+            enc_lengths = encoded_lengths(frames, audio_mask, encoded)
         loss = None
         if labels is not None:
             if labels.shape != logits.shape[:2]:
@@ -354,7 +368,12 @@ class Echo(nn.Module):
             _check_ids(labels, self.dims.vocab, "labels", ignore=-100)
             ce = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
             loss = ce + aux
-        return EchoOutput(logits=logits, loss=loss, aux_loss=aux,
+            if self.ctc is not None:
+                targets, target_lengths = ctc_targets(labels, self.dims.eos_token_id)
+                ctc = ctc_loss_sum(ctc_log_probs, enc_lengths, targets, target_lengths) / target_lengths.sum().clamp_min(1)
+                loss = (1 - self.dims.ctc_weight) * ce + self.dims.ctc_weight * ctc + aux
+        return EchoOutput(logits=logits, loss=loss, aux_loss=aux, ctc_log_probs=ctc_log_probs,
+                          encoded_lengths=enc_lengths,
                           info={"encoder": enc_infos, "decoder": dec_infos, "encoded": encoded})
 
     # ------------------------------------------------------------------ conveniences

@@ -36,7 +36,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .audio import POSITIONS_PER_SECOND
-from .data.collate import IGNORE_INDEX, SpeechCollator, StepSampler, augment_generator, build_augmenter, select_rows
+from .ctc import ctc_loss_sum, ctc_targets
+from .data.collate import IGNORE_INDEX, PAD_MODES, SpeechCollator, StepSampler, augment_generator, build_augmenter, select_rows
 from .distributed import all_reduce_sum, barrier, gather_objects, init_distributed
 from .errors import ConfigError, TrainingError
 from .evaluate import evaluate_model
@@ -81,6 +82,9 @@ class TrainConfig:
     find_unused_parameters: bool = True  # DDP: some attention types leave parameters unused on a step
     augment: Any = None             # an AugmentConfig (or its dict, or True for the defaults): on-the-fly
     #                                 waveform augmentation + SpecAugment of training clips; None = clean
+    pad_to: str = "window"          # "longest": pad each micro-batch only to its longest clip, and sort each
+    #                                 step's clips by duration first so micro-batches hold similar lengths
+    #                                 (for models with Dimensions.mask_padding; see SpeechCollator)
     cache_features: bool = False    # keep each training clip's log-mel in memory after its first use
     #                                 (ignored with augment; costs mels*2*audio_ctx*4 bytes per clip)
 
@@ -96,6 +100,8 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig needs lr > 0 and 0 <= min_lr <= lr, got lr={self.lr}, min_lr={self.min_lr}")
         if self.weight_decay < 0 or self.grad_clip < 0:
             raise ConfigError("TrainConfig.weight_decay and grad_clip must be >= 0")
+        if self.pad_to not in PAD_MODES:
+            raise ConfigError(f"TrainConfig.pad_to={self.pad_to!r}; choose one of {', '.join(PAD_MODES)}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"TrainConfig.precision={self.precision!r}; choose one of {', '.join(PRECISIONS)}")
         if self.stop_at is not None and not 0 < self.stop_at <= self.steps:
@@ -188,6 +194,25 @@ def _check_lengths(train_set, model) -> None:
                             f"to at least {math.ceil(longest * POSITIONS_PER_SECOND)}")
 
 
+def _durations(train_set) -> list[float] | None:
+    """Each training clip's duration (s), for sorting a step's clips; ``None`` without the column."""
+    cols = getattr(train_set, "column_names", None)
+    return [float(d) for d in train_set["duration"]] if cols is not None and "duration" in cols else None
+
+
+def _ctc_sum(out, labels: torch.Tensor, eos_id: int) -> torch.Tensor:
+    """Summed CTC loss of a micro-batch (0 when the model has no CTC head)."""
+    if out.ctc_log_probs is None:
+        return out.logits.new_zeros((), dtype=torch.float32)
+    targets, target_lengths = ctc_targets(labels, eos_id)
+    return ctc_loss_sum(out.ctc_log_probs, out.encoded_lengths, targets, target_lengths)
+
+
+def _joint(ce: torch.Tensor, ctc: torch.Tensor, ctc_weight: float) -> torch.Tensor:
+    """``(1 - w)·CE + w·CTC`` (both summed over tokens): ESPnet's hybrid CTC/attention objective."""
+    return ce if ctc_weight == 0 else (1 - ctc_weight) * ce + ctc_weight * ctc
+
+
 def summarize_info(info: Any, prefix: str = "") -> dict[str, torch.Tensor]:
     """Mean of each watched attention-info entry (spans, gates, ...), keyed like ``decoder.1.self.span``.
 
@@ -247,7 +272,8 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
         net = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None,
             find_unused_parameters=config.find_unused_parameters)
-    collate = SpeechCollator.for_model(model, tokenizer, augmenter=build_augmenter(config.augment))
+    collate = SpeechCollator.for_model(model, tokenizer, augmenter=build_augmenter(config.augment), pad_to=config.pad_to)
+    durations = _durations(train_set) if config.pad_to == "longest" else None
     sampler = StepSampler(len(train_set), config.batch_size * config.grad_accum * dist.world_size, config.seed)
     amp = autocast_dtype(device, config.precision)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -299,11 +325,14 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
     for step in range(start, end):
         model.train()
         idx = sampler.indices(step)
+        if durations is not None:   # similar lengths share a micro-batch: less padding (same examples, same step)
+            idx = sorted(idx, key=durations.__getitem__)
         bs, r, w = config.batch_size, dist.rank, dist.world_size
         batches = [fetch(idx[(m * w + r) * bs:(m * w + r + 1) * bs], augment_generator(config.augment, config.seed, step, m, r))
                    for m in range(config.grad_accum)]
         n_tokens = all_reduce_sum(torch.tensor(float(sum(b.n_label_tokens for b in batches)), device=device))
         ce_total = torch.zeros((), device=device)
+        ctc_total = torch.zeros((), device=device)
         aux_total = torch.zeros((), device=device)
         for m, batch in enumerate(batches):
             batch = batch.to(device)
@@ -313,12 +342,14 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
                     out = net(batch.mel, batch.input_ids, lengths=batch.lengths)
                 ce = F.cross_entropy(out.logits.float().flatten(0, 1), batch.labels.flatten(),
                                      ignore_index=IGNORE_INDEX, reduction="sum")
+                ctc = _ctc_sum(out, batch.labels, model.dims.eos_token_id)
                 aux = out.aux_loss.float() / len(batches)
-                (ce * w / n_tokens.clamp_min(1) + aux).backward()
+                (_joint(ce, ctc, model.dims.ctc_weight) * w / n_tokens.clamp_min(1) + aux).backward()
             ce_total += ce.detach()
+            ctc_total += ctc.detach()
             aux_total += aux.detach()
         grad_norm = nn.utils.clip_grad_norm_(params, config.grad_clip or float("inf"))
-        loss = all_reduce_sum(ce_total.clone()) / n_tokens.clamp_min(1) + aux_total
+        loss = all_reduce_sum(_joint(ce_total, ctc_total, model.dims.ctc_weight)) / n_tokens.clamp_min(1) + aux_total
         finite = torch.isfinite(loss) & torch.isfinite(grad_norm)
         if not bool(finite):  # one host sync per step: a NaN must stop the run before it reaches the weights
             what = "loss" if not bool(torch.isfinite(loss)) else "gradient norm"
@@ -331,6 +362,7 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
         if done % config.log_every == 0 or done == end:
             last_loss = float(loss)
             record = {"step": done, "loss": last_loss, "aux_loss": float(aux_total), "lr": lr_at(step, config),
+                      **({"ctc_loss": float(ctc_total / n_tokens.clamp_min(1))} if model.ctc is not None else {}),
                       "grad_norm": float(grad_norm), "seconds": time.perf_counter() - t0}
             record.update({k: float(v) for k, v in summarize_info(out.info).items()})
             history.train.append(record)

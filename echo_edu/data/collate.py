@@ -22,11 +22,14 @@ import torch
 
 from ..audio import SAMPLE_RATE, frame_lengths, load_audio, process_audio
 from ..augmentation import AugmentConfig, Augmenter
-from ..errors import AudioError, ShapeError
+from ..errors import AudioError, ConfigError, ShapeError
 from ..text import normalize_text
 
-__all__ = ["IGNORE_INDEX", "Batch", "SpeechCollator", "StepSampler", "example_audio", "encode_targets", "select_rows",
-           "build_augmenter", "augment_generator"]
+__all__ = ["PAD_MODES", "IGNORE_INDEX", "Batch", "SpeechCollator", "StepSampler", "example_audio", "encode_targets",
+           "select_rows", "build_augmenter", "augment_generator"]
+
+#: How a batch's features are padded (``SpeechCollator(pad_to=...)``, ``TrainConfig.pad_to``).
+PAD_MODES = ("window", "longest")
 
 #: Label value that the loss ignores (``torch.nn.functional.cross_entropy(ignore_index=-100)``).
 IGNORE_INDEX = -100
@@ -120,11 +123,19 @@ class SpeechCollator:
         meta_columns: columns copied into ``Batch.meta`` when present.
         augmenter: an ``echo_edu.augmentation.Augmenter``; when given *and* a generator is passed to
             ``__call__``, each clip gets a random waveform chain and SpecAugment (training only).
+        pad_to: ``"window"`` pads every clip to the model's whole window (``2*audio_ctx`` frames);
+            ``"longest"`` only to the batch's longest clip, rounded up to a multiple of 16 frames — the
+            same outputs for a model that masks its padding (``Dimensions.mask_padding``), and a batch of
+            short clips costs a fraction of a full window.
     """
 
     def __init__(self, tokenizer, audio_ctx: int, mels: int, text_ctx: int, *, sot_id: int = 1, eot_id: int = 2,
-                 pad_id: int = 0, meta_columns: Sequence[str] = ("engine", "voice", "duration"), augmenter=None):
+                 pad_id: int = 0, meta_columns: Sequence[str] = ("engine", "voice", "duration"), augmenter=None,
+                 pad_to: str = "window"):
+        if pad_to not in PAD_MODES:
+            raise ConfigError(f"pad_to={pad_to!r} is unknown; choose one of {', '.join(PAD_MODES)}")
         self.tokenizer, self.audio_ctx, self.mels, self.text_ctx = tokenizer, audio_ctx, mels, text_ctx
+        self.pad_to = pad_to
         self.sot_id, self.eot_id, self.pad_id = sot_id, eot_id, pad_id
         self.meta_columns = tuple(meta_columns)
         self.augmenter = augmenter
@@ -154,11 +165,18 @@ class SpeechCollator:
         waves = [example_audio(ex) for ex in examples]
         if augment:
             waves = [self.augmenter.augment_waveform(w, SAMPLE_RATE, generator) for w in waves]
-        mel = torch.stack([process_audio(w, self.audio_ctx, self.mels).reshape(self.mels, -1) for w in waves])
         frames = frame_lengths([w.shape[-1] for w in waves], max_frames=2 * self.audio_ctx)   # (B,)
+        ctx = self.positions(frames)
+        mel = torch.stack([process_audio(w, ctx, self.mels).reshape(self.mels, -1) for w in waves])
         if augment:
             mel = self.augmenter.augment_features(mel, generator, frames)
-        return mel, frames  # (B, mels, 2*audio_ctx), (B,)
+        return mel, frames  # (B, mels, 2*ctx), (B,)
+
+    def positions(self, frames: torch.Tensor) -> int:
+        """Encoder positions a batch with real ``frames`` ``(B,)`` is padded to (see ``pad_to``)."""
+        if self.pad_to == "window":
+            return self.audio_ctx
+        return min(self.audio_ctx, -(-int(frames.max()) // 16) * 8)
 
     def __call__(self, examples: Sequence[Mapping[str, Any]], generator: torch.Generator | None = None,
                  mel: torch.Tensor | None = None, lengths: torch.Tensor | None = None) -> Batch:
@@ -166,6 +184,8 @@ class SpeechCollator:
         with its ``lengths`` ``(B,)`` real frames when known."""
         if mel is None:
             mel, lengths = self.features_and_lengths(examples, generator)
+        elif lengths is not None:
+            mel = mel[..., :2 * self.positions(lengths)]    # cached full-window features, cut to pad_to
         pairs = [encode_targets(self.tokenizer, str(ex["text"]), self.text_ctx, self.sot_id, self.eot_id)
                  for ex in examples]
         T = max(len(inp) for inp, _ in pairs)
