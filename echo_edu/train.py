@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 
 from .audio import POSITIONS_PER_SECOND
 from .data.collate import IGNORE_INDEX, SpeechCollator, StepSampler, augment_generator, build_augmenter, select_rows
+from .data.mixture import WeightedStepSampler, sample_weights
 from .distributed import all_reduce_sum, barrier, gather_objects, init_distributed
 from .errors import ConfigError, TrainingError
 from .evaluate import evaluate_model
@@ -248,7 +249,9 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
             model, device_ids=[device.index] if device.type == "cuda" else None,
             find_unused_parameters=config.find_unused_parameters)
     collate = SpeechCollator.for_model(model, tokenizer, augmenter=build_augmenter(config.augment))
-    sampler = StepSampler(len(train_set), config.batch_size * config.grad_accum * dist.world_size, config.seed)
+    per_step, weights = config.batch_size * config.grad_accum * dist.world_size, sample_weights(train_set)
+    sampler = (WeightedStepSampler(weights, per_step, config.seed) if weights is not None   # a mix: draw by weight
+               else StepSampler(len(train_set), per_step, config.seed))
     amp = autocast_dtype(device, config.precision)
     params = [p for p in model.parameters() if p.requires_grad]
     end = config.stop_at or config.steps
