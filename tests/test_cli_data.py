@@ -142,3 +142,12 @@ def test_evaluate_the_bundled_model_on_real_an4_test(tmp_path, capsys):
     assert {t["speaker"] for t in data["transcripts"]} <= set(data["sclite"]["word"]) - {"Sum/Avg"}
     assert all(t["id"].startswith(("an", "cen")) and t["reference"] for t in data["transcripts"])
 
+
+def test_demo_adds_real_an4_clips_and_names_the_model_synthetic_only(capsys):
+    real_root()
+    from echo_edu.cli.demo import AN4_CLIPS
+
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("reference :") == len(load_samples("digits")) + AN4_CLIPS
+    assert "synthetic voices only" in out and "AN4 (real speech): WER" in out
