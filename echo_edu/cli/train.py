@@ -140,7 +140,7 @@ def check_window(train_set, dims) -> None:
     if "duration" not in cols or len(train_set) == 0:
         return
     longest = max(float(d) for d in train_set["duration"])
-    needed = math.ceil(longest * POSITIONS_PER_SECOND - 1e-6)
+    needed = math.ceil((longest - 1e-6) * POSITIONS_PER_SECOND)     # 1e-6 s: float32 durations
     if needed > dims.audio_ctx:
         raise TrainingError(f"the longest training clip lasts {longest:.2f} s but the model hears only "
                             f"{dims.audio_seconds:.2f} s (audio_ctx={dims.audio_ctx}); pass "
