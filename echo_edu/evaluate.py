@@ -7,6 +7,9 @@ is how the original Echo reported flattering numbers.
 
 The per-engine and per-voice tables show *where* a model fails: the test split's voices are held out of
 training, so a low WER there means the model generalises beyond the voices it heard (issue 7's question).
+The report also holds the sclite-style counts ESPnet prints (Snt, Wrd, Corr, Sub, Del, Ins, Err, S.Err)
+over words and characters, pooled and per speaker (the rows' ``speaker`` column, else ``voice``), so a
+score on AN4 test reads the way the published recipes report theirs.
 The shell command is ``echo-edu evaluate`` (:mod:`echo_edu.cli.evaluate`).
 """
 
@@ -22,7 +25,7 @@ from tqdm.auto import tqdm
 
 from .data.collate import SpeechCollator, select_rows
 from .decode import decode
-from .metrics import ErrorRates, breakdown, error_rates, format_table
+from .metrics import ErrorRates, SclitePoint, breakdown, error_rates, format_table, sclite_report
 from .text import normalize_text
 
 __all__ = ["EvalReport", "transcribe_rows", "teacher_forced_texts", "evaluate_model", "evaluation_subset"]
@@ -36,6 +39,10 @@ class EvalReport:
         overall: pooled :class:`~echo_edu.metrics.ErrorRates` of every clip.
         per_engine, per_voice: the same per speech engine and per voice (empty when the column is absent).
         references, hypotheses, engines, voices: one entry per clip, in evaluation order.
+        speakers, ids: one entry per clip too: the ``speaker`` column (else ``voice``) and the ``id``
+            column (else the row's index in the evaluated split).
+        sclite: ``{"word": {...}, "char": {...}}``, each :func:`~echo_edu.metrics.sclite_report` of the
+            clips: the pooled ``"Sum/Avg"`` line first, then one line per speaker.
         seconds: wall-clock time of the transcription.
     """
 
@@ -46,14 +53,23 @@ class EvalReport:
     hypotheses: list[str]
     engines: list[str] = field(default_factory=list)
     voices: list[str] = field(default_factory=list)
+    speakers: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    sclite: dict[str, dict[str, SclitePoint]] = field(default_factory=dict)
     seconds: float = 0.0
 
     def to_dict(self, with_transcripts: bool = False) -> dict[str, Any]:
+        """Plain JSON-ready data; ``with_transcripts`` adds ``transcripts``: one ``{reference, hypothesis,
+        speaker, id}`` per clip (``speaker``/``id`` only when the report has them)."""
         out = {"overall": self.overall.to_dict(), "seconds": self.seconds,
                "per_engine": {k: v.to_dict() for k, v in self.per_engine.items()},
-               "per_voice": {k: v.to_dict() for k, v in self.per_voice.items()}}
+               "per_voice": {k: v.to_dict() for k, v in self.per_voice.items()},
+               "sclite": {unit: {k: v.to_dict() for k, v in table.items()} for unit, table in self.sclite.items()}}
         if with_transcripts:
-            out["transcripts"] = [{"reference": r, "hypothesis": h} for r, h in zip(self.references, self.hypotheses)]
+            extra = {"speaker": self.speakers, "id": self.ids}
+            out["transcripts"] = [{"reference": r, "hypothesis": h,
+                                   **{k: v[i] for k, v in extra.items() if len(v) == len(self.references)}}
+                                  for i, (r, h) in enumerate(zip(self.references, self.hypotheses))]
         return out
 
     def to_markdown(self) -> str:
@@ -134,7 +150,12 @@ def evaluate_model(model, dataset, tokenizer=None, *, limit: int | None = None, 
     refs = [str(r["text"]) for r in rows]
     engines = [str(r["engine"]) for r in rows] if rows and "engine" in rows[0] else []
     voices = [str(r["voice"]) for r in rows] if rows and "voice" in rows[0] else []
+    who = "speaker" if rows and "speaker" in rows[0] else "voice"
+    speakers = [str(r[who]) for r in rows] if rows and who in rows[0] else []
+    ids = [str(r["id"]) if "id" in r else str(i) for i, r in zip(idx, rows)]
+    sclite = {unit: sclite_report(refs, hyps, speakers or None, unit=unit) for unit in ("word", "char")}
     return EvalReport(overall=error_rates(refs, hyps),
                       per_engine=breakdown(refs, hyps, engines) if engines else {},
                       per_voice=breakdown(refs, hyps, voices) if voices else {},
-                      references=refs, hypotheses=hyps, engines=engines, voices=voices, seconds=seconds)
+                      references=refs, hypotheses=hyps, engines=engines, voices=voices, speakers=speakers,
+                      ids=ids, sclite=sclite, seconds=seconds)

@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 from .audio import POSITIONS_PER_SECOND
 from .ctc import ctc_loss_sum, ctc_targets
 from .data.collate import IGNORE_INDEX, PAD_MODES, SpeechCollator, StepSampler, augment_generator, build_augmenter, select_rows
+from .data.mixture import WeightedStepSampler, sample_weights
 from .distributed import all_reduce_sum, barrier, gather_objects, init_distributed
 from .errors import ConfigError, TrainingError
 from .evaluate import evaluate_model
@@ -274,7 +275,9 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
             find_unused_parameters=config.find_unused_parameters)
     collate = SpeechCollator.for_model(model, tokenizer, augmenter=build_augmenter(config.augment), pad_to=config.pad_to)
     durations = _durations(train_set) if config.pad_to == "longest" else None
-    sampler = StepSampler(len(train_set), config.batch_size * config.grad_accum * dist.world_size, config.seed)
+    per_step, weights = config.batch_size * config.grad_accum * dist.world_size, sample_weights(train_set)
+    sampler = (WeightedStepSampler(weights, per_step, config.seed) if weights is not None   # a mix: draw by weight
+               else StepSampler(len(train_set), per_step, config.seed))
     amp = autocast_dtype(device, config.precision)
     params = [p for p in model.parameters() if p.requires_grad]
     end = config.stop_at or config.steps

@@ -27,3 +27,14 @@ def device(request):
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory):
+    """A tiny untrained Echo saved with ``save_pretrained`` (what ``echo-edu ... --model DIR`` reads)."""
+    from echo_edu import Dimensions, Echo
+
+    folder = tmp_path_factory.mktemp("model")
+    torch.manual_seed(0)
+    Echo(Dimensions.tiny(text_ctx=12)).save_pretrained(folder)
+    return folder

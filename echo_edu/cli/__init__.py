@@ -5,7 +5,9 @@
     echo-edu transcribe --json --model DIR *.wav
     echo-edu synth digits --n 600              # make a synthetic corpus
     echo-edu train --task digits ...           # train a model
-    echo-edu evaluate --model DIR              # WER/CER on held-out voices
+    echo-edu evaluate --model DIR              # WER/CER on held-out voices (sclite tables)
+    echo-edu train --data an4:PATH --data fsdd:PATH@0.5 --output DIR   # real speech, mixed
+    echo-edu evaluate --model DIR --data an4:PATH --split test --json report.json
 
 Every subcommand module has ``HELP``, ``add_arguments(parser)`` and ``run(args) -> exit status``, and
 lets errors of echo_edu rise: :func:`main` prints them the one way, ``echo-edu CMD: error: ...`` on

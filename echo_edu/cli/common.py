@@ -1,7 +1,10 @@
-"""What several subcommands share: the bundled model, the decoding options, the corpus recipe options.
+"""What several subcommands share: the bundled model, the decoding options, the corpus options.
 
 Each rule lives here once: where the bundled model is, how ``--beam-size`` picks the decoding method,
-and which options describe a corpus (``train`` and ``evaluate`` must read the same corpus).
+and which options describe a corpus (``train`` and ``evaluate`` must read the same corpus). A corpus is
+either the synthetic recipe (``--task/--n/--corpus-seed/--engines``, the default) or, when ``--data``
+is given (once per source), the mix ``load_speech(specs, balance=not --no-balance)`` of real and
+synthetic sources (spec syntax: :mod:`echo_edu.data.spec`).
 """
 
 from __future__ import annotations
@@ -9,13 +12,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..data import build_corpus
+from ..data import build_corpus, load_speech, parse_data_spec
 from ..errors import CheckpointError
 from ..model import Echo
 from ..utils import default_device
 
 __all__ = ["bundled_model_dir", "add_decoding_arguments", "decoding", "load_model", "add_corpus_arguments",
-           "corpus_from_args"]
+           "corpus_from_args", "corpus_recipe", "corpus_name"]
 
 
 def bundled_model_dir() -> Path:
@@ -58,9 +61,32 @@ def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus-seed", type=int, default=0, help="seed of the corpus recipe (default: 0)")
     parser.add_argument("--engines", nargs="+", default=["espeak", "piper"], help="speech engines (default: both)")
     parser.add_argument("--cache-dir", default=None, help="where synthesised corpora are cached")
+    parser.add_argument("--data", action="append", default=None, metavar="KIND:TARGET[?OPT=V&...][@WEIGHT]",
+                        help="a data source, repeatable, instead of --task: an4:PATH, fsdd:PATH, commands:PATH, "
+                             "manifest:FILE, audiofolder:DIR, hf:NAME_OR_PATH, synth:TASK?n=N; @WEIGHT = its "
+                             "share of training draws (default 1)")
+    parser.add_argument("--no-balance", action="store_true",
+                        help="with --data: draw sources in proportion to weight x clips (default: by weight alone)")
 
 
 def corpus_from_args(args: argparse.Namespace):
-    """``build_corpus(task, n, seed, engines, cache_dir)`` from the parsed options."""
+    """The corpus the options describe: ``load_speech(--data ...)`` when given, else ``build_corpus``.
+
+    Every ``--data`` spec is parsed before any is loaded, so a typo in the last one fails at once.
+    """
+    if args.data:
+        return load_speech([parse_data_spec(s) for s in args.data], balance=not args.no_balance)
     return build_corpus(args.task, n=args.n, seed=args.corpus_seed, engines=tuple(args.engines),
                         cache_dir=args.cache_dir)
+
+
+def corpus_recipe(args: argparse.Namespace) -> dict:
+    """What ``training_log.json`` records of the corpus: the data specs, or the synthetic recipe."""
+    if args.data:
+        return {"data": [str(parse_data_spec(s)) for s in args.data], "balance": not args.no_balance}
+    return {"task": args.task, "n": args.n, "seed": args.corpus_seed, "engines": list(args.engines)}
+
+
+def corpus_name(args: argparse.Namespace) -> str:
+    """A short name of the corpus for headers: ``digits`` or ``an4 + fsdd``."""
+    return " + ".join(parse_data_spec(s).label for s in args.data) if args.data else args.task

@@ -1,6 +1,12 @@
 """``echo-edu train``: build the corpus, build the model, train, save, score the held-out voices.
 
     echo-edu train --task digits --n 3000 --preset small --steps 2000 --output runs/digits
+    echo-edu train --data an4:../shared/data/an4 --data fsdd:../shared/data/fsdd-dev@0.5 \
+        --data synth:an4?n=4000 --augment --noise-dir ../shared/data/speech-commands-dev/noise --output runs/an4
+
+Without ``--data`` the corpus is the synthetic recipe (``--task/--n/--corpus-seed/--engines``). With
+``--data`` (once per source) it is ``load_speech(specs)``: every source's splits concatenated, training
+draws balanced by each source's ``@WEIGHT`` (``--no-balance``: in proportion to weight x clips).
 
 Writes the model to ``--output`` (a ``save_pretrained`` folder ``echo-edu transcribe --model`` reads),
 with ``training_log.json`` (config, corpus recipe, history, test-split scores) beside it. Checkpoints go
@@ -12,25 +18,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
 
 import torch
 
+from ..audio import POSITIONS_PER_SECOND
+from ..augmentation import AugmentConfig
 from ..dimensions import Dimensions
 from ..distributed import barrier, init_distributed
-from ..errors import ConfigError
+from ..data import source_shares
+from ..errors import ConfigError, TrainingError
 from ..evaluate import evaluate_model
 from ..model import Echo
 from ..tokenizer import build_tokenizer
 from ..train import TrainConfig, train
 from ..utils import set_seed
-from .common import add_corpus_arguments, corpus_from_args
+from .common import add_corpus_arguments, corpus_from_args, corpus_recipe
+from .evaluate import format_report
 
-__all__ = ["HELP", "add_arguments", "run", "dims_from_args"]
+__all__ = ["HELP", "add_arguments", "run", "dims_from_args", "augment_from_args", "check_window"]
 
-HELP = "train an Echo model on a synthetic corpus"
+HELP = "train an Echo model on a synthetic corpus or on real speech (--data)"
 
 
 def _parse_value(text: str):
@@ -89,13 +100,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--augment", action="store_true",
                         help="augment every training clip on the fly (AugmentConfig defaults: speed, pitch, VTLP, "
                              "noise, reverberation, band-limiting, gain, SpecAugment); disables --cache-features")
+    parser.add_argument("--noise-dir", default=None, metavar="DIR",
+                        help="with --augment: a folder of recorded noise clips mixed in at random SNR "
+                             "(e.g. speech-commands-dev/noise)")
+    parser.add_argument("--real-noise-fraction", type=float, default=None,
+                        help="with --noise-dir: share of noise draws that are recorded clips (default 0.5)")
     parser.add_argument("--test-limit", type=int, default=None, help="score only this many test clips")
+
+
+def augment_from_args(args: argparse.Namespace):
+    """``TrainConfig.augment``: None (clean), True (the defaults) or an ``AugmentConfig`` dict with noise.
+
+    Raises:
+        ConfigError: ``--noise-dir`` / ``--real-noise-fraction`` without ``--augment``, a noise folder
+            that does not exist, or a fraction outside [0, 1] (``AugmentConfig`` names it).
+    """
+    noisy = args.noise_dir is not None or args.real_noise_fraction is not None
+    if not args.augment:
+        if noisy:
+            raise ConfigError("--noise-dir and --real-noise-fraction only act with --augment; add --augment")
+        return None
+    if not noisy:
+        return True
+    if args.noise_dir is None:
+        raise ConfigError("--real-noise-fraction needs --noise-dir DIR (the recorded noise clips)")
+    if not Path(args.noise_dir).is_dir():
+        raise ConfigError(f"--noise-dir {args.noise_dir!r} is not a folder (recorded noise clips expected)")
+    fraction = {} if args.real_noise_fraction is None else {"real_noise_fraction": args.real_noise_fraction}
+    return AugmentConfig(noise_dir=args.noise_dir, **fraction).to_dict()
+
+
+def check_window(train_set, dims) -> None:
+    """Refuse, before training, clips longer than the model's window, naming the ``--dims`` that fits.
+
+    ``train()`` refuses them too (their end would be cut off silently); here the message is the
+    command's: ``--dims audio_ctx=N`` with the smallest ``N`` (encoder positions, 50 per second).
+    """
+    cols = getattr(train_set, "column_names", None) or []
+    if "duration" not in cols or len(train_set) == 0:
+        return
+    longest = max(float(d) for d in train_set["duration"])
+    needed = math.ceil((longest - 1e-6) * POSITIONS_PER_SECOND)     # 1e-6 s: float32 durations
+    if needed > dims.audio_ctx:
+        raise TrainingError(f"the longest training clip lasts {longest:.2f} s but the model hears only "
+                            f"{dims.audio_seconds:.2f} s (audio_ctx={dims.audio_ctx}); pass "
+                            f"--dims audio_ctx={needed} (or more)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``echo-edu train``."""
     if args.threads:
         torch.set_num_threads(args.threads)
+    augment = augment_from_args(args)      # option mistakes fail before any corpus is loaded
     dist, device = init_distributed(args.device)
     t0 = time.perf_counter()
     if not dist.is_main:
@@ -106,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
     corpus_seconds = time.perf_counter() - t0
     tokenizer = build_tokenizer()
     dims = dims_from_args(args, tokenizer)
+    check_window(corpus["train"] if "train" in corpus else [], dims)
     set_seed(args.seed)
     model = Echo(dims, tokenizer=tokenizer)
     config = TrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
@@ -115,21 +172,22 @@ def run(args: argparse.Namespace) -> int:
                          save_every=args.save_every, resume=not args.no_resume, stop_at=args.stop_at,
                          eval_every=args.eval_every, eval_samples=args.eval_samples, log_every=args.log_every,
                          device=str(device), cache_features=args.cache_features and not args.augment,
-                         augment=True if args.augment else None)
+                         augment=augment)
     history = train(model, corpus, config, tokenizer=tokenizer)
     if not dist.is_main:
         return 0
     model.save_pretrained(args.output, tokenizer=tokenizer)
     log = {"command": " ".join(getattr(args, "argv", None) or sys.argv),
-           "corpus": {"task": args.task, "n": args.n, "seed": args.corpus_seed, "engines": list(args.engines),
-                      "sizes": {k: len(v) for k, v in corpus.items()}, "build_seconds": corpus_seconds},
+           "corpus": {**corpus_recipe(args), "sizes": {k: len(v) for k, v in corpus.items()},
+                      "build_seconds": corpus_seconds,
+                      **({"shares": source_shares(corpus["train"])} if args.data else {})},
            "dims": dims.to_dict(), "parameters": model.num_parameters(), "config": config.to_dict(),
            "world_size": dist.world_size, "threads": args.threads,
            "train_seconds": history.seconds, "history": history.to_dict()}
-    if "test" in corpus:
+    if "test" in corpus and len(corpus["test"]):
         report = evaluate_model(model, corpus["test"], tokenizer, limit=args.test_limit, progress=True)
         log["test"] = report.to_dict()
-        print(report.to_markdown())
+        print(format_report(report))
     Path(args.output, "training_log.json").write_text(json.dumps(log, indent=1, default=str))
     print(f"saved {args.output} after {history.step} steps ({history.seconds / 60:.1f} min of training)")
     return 0

@@ -19,6 +19,7 @@ from .an4 import load_an4
 from .audiofolder import load_audiofolder
 from .fsdd import load_fsdd
 from .hf import load_hf
+from .locate import DATA_ENV, find_data_root
 from .manifest import load_manifest, load_speech_commands
 from .mixture import WeightedStepSampler, mix, sample_weights, source_shares
 from .rows import REAL_COLUMNS, Clip
@@ -31,7 +32,7 @@ __all__ = [
     "DEFAULT_ENGINES", "ENGINES", "Voice", "available_engines", "check_engine", "list_voices", "synthesize",
     "SAMPLES_DIR", "load_samples", "write_samples",
     "COMMAND_WORDS", "TASKS", "generate_text", "task_vocabulary",
-    "load_an4", "load_audiofolder", "load_fsdd", "load_hf", "load_manifest", "load_speech_commands",
+    "DATA_ENV", "find_data_root", "load_an4", "load_audiofolder", "load_fsdd", "load_hf", "load_manifest", "load_speech_commands",
     "WeightedStepSampler", "mix", "sample_weights", "source_shares", "REAL_COLUMNS", "Clip",
     "KINDS", "DataSpec", "load_source", "load_speech", "parse_data_spec",
     "hold_out_speakers", "speaker_splits", "normalize_transcript", "unspellable_characters",
