@@ -39,8 +39,8 @@ RECIPE = {
              "synth:an4?n=600&engines=piper@0.25", "synth:an4?n=600&engines=festival@0.25"],
     "dims": dict(audio_ctx=400, audio_dims=192, audio_head=4, audio_layerA=5, text_ctx=96, text_dims=192,
                  text_head=4, text_layerA=2, ctc_weight=0.3, mask_padding=True, dropout=0.1),
-    "train": dict(steps=1100, batch_size=16, grad_accum=2, lr=2e-3, min_lr=5e-5, warmup_steps=60,
-                  weight_decay=0.05, grad_clip=1.0, seed=0, eval_every=275, eval_samples=48, eval_batch_size=48,
+    "train": dict(steps=450, batch_size=16, grad_accum=2, lr=2e-3, min_lr=5e-5, warmup_steps=40,
+                  weight_decay=0.05, grad_clip=1.0, seed=0, eval_every=150, eval_samples=48, eval_batch_size=48,
                   save_every=50, log_every=10, pad_to="longest"),
     # cheap effects only: with pitch, VTLP, reverberation and telephone band a step took 13 s instead of 3
     "augment": dict(p_speed=0.5, speed=(0.9, 1.1), p_pitch=0.0, p_vtlp=0.0, p_reverb=0.0, p_noise=0.3,
