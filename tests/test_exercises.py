@@ -19,7 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 # lessons whose exercises have checked answers (all of them, once issue 15 item 1 is done)
-CHECKED = {"01", "02", "03", "07", "08"}
+CHECKED = {"01", "02", "03", "04", "07", "08"}
 
 
 def exercise_count(notebook) -> int:
@@ -160,3 +160,20 @@ def test_lesson07_checkers_reject_wrong_answers(capsys):
     digits = {normalize_text(str(d)): str(d) for d in range(10)}
     no_zeros = lambda words: str(int("".join(digits[w] for w in words.split())))          # noqa: E731
     assert rejected(ex.check_digit_inverse(no_zeros), capsys)                              # drops leading zeros
+
+
+def test_lesson04_checkers_reject_wrong_answers(capsys):
+    from echo_edu.exercises import lesson04 as ex
+
+    assert rejected(ex.check_no_cost([0.1, 0.12, 0.1], [0.99, 0.99, 0.8], [0.0] * 3), capsys)    # "nothing skipped"
+    assert rejected(ex.check_no_cost([0.99, 0.99, 0.8], [0.99, 0.99, 0.8], [0.0] * 3), capsys)   # "cost changes nothing"
+    assert rejected(ex.check_no_cost([0.7, 0.8, 0.6], [0.99, 0.99, 0.8], [0.5] * 3), capsys)     # hard skipped too
+    assert rejected(ex.check_death_spiral([0.1] * 5, [0.1] * 5, 0.0, 1e-2), capsys)              # no spiral seen
+    assert rejected(ex.check_death_spiral([0.99, 0.1], [0.1, 0.1], 0.0, 1e-2), capsys)           # two seeds
+    assert rejected(ex.check_death_spiral([0.99] + [0.1] * 4, [0.1] * 5, 0.3, 1e-2), capsys)     # queries still learn
+    assert rejected(ex.check_death_spiral([0.99] + [0.1] * 4, [0.1] * 5, 0.0, 0.0), capsys)      # "nothing comes back"
+    assert rejected(ex.check_future_leak(0.0, 0.0), capsys)                                      # patch not applied
+    assert rejected(ex.check_future_leak(0.5, 0.5), capsys)                                      # both leak
+    assert rejected(ex.check_importance(0.86, 0.65, 0.5, 0.5, 0.0), capsys)                      # untrained routing
+    assert rejected(ex.check_importance(0.95, 0.05, 0.0, 1.0, 0.0), capsys)                      # "importance routes"
+    assert rejected(ex.check_importance(0.86, 0.65, 0.0, 1.0, 0.2), capsys)                      # gradient not zero
