@@ -19,7 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 # lessons whose exercises have checked answers (all of them, once issue 15 item 1 is done)
-CHECKED = {"01", "02", "03", "04", "07", "08"}
+CHECKED = {"01", "02", "03", "04", "05", "07", "08"}
 
 
 def exercise_count(notebook) -> int:
@@ -177,3 +177,26 @@ def test_lesson04_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_importance(0.86, 0.65, 0.5, 0.5, 0.0), capsys)                      # untrained routing
     assert rejected(ex.check_importance(0.95, 0.05, 0.0, 1.0, 0.0), capsys)                      # "importance routes"
     assert rejected(ex.check_importance(0.86, 0.65, 0.0, 1.0, 0.2), capsys)                      # gradient not zero
+
+
+def test_lesson05_checkers_reject_wrong_answers(capsys):
+    from echo_edu.attention.refiner import ToySpanTask
+    from echo_edu.exercises import lesson05 as ex
+
+    assert rejected(ex.check_cheap_width([0, 0, 0, 3], 0.00625, 10, 6, 8), capsys)     # "everything picks w = 4"
+    assert rejected(ex.check_cheap_width([0, 1, 2, 3], 0.0625, 10, 6, 8), capsys)      # the gap at cost 0.5
+    assert rejected(ex.check_cheap_width([0, 1, 2, 3], 0.00625, 10, 10, 10), capsys)   # "it just learns"
+    assert rejected(ex.check_no_exploration(10, 10, 10), capsys)                       # "greedy is enough"
+    assert rejected(ex.check_no_exploration(1, 2, 10), capsys)                         # optimism ignored
+    assert rejected(ex.check_no_exploration(0, 2, 2), capsys)                          # two seeds
+    task = ToySpanTask()
+    every = torch.arange(4)
+    bandit = task.expected_reward(every[:, None], every[None, :])
+    best = task.best_actions().tolist()
+    assert rejected(ex.check_gamma(bandit, bandit, 0.9, [1, 1, 2, 3], best, best), capsys)           # no shift
+    assert rejected(ex.check_gamma(bandit, bandit / 0.1, 0.9, [1, 1, 2, 3], best, best), capsys)     # scaled, not shifted
+    assert rejected(ex.check_gamma(bandit, bandit + 6.85, 0.9, [1, 1, 2, 3], [3] * 4, best), capsys)  # "policy changes"
+    assert rejected(ex.check_gamma(bandit, bandit + 6.85, 0.9, best, best, best), capsys)            # no slowdown seen
+    eights, twos = torch.full((100,), 8), torch.full((100,), 2)
+    assert rejected(ex.check_width_cost(eights, twos, 0.15, 0.15), capsys)            # "narrowest windows"
+    assert rejected(ex.check_width_cost(eights, eights, 0.15, 1.5), capsys)           # "the loss suffers"
