@@ -19,7 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 # lessons whose exercises have checked answers (all of them, once issue 15 item 1 is done)
-CHECKED = {"01", "02", "03", "04", "05", "07", "08"}
+CHECKED = {"01", "02", "03", "04", "05", "06", "07", "08"}
 
 
 def exercise_count(notebook) -> int:
@@ -200,3 +200,21 @@ def test_lesson05_checkers_reject_wrong_answers(capsys):
     eights, twos = torch.full((100,), 8), torch.full((100,), 2)
     assert rejected(ex.check_width_cost(eights, twos, 0.15, 0.15), capsys)            # "narrowest windows"
     assert rejected(ex.check_width_cost(eights, eights, 0.15, 1.5), capsys)           # "the loss suffers"
+
+
+def test_lesson06_checkers_reject_wrong_answers(capsys):
+    from echo_edu.exercises import lesson06 as ex
+
+    low, high = [35.0, 32.0, 33.0], [10.0, 6.5, 9.7]
+    assert rejected(ex.check_span_penalty(low, [20.0] * 3, [0.2] * 3, [0.7] * 3), capsys)   # "it still grows"
+    assert rejected(ex.check_span_penalty(low, high, [0.2] * 3, [0.25] * 3), capsys)        # "the loss is fine"
+    assert rejected(ex.check_span_penalty(low[:2], high[:2], [0.2] * 2, [0.7] * 2), capsys)  # two seeds
+    raw, flat = torch.tensor([0.39, 0.39, 0.35, 0.67]), torch.tensor([0.47, 0.0, 0.0, 0.41])
+    assert rejected(ex.check_energy_after_norm(raw, raw, 1 - flat, 1 - flat, flat), capsys)   # gain not applied
+    assert rejected(ex.check_energy_after_norm(raw, raw + 0.5, raw, raw + 0.5, flat), capsys)  # no norm
+    assert rejected(ex.check_energy_after_norm(raw, raw + 0.5, torch.ones(4), torch.ones(4), flat), capsys)  # "all 1"
+    assert rejected(ex.check_fast_warble(0.35, 0.6, 8, 8), capsys)                  # "faster hops, busier"
+    assert rejected(ex.check_fast_warble(0.35, 0.05, 8, 8), capsys)                 # window not recomputed
+    assert rejected(ex.check_focus_speed(4096, 64, False, 0.01, 0.06), capsys)      # path not found
+    assert rejected(ex.check_focus_speed(100, 64, True, 0.01, 0.06), capsys)        # too short for blocks
+    assert rejected(ex.check_focus_speed(2048, 64, True, 0.05, 0.06), capsys)       # no speed-up
