@@ -19,7 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 # lessons whose exercises have checked answers (all of them, once issue 15 item 1 is done)
-CHECKED = {"01", "02", "03", "04", "05", "06", "07", "08"}
+CHECKED = {"01", "02", "03", "04", "05", "06", "07", "08", "10"}
 
 
 def exercise_count(notebook) -> int:
@@ -218,3 +218,26 @@ def test_lesson06_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_focus_speed(4096, 64, False, 0.01, 0.06), capsys)      # path not found
     assert rejected(ex.check_focus_speed(100, 64, True, 0.01, 0.06), capsys)        # too short for blocks
     assert rejected(ex.check_focus_speed(2048, 64, True, 0.05, 0.06), capsys)       # no speed-up
+
+
+def test_lesson10_checkers_reject_wrong_answers(capsys):
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from echo_edu.exercises import lesson10 as ex
+
+    by_position = lambda ref, hyp: Counter(r for r, h in zip(ref.split(), hyp.split()) if r != h)  # noqa: E731
+    assert rejected(ex.check_digit_errors(by_position), capsys)                      # no alignment
+    with_inserts = lambda ref, hyp: Counter(set(hyp.split()) ^ set(ref.split()))  # noqa: E731
+    assert rejected(ex.check_digit_errors(with_inserts), capsys)                     # counts inserted words
+    gen = torch.Generator().manual_seed(0)
+    clips = [SimpleNamespace(weights=torch.rand(2, 2, 5, 30, generator=gen)) for _ in range(4)]
+    assert rejected(ex.check_alignment_peaks(lambda a: 1.0, clips, clips), capsys)   # not measured
+    last_head = lambda a: float((a.weights[-1, -1].argmax(-1).diff() >= 0).float().mean())  # noqa: E731
+    assert rejected(ex.check_alignment_peaks(last_head, clips, clips), capsys)       # one head only
+    assert rejected(ex.check_no_overlap(0.46, 0.46, 5, 4, 11, 11), capsys)           # "no difference"
+    assert rejected(ex.check_no_overlap(0.46, 0.57, 5, 5, 11, 16), capsys)           # overlap not changed
+    n = 35
+    assert rejected(ex.check_decode_work([1] * n, [1] * n), capsys)                  # cache left on
+    assert rejected(ex.check_decode_work(list(range(1, n + 1)), list(range(1, n + 1))), capsys)  # swapped
+    assert rejected(ex.check_decode_work([1] * 3, [1, 2, 3]), capsys)                # too short to see
