@@ -19,7 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 # lessons whose exercises have checked answers (all of them, once issue 15 item 1 is done)
-CHECKED = {"01", "02", "03", "07", "08"}
+CHECKED = {"01", "02", "03", "04", "05", "06", "07", "08", "10"}
 
 
 def exercise_count(notebook) -> int:
@@ -160,3 +160,84 @@ def test_lesson07_checkers_reject_wrong_answers(capsys):
     digits = {normalize_text(str(d)): str(d) for d in range(10)}
     no_zeros = lambda words: str(int("".join(digits[w] for w in words.split())))          # noqa: E731
     assert rejected(ex.check_digit_inverse(no_zeros), capsys)                              # drops leading zeros
+
+
+def test_lesson04_checkers_reject_wrong_answers(capsys):
+    from echo_edu.exercises import lesson04 as ex
+
+    assert rejected(ex.check_no_cost([0.1, 0.12, 0.1], [0.99, 0.99, 0.8], [0.0] * 3), capsys)    # "nothing skipped"
+    assert rejected(ex.check_no_cost([0.99, 0.99, 0.8], [0.99, 0.99, 0.8], [0.0] * 3), capsys)   # "cost changes nothing"
+    assert rejected(ex.check_no_cost([0.7, 0.8, 0.6], [0.99, 0.99, 0.8], [0.5] * 3), capsys)     # hard skipped too
+    assert rejected(ex.check_death_spiral([0.1] * 5, [0.1] * 5, 0.0, 1e-2), capsys)              # no spiral seen
+    assert rejected(ex.check_death_spiral([0.99, 0.1], [0.1, 0.1], 0.0, 1e-2), capsys)           # two seeds
+    assert rejected(ex.check_death_spiral([0.99] + [0.1] * 4, [0.1] * 5, 0.3, 1e-2), capsys)     # queries still learn
+    assert rejected(ex.check_death_spiral([0.99] + [0.1] * 4, [0.1] * 5, 0.0, 0.0), capsys)      # "nothing comes back"
+    assert rejected(ex.check_future_leak(0.0, 0.0), capsys)                                      # patch not applied
+    assert rejected(ex.check_future_leak(0.5, 0.5), capsys)                                      # both leak
+    assert rejected(ex.check_importance(0.86, 0.65, 0.5, 0.5, 0.0), capsys)                      # untrained routing
+    assert rejected(ex.check_importance(0.95, 0.05, 0.0, 1.0, 0.0), capsys)                      # "importance routes"
+    assert rejected(ex.check_importance(0.86, 0.65, 0.0, 1.0, 0.2), capsys)                      # gradient not zero
+
+
+def test_lesson05_checkers_reject_wrong_answers(capsys):
+    from echo_edu.attention.refiner import ToySpanTask
+    from echo_edu.exercises import lesson05 as ex
+
+    assert rejected(ex.check_cheap_width([0, 0, 0, 3], 0.00625, 10, 6, 8), capsys)     # "everything picks w = 4"
+    assert rejected(ex.check_cheap_width([0, 1, 2, 3], 0.0625, 10, 6, 8), capsys)      # the gap at cost 0.5
+    assert rejected(ex.check_cheap_width([0, 1, 2, 3], 0.00625, 10, 10, 10), capsys)   # "it just learns"
+    assert rejected(ex.check_no_exploration(10, 10, 10), capsys)                       # "greedy is enough"
+    assert rejected(ex.check_no_exploration(1, 2, 10), capsys)                         # optimism ignored
+    assert rejected(ex.check_no_exploration(0, 2, 2), capsys)                          # two seeds
+    task = ToySpanTask()
+    every = torch.arange(4)
+    bandit = task.expected_reward(every[:, None], every[None, :])
+    best = task.best_actions().tolist()
+    assert rejected(ex.check_gamma(bandit, bandit, 0.9, [1, 1, 2, 3], best, best), capsys)           # no shift
+    assert rejected(ex.check_gamma(bandit, bandit / 0.1, 0.9, [1, 1, 2, 3], best, best), capsys)     # scaled, not shifted
+    assert rejected(ex.check_gamma(bandit, bandit + 6.85, 0.9, [1, 1, 2, 3], [3] * 4, best), capsys)  # "policy changes"
+    assert rejected(ex.check_gamma(bandit, bandit + 6.85, 0.9, best, best, best), capsys)            # no slowdown seen
+    eights, twos = torch.full((100,), 8), torch.full((100,), 2)
+    assert rejected(ex.check_width_cost(eights, twos, 0.15, 0.15), capsys)            # "narrowest windows"
+    assert rejected(ex.check_width_cost(eights, eights, 0.15, 1.5), capsys)           # "the loss suffers"
+
+
+def test_lesson06_checkers_reject_wrong_answers(capsys):
+    from echo_edu.exercises import lesson06 as ex
+
+    low, high = [35.0, 32.0, 33.0], [10.0, 6.5, 9.7]
+    assert rejected(ex.check_span_penalty(low, [20.0] * 3, [0.2] * 3, [0.7] * 3), capsys)   # "it still grows"
+    assert rejected(ex.check_span_penalty(low, high, [0.2] * 3, [0.25] * 3), capsys)        # "the loss is fine"
+    assert rejected(ex.check_span_penalty(low[:2], high[:2], [0.2] * 2, [0.7] * 2), capsys)  # two seeds
+    raw, flat = torch.tensor([0.39, 0.39, 0.35, 0.67]), torch.tensor([0.47, 0.0, 0.0, 0.41])
+    assert rejected(ex.check_energy_after_norm(raw, raw, 1 - flat, 1 - flat, flat), capsys)   # gain not applied
+    assert rejected(ex.check_energy_after_norm(raw, raw + 0.5, raw, raw + 0.5, flat), capsys)  # no norm
+    assert rejected(ex.check_energy_after_norm(raw, raw + 0.5, torch.ones(4), torch.ones(4), flat), capsys)  # "all 1"
+    assert rejected(ex.check_fast_warble(0.35, 0.6, 8, 8), capsys)                  # "faster hops, busier"
+    assert rejected(ex.check_fast_warble(0.35, 0.05, 8, 8), capsys)                 # window not recomputed
+    assert rejected(ex.check_focus_speed(4096, 64, False, 0.01, 0.06), capsys)      # path not found
+    assert rejected(ex.check_focus_speed(100, 64, True, 0.01, 0.06), capsys)        # too short for blocks
+    assert rejected(ex.check_focus_speed(2048, 64, True, 0.05, 0.06), capsys)       # no speed-up
+
+
+def test_lesson10_checkers_reject_wrong_answers(capsys):
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from echo_edu.exercises import lesson10 as ex
+
+    by_position = lambda ref, hyp: Counter(r for r, h in zip(ref.split(), hyp.split()) if r != h)  # noqa: E731
+    assert rejected(ex.check_digit_errors(by_position), capsys)                      # no alignment
+    with_inserts = lambda ref, hyp: Counter(set(hyp.split()) ^ set(ref.split()))  # noqa: E731
+    assert rejected(ex.check_digit_errors(with_inserts), capsys)                     # counts inserted words
+    gen = torch.Generator().manual_seed(0)
+    clips = [SimpleNamespace(weights=torch.rand(2, 2, 5, 30, generator=gen)) for _ in range(4)]
+    assert rejected(ex.check_alignment_peaks(lambda a: 1.0, clips, clips), capsys)   # not measured
+    last_head = lambda a: float((a.weights[-1, -1].argmax(-1).diff() >= 0).float().mean())  # noqa: E731
+    assert rejected(ex.check_alignment_peaks(last_head, clips, clips), capsys)       # one head only
+    assert rejected(ex.check_no_overlap(0.46, 0.46, 5, 4, 11, 11), capsys)           # "no difference"
+    assert rejected(ex.check_no_overlap(0.46, 0.57, 5, 5, 11, 16), capsys)           # overlap not changed
+    n = 35
+    assert rejected(ex.check_decode_work([1] * n, [1] * n), capsys)                  # cache left on
+    assert rejected(ex.check_decode_work(list(range(1, n + 1)), list(range(1, n + 1))), capsys)  # swapped
+    assert rejected(ex.check_decode_work([1] * 3, [1, 2, 3]), capsys)                # too short to see

@@ -305,14 +305,124 @@ print("one open sub-layer == standard attention")
 #
 # ## Exercises
 #
-# 1. Train the router with `compute_cost=0.0`. What happens to the skip rates, and why?
-# 2. Give the policy a learning rate of `1e-1` (the rest keeps `3e-3`) and watch `P(skip | hard)` over the
-#    first 30 steps; compare with the lesson's `5e-3`. Explain the "death spiral": what gradient does
-#    a skipped sub-layer's attention get, and what can still bring it back?
-# 3. Copy `MyelinatedAttention` and make its pooling use the whole-sequence mean in decoder mode
-#    (`running_mean(..., causal=False)`). Run the perturbation test of section 4 and watch it fail.
-# 4. The importance score is computed per sub-layer. Plot `info["importance"]` for the trained router on
-#    easy and hard examples. Does importance also separate them? Why might it not need to?
+# `echo_edu.exercises.lesson04` has section 6's task and loop as functions, `routing_batch(generator)` and
+# `train_router(compute_cost, policy_lr, steps, seed) -> (router, history, generator)`, so each run below
+# takes about a second.
+#
+# 1. Train the router with `compute_cost=0.0`, for three seeds, next to the lesson's `0.1`. What happens to
+#    `P(skip | easy)` (mean of the last 20 steps) and to the hard examples' skip rate, and why does the
+#    policy learn to skip at all when skipping saves nothing? Check with
+#    `check_no_cost(easy_free, easy_paid, hard_free)` (lists, one entry per seed).
+# 2. Give the policy a learning rate of `1e-1` (the rest keeps `3e-3`) and read `P(skip | hard)` after 30
+#    steps, for seeds 0–4; compare with the lesson's `5e-3`. Explain the "death spiral": on a batch where
+#    the fast router skips every sub-layer, what gradient do the sub-layers' queries get, and what can still
+#    bring them back? `check_death_spiral(fast, slow, query_grad, policy_grad)`.
+# 3. Make the pooling use the whole-sequence mean in decoder mode (`running_mean(..., causal=False)`; patch
+#    the function the layer calls). Run the perturbation test of section 4 and watch it fail:
+#    `check_future_leak(change_causal, change_leaky)`.
+# 4. The importance score is computed per sub-layer. Compare `info["importance"]` of the trained router on
+#    easy and hard examples with `info["skip"]`. Does importance also separate them? Why might it not need
+#    to? (Hint: what gradient does `s` get on an example whose sub-layer is skipped?)
+#    `check_importance(importance_hard, importance_easy, skip_hard, skip_easy, importance_grad_skipped)`.
+#
+# Worked solutions follow, one collapsed cell each (click to expand; try first).
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: the same router with and without the cost, three seeds.
+from echo_edu.exercises.lesson04 import check_no_cost, routing_batch, train_router
+
+easy_free, easy_paid, hard_free = [], [], []
+for seed1 in range(3):
+    for cost1, easy1 in ((0.0, easy_free), (0.1, easy_paid)):
+        router1, history1, gen1 = train_router(compute_cost=cost1, seed=seed1)
+        easy1.append(sum(e for _, e in history1[-20:]) / 20)
+        if cost1 == 0.0:
+            router1.eval()
+            x1, _, hard1 = routing_batch(gen1)
+            hard_free.append(router1(x1)[1]["skip"][hard1].mean().item())
+print("P(skip | easy) without cost", [round(v, 2) for v in easy_free], " with", [round(v, 2) for v in easy_paid])
+print("eval skip rate on hard examples without cost", hard_free)
+# An easy example's target is 0: every attention update there is pure error, so the MSE alone pushes the
+# policy towards "skip". The cost adds a constant push on top; it speeds the routing up, it does not create it.
+assert check_no_cost(easy_free, easy_paid, hard_free)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: a fast policy, five seeds; then the gradients of a router that has shut its sub-layers.
+import torch.nn.functional as F
+from echo_edu.exercises.lesson04 import check_death_spiral, routing_batch, train_router
+
+fast, slow = [], []
+for seed2 in range(5):
+    fast.append(train_router(policy_lr=1e-1, steps=30, seed=seed2)[1][-1][0])
+    slow.append(train_router(policy_lr=5e-3, steps=30, seed=seed2)[1][-1][0])
+print("P(skip | hard) after 30 steps, lr 1e-1:", [round(v, 2) for v in fast], " 5e-3:", [round(v, 2) for v in slow])
+
+dead, _, gen2 = train_router(policy_lr=1e-1, steps=30, seed=max(range(5), key=fast.__getitem__))
+for _ in range(20):                          # a training batch on which every sub-layer was skipped
+    x2, target2, _ = routing_batch(gen2)
+    out2, info2 = dead(x2)
+    if info2["skip"].min() == 1:
+        break
+dead.zero_grad()
+F.mse_loss(out2, target2).backward()
+query_grad = (dead.query.weight.grad.norm() + dead.queries[0].weight.grad.norm()).item()
+policy_grad = sum(p.grad.norm() for p in dead.policy.parameters()).item()
+print(f"all skipped: {bool(info2['skip'].min() == 1)}; query gradient {query_grad}, policy gradient {policy_grad:.2e}")
+# r = 0 multiplies the update, so the attention gets no gradient and cannot improve; the straight-through
+# gradient still tells the policy how much the (computed but unused) update would have helped.
+assert check_death_spiral(fast, slow, query_grad, policy_grad)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: the layer calls `running_mean` from its own module; patch it there to ignore `causal`.
+import torch
+import echo_edu.attention.myelinated as myelinated3
+from echo_edu.attention import MyelinatedAttention
+from echo_edu.attention.pooling import running_mean
+from echo_edu.exercises.lesson04 import check_future_leak
+
+
+def whole_mean(x, valid=None, *, causal=False, cache=None, name=None):
+    return running_mean(x, valid, causal=False)                # (B, 1, D): sees every position
+
+
+gen3 = torch.Generator().manual_seed(0)
+layer3 = MyelinatedAttention(dims=32, heads=4, layers=4, rotary={"theta": 100.0}).eval()
+x3 = torch.randn(4, 12, 32, generator=gen3)
+z3 = x3.clone()
+z3[:, 6:] = torch.randn(4, 6, 32, generator=gen3) * 3
+changes = {}
+for name3, pool3 in (("causal", running_mean), ("leaky", whole_mean)):
+    myelinated3.running_mean = pool3
+    with torch.no_grad():
+        changes[name3] = (layer3(z3, causal=True)[0] - layer3(x3, causal=True)[0])[:, :6].abs().max().item()
+myelinated3.running_mean = running_mean                         # undo the patch
+print(changes)
+assert check_future_leak(changes["causal"], changes["leaky"])
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 4: importance against skips on the trained router; then the importance gradient where it skips.
+import torch
+import torch.nn.functional as F
+from echo_edu.exercises.lesson04 import check_importance, routing_batch, train_router
+
+router4, _, gen4 = train_router()
+router4.eval()
+x4, target4, hard4 = routing_batch(gen4)
+with torch.no_grad():
+    info4 = router4(x4)[1]
+imp_hard, imp_easy = info4["importance"][hard4].mean().item(), info4["importance"][~hard4].mean().item()
+skip_hard, skip_easy = info4["skip"][hard4].mean().item(), info4["skip"][~hard4].mean().item()
+print(f"importance hard {imp_hard:.2f} easy {imp_easy:.2f} | skip rate hard {skip_hard:.2f} easy {skip_easy:.2f}")
+
+router4.train()
+with torch.no_grad():
+    router4.policy[-1].bias.fill_(-60.0)                        # every sub-layer skipped
+router4.zero_grad()
+out4 = router4(x4[~hard4])[0]
+F.mse_loss(out4, target4[~hard4]).backward()
+imp_grad = router4.gates[0].weight.grad[0].norm().item()        # row 0 of the gates: importance
+print("importance gradient on skipped easy examples:", imp_grad)
+assert check_importance(imp_hard, imp_easy, skip_hard, skip_easy, imp_grad)
 #
 # ## Questionnaire
 #

@@ -296,13 +296,143 @@ q_table_static(model.attn.refiner.q_table, action_labels=[f"w={w}" for w in (2, 
 #
 # ## Exercises
 #
-# 1. Set `cost=0.05` in `ToySpanTask`. Which actions become best, and why does learning take longer?
+# 1. Set `cost=0.05` in `ToySpanTask`. Which actions become best, and how far is each best action ahead of
+#    the runner-up? Train ten seeds for 150 rounds at both costs, and the cheap one for 600: why does the
+#    agent often not settle, even with four times the rounds? (Hint: compare the gap with the noise a
+#    constant `α` leaves in each entry.) `check_cheap_width(best, gap, solved_default, solved_cheap, solved_cheap_long)`.
 # 2. Train the toy agent with `epsilon=0` and `initial_q=0`. How often does it find the best policy
-#    over ten seeds?
-# 3. Use `gamma=0.9` on the toy task with `next_state=torch.randint(...)` (random next situations).
-#    What happens to the Q values, and does the greedy policy change? Explain.
-# 4. Raise `width_cost` of the integrated layer to 0.8 and re-run section 5. Which windows does the
-#    refiner pick, and what happens to the loss?
+#    over ten seeds? And with `epsilon=0` but `initial_q=1`?
+#    `check_no_exploration(solved_pessimist, solved_optimist, seeds)`.
+# 3. Use `gamma=0.9` on the toy task with `next_state=torch.randint(...)` (random next situations; write
+#    the training loop, `task.train` passes no next state). What happens to the Q values, and does the
+#    greedy policy change — after 150 rounds, and after 3000? Explain.
+#    `check_gamma(q_bandit, q_gamma, gamma, greedy_short, greedy_long, best)`.
+# 4. Raise `width_cost` of the integrated layer to 0.8 and re-run section 5's training. Which windows does
+#    the refiner pick, and what happens to the loss? Why? `check_width_cost(windows_default, windows_costly,
+#    loss_default, loss_costly)`.
+#
+# Worked solutions follow, one collapsed cell each (click to expand; try first).
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: a ten-times cheaper width leaves the best actions but shrinks their lead below the noise.
+import torch
+from echo_edu.attention.refiner import QLearningRefiner, ToySpanTask
+from echo_edu.exercises.lesson05 import check_cheap_width
+
+every1 = torch.arange(4)
+cheap = ToySpanTask(cost=0.05)
+table1 = cheap.expected_reward(every1[:, None], every1[None, :])
+top2 = table1.topk(2, dim=-1).values
+gap1 = (top2[:, 0] - top2[:, 1]).min().item()
+print("best actions:", cheap.best_actions().tolist(), " lead of each best action:", (top2[:, 0] - top2[:, 1]).tolist())
+# a constant-α average of N(0, 0.05²) rewards keeps a spread of 0.05·√(α/(2−α)) ≈ 0.011 > the 0.006 lead
+
+
+def solved(cost, rounds=(150,), seeds=10):
+    """Per number of rounds: how many seeds' greedy policy is the best one (one agent trained on and on)."""
+    counts = [0] * len(rounds)
+    for seed in range(seeds):
+        task1 = ToySpanTask(cost=cost, seed=seed)
+        agent1 = QLearningRefiner(4, 4, alpha=0.1, epsilon=0.1, seed=seed, initial_q=1.0)
+        for i, extra in enumerate(r - q for q, r in zip((0,) + tuple(rounds), rounds)):
+            task1.train(agent1, steps=extra, batch=8)
+            counts[i] += int(torch.equal(agent1.greedy(every1), task1.best_actions()))
+    return counts
+
+
+runs1 = solved(0.5)[0], *solved(0.05, (150, 600))
+print("seeds that find the best policy — cost 0.5: %d/10, cost 0.05: %d/10, cost 0.05 after 600 rounds: %d/10" % runs1)
+assert check_cheap_width(cheap.best_actions().tolist(), gap1, *runs1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: no random exploration at all; only the initial values can make the agent try things.
+import torch
+from echo_edu.attention.refiner import QLearningRefiner, ToySpanTask
+from echo_edu.exercises.lesson05 import check_no_exploration
+
+found = {}
+for initial2 in (0.0, 1.0):
+    found[initial2] = 0
+    for seed2 in range(10):
+        task2 = ToySpanTask(seed=seed2)
+        agent2 = QLearningRefiner(4, 4, alpha=0.1, epsilon=0.0, seed=seed2, initial_q=initial2)
+        task2.train(agent2, steps=150, batch=8)
+        found[initial2] += int(torch.equal(agent2.greedy(torch.arange(4)), task2.best_actions()))
+print(f"ε = 0: initial_q = 0 finds the best policy for {found[0.0]}/10 seeds, initial_q = 1 for {found[1.0]}/10")
+assert check_no_exploration(found[0.0], found[1.0], seeds=10)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: bootstrapping from a next state that does not depend on the action.
+import torch
+from echo_edu.attention.refiner import QLearningRefiner, ToySpanTask
+from echo_edu.exercises.lesson05 import check_gamma
+
+
+def random_next_run(gamma, rounds, seed=0):
+    task3 = ToySpanTask(seed=seed)
+    agent3 = QLearningRefiner(4, 4, alpha=0.1, gamma=gamma, epsilon=0.1, seed=seed, initial_q=1.0).train()
+    next_gen = torch.Generator().manual_seed(seed)
+    for _ in range(rounds):
+        s3 = task3.sample_states(8)
+        a3 = agent3.act(s3)
+        agent3.update(s3, a3, task3.reward(s3, a3), next_state=torch.randint(4, (8,), generator=next_gen))
+    return agent3, task3.best_actions()
+
+
+bandit3, best3 = random_next_run(0.0, 3000)
+short3, _ = random_next_run(0.9, 150)
+long3, _ = random_next_run(0.9, 3000)
+every3 = torch.arange(4)
+print("Q(γ = 0.9) − Q(γ = 0) after 3000 rounds:\n", long3.q_table - bandit3.q_table)
+print("greedy, γ = 0.9: after 150 rounds", short3.greedy(every3).tolist(), " after 3000", long3.greedy(every3).tolist(),
+      " best", best3.tolist())
+assert check_gamma(bandit3.q_table, long3.q_table, 0.9, short3.greedy(every3).tolist(), long3.greedy(every3).tolist(),
+                   best3.tolist())
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 4: the same look-back training with a width price of 0.8, three seeds.
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import echo_edu
+from echo_edu.attention import build_attention
+from echo_edu.exercises.lesson05 import check_width_cost
+
+
+def lookback_windows(width_cost, seed, vocab=10, lag=6, length=24):
+    gen4 = echo_edu.set_seed(seed)
+    parts = nn.ModuleDict(dict(embed=nn.Embedding(vocab, 32), norm=nn.LayerNorm(32), head=nn.Linear(32, vocab),
+                               attn=build_attention("integrated", 32, 4, rotary={"theta": 100.0}, windows=(2, 4, 8, 16),
+                                                    global_pool=2, width_cost=width_cost)))
+
+    def run(ids):
+        x = parts["embed"](ids)
+        update, info = parts["attn"](parts["norm"](x), causal=True)
+        return parts["head"](x + update), info
+
+    opt4, losses4 = torch.optim.Adam(parts.parameters(), lr=1e-2), []
+    for _ in range(40 if echo_edu.quick_mode() else 150):
+        ids = torch.randint(vocab, (16, length), generator=gen4)
+        loss = F.cross_entropy(run(ids)[0][:, lag:].reshape(-1, vocab), ids[:, :-lag].reshape(-1))
+        opt4.zero_grad()
+        loss.backward()
+        opt4.step()
+        losses4.append(loss.item())
+    parts.eval()
+    with torch.no_grad():
+        windows = run(torch.randint(vocab, (64, length), generator=gen4))[1]["window"]
+    return windows, sum(losses4[-5:]) / 5
+
+
+results4 = {cost4: [lookback_windows(cost4, seed) for seed in range(3)] for cost4 in (0.25, 0.8)}
+summary4 = {}
+for cost4, runs4 in results4.items():
+    windows4 = torch.cat([w for w, _ in runs4])
+    summary4[cost4] = windows4, sum(loss for _, loss in runs4) / len(runs4)
+    share4 = {w: round((windows4 == w).float().mean().item(), 2) for w in (2, 4, 8, 16)}
+    print(f"width_cost {cost4}: share of each window {share4}, final loss {summary4[cost4][1]:.3f}")
+assert check_width_cost(summary4[0.25][0], summary4[0.8][0], summary4[0.25][1], summary4[0.8][1])
 #
 # ## Questionnaire
 #

@@ -292,15 +292,151 @@ print("window ≥ length: identical to standard attention")
 #
 # ## Exercises
 #
-# 1. Train the long-context span task with `span_penalty=0.5`. What span does it settle at, and what
-#    does the loss do? Explain the trade-off.
-# 2. Replace the activity by the frame energy `x.pow(2).mean(-1)` (edit a copy of `choose_windows`)
-#    and put a `LayerNorm` in front of the layer. Why does every clip now get the same window?
+# 1. Train the long-context span task with `span_penalty=0.5` (give `train_span` a penalty argument),
+#    three seeds, next to the lesson's `0.05`. What span does it settle at, and what does the error (the
+#    loss without the penalty) do? Explain the trade-off.
+#    `check_span_penalty(spans_low, spans_high, mse_low, mse_high)`.
+# 2. Replace the activity by the frame energy `x.pow(2).mean(-1)` and put a `LayerNorm` in front of it, as
+#    the block does. Measure each clip's mean energy before and after the norm, at full and at one-tenth
+#    volume, and the share of flat frames (the same value in every band: silence). What is left of
+#    "energy" after the norm, and why can it no longer tell a calm clip from a busy one?
+#    `check_energy_after_norm(raw_full, raw_quiet, normed_full, normed_quiet, flat_share)`.
 # 3. Make the warble hop every 10 ms instead of 40 ms (`demo_signals` source). Which window does it
-#    get with the calibrated thresholds, and why?
-# 4. Time `focus` against `StandardAttention` on a 4 096-frame input (`torch.randn(1, 4096, 40)`).
-#    Which code path does the focus layer take (see `echo_edu.attention.windows.local_attention`) and why
-#    is it faster?
+#    get with calibrated thresholds, and why? (Hint: how long is one analysis frame of the log-mel?)
+#    `check_fast_warble(activity_slow, activity_fast, window_slow, window_fast)`.
+# 4. Time `focus` against `StandardAttention` on a 2 048-frame input (`torch.randn(1, 2048, 40)`), best
+#    of five. Which code path does the focus layer take (see `echo_edu.attention.windows.local_attention`)
+#    and why is it faster? `check_focus_speed(length, max_window, used_blocked, seconds_focus, seconds_standard)`.
+#
+# Worked solutions follow, one collapsed cell each (click to expand; try first).
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: the long-context task at two prices of width, three seeds each.
+import torch
+
+import echo_edu
+from echo_edu.attention import AdaptiveSpanAttention
+from echo_edu.exercises.lesson06 import check_span_penalty
+
+
+def long_task_span(penalty, seed, steps=70):
+    """Final mean span and error of the long-context task with span_penalty = penalty."""
+    gen1 = echo_edu.set_seed(seed)
+    layer1 = AdaptiveSpanAttention(16, 2, max_span=64, ramp=8, init_span=12.0, span_penalty=penalty)
+    opt1, spans1, errors1 = torch.optim.Adam(layer1.parameters(), lr=3e-2), [], []
+    for _ in range(steps):
+        x1 = torch.randn(16, 48, 16, generator=gen1)
+        x1[:, :, 0] = 0.0
+        x1[:, 0, 0] = 4.0                                       # the flag of the first token
+        out1, info1 = layer1(x1, causal=True)
+        error1 = (out1[..., 1:] - x1[:, :1, 1:]).pow(2).mean()  # every position recalls the first token
+        opt1.zero_grad()
+        (error1 + info1["aux_loss"]).backward()
+        opt1.step()
+        spans1.append(info1["span"].mean().item())
+        errors1.append(error1.item())
+    return spans1[-1], sum(errors1[-10:]) / 10
+
+
+runs1 = {penalty: [long_task_span(penalty, seed) for seed in range(3)] for penalty in (0.05, 0.5)}
+for penalty, results in runs1.items():
+    print(f"span_penalty {penalty}: spans {[round(s, 1) for s, _ in results]}, errors {[round(e, 2) for _, e in results]}")
+(spans_low, mse_low), (spans_high, mse_high) = (zip(*runs1[p]) for p in (0.05, 0.5))
+assert check_span_penalty(spans_low, spans_high, mse_low, mse_high)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: a LayerNorm over the bands gives every non-flat frame mean 0 and variance 1 — energy 1.
+import torch.nn.functional as F
+
+from echo_edu import log_mel_spectrogram
+from echo_edu.exercises.lesson06 import check_energy_after_norm
+from echo_edu.viz.windows import demo_signals
+
+waves2, labels2 = demo_signals()
+energy = {}
+for gain in (1.0, 0.1):
+    frames2 = log_mel_spectrogram(gain * waves2, mels=40).transpose(1, 2)      # (4, 160, 40)
+    energy[gain] = (frames2.pow(2).mean(-1).mean(-1), F.layer_norm(frames2, (40,)).pow(2).mean(-1).mean(-1))
+flat_share = (frames2.std(-1) < 1e-3).float().mean(-1)                          # silent frames sit at the floor
+for i, label in enumerate(labels2):
+    print(f"{label:16s} energy {energy[1.0][0][i]:.2f} (gain 0.1: {energy[0.1][0][i]:.2f})   after the norm "
+          f"{energy[1.0][1][i]:.3f} (gain 0.1: {energy[0.1][1][i]:.3f})   flat frames {flat_share[i]:.2f}")
+assert check_energy_after_norm(energy[1.0][0], energy[0.1][0], energy[1.0][1], energy[0.1][1], flat_share)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: the warble of demo_signals with a hop argument, through a focus layer calibrated on other clips.
+import math
+
+import torch
+from echo_edu import log_mel_spectrogram
+from echo_edu.attention import AdaptiveFocusAttention
+from echo_edu.exercises.lesson06 import check_fast_warble
+
+sr3 = 16000
+t3 = torch.arange(int(1.6 * sr3)) / sr3
+pitches3 = torch.tensor([300.0, 500, 800, 1200, 650, 1000, 400, 900])
+
+
+def warble(hop_s, pitches=pitches3):
+    return 0.5 * torch.sin(torch.cumsum(2 * math.pi * pitches[(t3 / hop_s).long() % len(pitches)] / sr3, 0))
+
+
+def as_frames(waves):
+    return log_mel_spectrogram(waves, mels=40).transpose(1, 2)
+
+
+# calibration: warbles of other pitches and hops, a sweep, a gated tone and noise bursts (not the two we test)
+g3 = torch.Generator().manual_seed(3)
+others = [warble(h, torch.rand(8, generator=g3) * 900 + 300) for h in (0.02, 0.06, 0.12)]
+others += [0.5 * torch.sin(2 * math.pi * (200 * t3 + 250 * t3 ** 2)), 0.5 * torch.sin(2 * math.pi * 330 * t3) * (t3 % 0.5 < 0.25)]
+others += [0.2 * torch.randn(t3.shape, generator=g3).clamp(-2.5, 2.5) * (t3 % p < p / 3) for p in (0.07, 0.15)]
+focus3 = AdaptiveFocusAttention(40, 4, windows=(8, 16, 32, 64)).eval()
+print("thresholds:", focus3.calibrate(as_frames(torch.stack(others + [0.1 * c for c in others]))))
+with torch.no_grad():
+    info3 = focus3(as_frames(torch.stack([warble(0.04), warble(0.01)])))[1]
+(act_slow, act_fast), (win_slow, win_fast) = info3["activity"][:, 0].tolist(), info3["window"][:, 0].tolist()
+print(f"hop 40 ms: activity {act_slow:.3f} → window {win_slow};  hop 10 ms: activity {act_fast:.3f} → window {win_fast}")
+assert check_fast_warble(act_slow, act_fast, win_slow, win_fast)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 4: a long input takes the blocked kernel; time both layers, best of five.
+import time
+
+import torch
+import echo_edu.attention.windows as windows4
+from echo_edu.attention import AdaptiveFocusAttention, StandardAttention
+from echo_edu.exercises.lesson06 import check_focus_speed
+
+calls4 = []
+blocked_kernel = windows4.blocked_local_attention
+
+
+def recording_kernel(*args, **kwargs):
+    calls4.append(args[0].shape)                          # q: (B, H, T, d)
+    return blocked_kernel(*args, **kwargs)
+
+
+def best_of(run, tries=5):
+    times = []
+    for _ in range(tries):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+length4 = 2048
+x4 = torch.randn(1, length4, 40)
+focus4, standard4 = AdaptiveFocusAttention(40, 4, windows=(8, 16, 32, 64)).eval(), StandardAttention(40, 4).eval()
+windows4.blocked_local_attention = recording_kernel
+try:
+    with torch.no_grad():
+        focus4(x4)                                        # warm-up, and the path taken
+        seconds = best_of(lambda: focus4(x4)), best_of(lambda: standard4(x4))
+finally:
+    windows4.blocked_local_attention = blocked_kernel
+print(f"blocked kernel called: {bool(calls4)}; focus {seconds[0] * 1e3:.1f} ms, standard {seconds[1] * 1e3:.1f} ms")
+assert check_focus_speed(length4, max(focus4.windows), bool(calls4), *seconds)
 #
 # ## Questionnaire
 #

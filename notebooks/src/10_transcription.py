@@ -266,11 +266,136 @@ assert mic.result.text == transcribe(mic_model, samples[0]["audio"])   # the wid
 #
 # ## Exercises
 #
-# 1. Record yourself saying five digits and upload the file. Which digits fail? Is it the same digit
-#    when you repeat them?
-# 2. Look at the alignment of a held-out clip the model gets wrong. Is the diagonal broken where the
-#    error is?
+# 1. Which digits fail, and is it the same digit when you repeat them? Write
+#    `digit_errors(reference, hypothesis) -> {word: count}`, the reference words not transcribed right
+#    (substituted or deleted after aligning the words as WER does). A test cannot speak, so score two
+#    "takes" of every bundled clip — the clip plus a faint hiss (σ = 0.005, two noise seeds) — and compare
+#    the takes. Then record five digits with the microphone of section 8 and score `mic.result.text`
+#    against what you said. `check_digit_errors(digit_errors)`.
+# 2. Look at the alignment of held-out clips the model gets wrong (the hissing takes of exercise 1) next to
+#    the same clips transcribed right. Is the diagonal broken where the error is? Measure it: for each
+#    character take the frame it listens to most (blocks and heads averaged) and the share of characters
+#    whose peak does not move back. `check_alignment_peaks(forward_share, clean, noisy)`.
 # 3. Set `overlap=0.0` in `transcribe_detailed` for the long file. What goes wrong at window edges? How
 #    would you build training clips that teach the model to cope with words cut at the edges?
-# 4. Time `decode(..., use_cache=False)` against the cached version for a 100-character output
-#    (`benchmarks/model.py` does this). Why does the gap grow with length?
+#    `check_no_overlap(wer_default, wer_zero, windows_default, windows_zero, deletions_default, deletions_zero)`.
+# 4. Compare `greedy_decode(..., use_cache=False)` with the cached version on the longest held-out clip —
+#    not by the clock but by the work: how many positions is the decoder given at each step (a forward
+#    pre-hook on `model.decoder` sees them)? Why does the time gap grow with length? (`benchmarks/model.py`
+#    times it.) `check_decode_work(cached_lengths, uncached_lengths)`.
+#
+# Worked solutions follow, one collapsed cell each (click to expand; try first).
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: a word alignment by edit distance, walked back to name the reference word of each error.
+from collections import Counter
+
+import torch
+from echo_edu import Echo, transcribe
+from echo_edu.cli import bundled_model_dir
+from echo_edu.data import load_samples
+from echo_edu.exercises.lesson10 import check_digit_errors
+
+
+def digit_errors(reference, hypothesis):
+    ref, hyp = reference.split(), hypothesis.split()
+    cost = [[i + j if i * j == 0 else 0 for j in range(len(hyp) + 1)] for i in range(len(ref) + 1)]
+    for i in range(1, len(ref) + 1):
+        for j in range(1, len(hyp) + 1):
+            cost[i][j] = min(cost[i - 1][j] + 1, cost[i][j - 1] + 1, cost[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]))
+    errors, i, j = Counter(), len(ref), len(hyp)
+    while i > 0 or j > 0:
+        if i and j and cost[i][j] == cost[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]):
+            errors[ref[i - 1]] += ref[i - 1] != hyp[j - 1]          # match or substitution
+            i, j = i - 1, j - 1
+        elif i and cost[i][j] == cost[i - 1][j] + 1:
+            errors[ref[i - 1]] += 1                                 # deletion
+            i -= 1
+        else:
+            j -= 1                                                  # insertion: no reference word
+    return +errors
+
+
+samples1, model1 = load_samples("digits"), Echo.from_pretrained(bundled_model_dir())
+takes = []
+for seed1 in (0, 1):
+    hiss = torch.Generator().manual_seed(seed1)
+    takes.append(transcribe(model1, [{"array": (torch.tensor(r["audio"]["array"]) + 0.005 * torch.randn(
+        len(r["audio"]["array"]), generator=hiss)).clamp(-1, 1).numpy(), "sampling_rate": 16000} for r in samples1]))
+failed = [sum((digit_errors(r["text"], h) for r, h in zip(samples1, take)), Counter()) for take in takes]
+print("wrong digits, take 1:", dict(failed[0]), "\n             take 2:", dict(failed[1]))
+print("failing in both takes:", sorted(set(failed[0]) & set(failed[1])))
+assert check_digit_errors(digit_errors)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: peak frame per character, clips transcribed right against hissing takes transcribed wrong.
+import torch
+from echo_edu import Echo
+from echo_edu.cli import bundled_model_dir
+from echo_edu.data import load_samples
+from echo_edu.exercises.lesson10 import check_alignment_peaks
+from echo_edu.viz.transcription import cross_attention_alignment
+
+
+def forward_share(alignment):
+    peaks = alignment.weights.float().mean((0, 1)).argmax(-1)      # (tokens,)
+    return (peaks[1:] >= peaks[:-1]).float().mean().item() if len(peaks) > 1 else 1.0
+
+
+model2 = Echo.from_pretrained(bundled_model_dir())
+held2 = load_samples("digits").filter(lambda r: r["held_out"])
+hiss2 = torch.Generator().manual_seed(0)
+clean2 = [cross_attention_alignment(model2, r["audio"]) for r in held2]
+noisy2 = [cross_attention_alignment(model2, {"array": (torch.tensor(r["audio"]["array"]) + 0.005 * torch.randn(
+    len(r["audio"]["array"]), generator=hiss2)).clamp(-1, 1).numpy(), "sampling_rate": 16000}) for r in held2]
+for r, a, b in zip(held2, clean2, noisy2):
+    print(f"{r['text']:36s} {forward_share(a):.2f} | {b.text:40s} {forward_share(b):.2f}")
+right2 = [a for r, a in zip(held2, clean2) if a.text == r["text"]]
+wrong2 = [b for r, b in zip(held2, noisy2) if b.text != r["text"]]
+assert check_alignment_peaks(forward_share, right2, wrong2)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: the long file of section 6, stitched with and without overlap.
+import torch
+from echo_edu import Echo
+from echo_edu.cli import bundled_model_dir
+from echo_edu.data import load_samples
+from echo_edu.exercises.lesson10 import check_no_overlap
+from echo_edu.metrics import error_rates
+from echo_edu.transcribe import transcribe_detailed
+
+model3, samples3 = Echo.from_pretrained(bundled_model_dir()), load_samples("digits").select(range(6))
+long3 = torch.cat([torch.cat([torch.tensor(r["audio"]["array"]), torch.zeros(4000)]) for r in samples3])
+reference3 = " ".join(samples3["text"])
+scored = {}
+for overlap3 in (None, 0.0):
+    result3 = transcribe_detailed(model3, long3, overlap=overlap3)[0]
+    scored[overlap3] = error_rates([reference3], [result3.text]), len(result3.windows)
+    print(f"overlap {overlap3}: {len(result3.windows)} windows, WER {scored[overlap3][0].wer:.0%}, windows {result3.windows}")
+# To teach edges: train on windows cut at random offsets out of concatenated clips, with the words wholly
+# inside as the target, so a cut word at either edge is seen (and skipped) in training.
+(default3, n_default), (zero3, n_zero) = scored[None], scored[0.0]
+assert check_no_overlap(default3.wer, zero3.wer, n_default, n_zero, default3.deletions, zero3.deletions)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 4: count the positions the decoder is given at each step.
+import echo_edu
+from echo_edu import Echo
+from echo_edu.cli import bundled_model_dir
+from echo_edu.data import load_samples
+from echo_edu.decode import greedy_decode
+from echo_edu.exercises.lesson10 import check_decode_work
+
+model4 = Echo.from_pretrained(bundled_model_dir())
+longest = max(load_samples("digits").filter(lambda r: r["held_out"]), key=lambda r: len(r["text"]))
+encoded4 = model4.encoder(echo_edu.process_audio(longest["audio"], model4.dims.audio_ctx, model4.dims.mels))
+given = {}
+for cached in (True, False):
+    given[cached] = []
+    hook = model4.decoder.register_forward_pre_hook(lambda module, args, seen=given[cached]: seen.append(args[0].shape[1]))
+    try:
+        greedy_decode(model4, encoded4, use_cache=cached)
+    finally:
+        hook.remove()
+print(f"{longest['text']!r}: cached steps feed {given[True][:5]}…, uncached {given[False][:5]}…{given[False][-1]}")
+assert check_decode_work(given[True], given[False])
