@@ -1,6 +1,8 @@
-"""The Echo diagram draws what the config builds: one box per block, labelled with its attention type."""
+"""The Echo diagram draws what the config builds (one box per block, labelled with its attention type), and the
+attention-types table of the README and lesson 08 is one table whose KV-cache cells name what each cache keeps."""
 
 import re
+from pathlib import Path
 
 import matplotlib
 import pytest
@@ -8,8 +10,10 @@ import pytest
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
 
 from echo_edu import Dimensions, Echo  # noqa: E402
+from echo_edu.attention import ATTENTION_TYPES, KVCache, build_attention  # noqa: E402
 from echo_edu.viz.diagram import echo_diagram  # noqa: E402
 
 
@@ -82,3 +86,28 @@ def test_default_diagram_shows_every_part():
     assert len(parts(fig, r"encoder-block-\d+")) == 4 and len(parts(fig, r"decoder-block-\d+")) == 3
     assert {"input-mel", "conv-stem", "padding-mask", "encoded-audio", "ctc-head", "audio-bus", "embedding",
             "logits", "loss"} <= set(parts(fig, r"[a-z-]+"))
+
+
+def attention_table(text):
+    """Rows of the attention-types table (``| `kind` | cost | causal | cache | signal | cross |``) by kind."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip("# ").startswith("| type | cost in sequence"))
+    rows = [line.lstrip("# ") for line in lines[start + 2:start + 7]]
+    return {row.split("|")[1].strip(" `"): [c.strip() for c in row.split("|")[2:-1]] for row in rows}
+
+
+def test_lesson_08_shows_the_readme_table_and_its_cache_cells_name_what_the_cache_keeps():
+    root = Path(__file__).resolve().parents[1]
+    readme = attention_table((root / "README.md").read_text())
+    assert readme == attention_table((root / "notebooks" / "src" / "08_echo_model.py").read_text())
+    assert sorted(readme) == sorted(ATTENTION_TYPES)
+    x = torch.randn(1, 4, 16)
+    for kind, cells in readme.items():
+        cache_cell = cells[2]                           # what the KV cache keeps while decoding
+        layer, cache = build_attention(kind, 16, 2, rotary={}).eval(), KVCache()
+        with torch.no_grad():
+            for t in range(4):                          # decode token by token, as the decoder does
+                layer(x[:, t:t + 1], causal=True, cache=cache)
+        for name in cache.state:                        # myelin0_sum … myelin1_count: "myelin0 … myelin{L−1}"
+            assert re.sub(r"^myelin\d+_(sum|count)$", "myelin0", name) in cache_cell, (kind, name)
+        assert bool(cache.state) == ("plus" in cache_cell), kind
