@@ -45,6 +45,42 @@ QUICK = echo_edu.quick_mode()
 torch.set_printoptions(precision=4, sci_mode=False)
 
 # %% [markdown]
+# ## The whole model at a glance
+#
+# Before the parts, the map. `echo_diagram(dims)` draws what `Echo(dims)` builds, one box per block,
+# labelled from the config. This one is `Dimensions.small` with one layer-B block on each side
+# (integrated self-attention) and a CTC head. Follow the log-mel down the left column and the characters
+# down the right one; the blue arrows are cross-attention, one in every decoder block. Layer-A blocks
+# are always standard; layer B of both sides uses `self_attention_type`. The side panel says what
+# drives each type's choice (lessons 04–06): the Q-learning refiner sets integrated attention's band,
+# the predicted span sets adaptive's ramp, the activity sets focus's window.
+
+# %%
+from echo_edu.viz import echo_diagram
+
+echo_diagram();
+
+# %% [markdown]
+# The drawing follows the config. Here layer B is `focus` and cross-attention is `adaptive`, which
+# between text and audio (positions with no distance between them) is plain attention:
+
+# %%
+echo_diagram(Dimensions.tiny(text_layerB=1, self_attention_type="focus", cross_attention_type="adaptive"));
+
+# %% [markdown]
+# **The attention types side by side** (read from the code; costs for one self-attention layer, the
+# ratios are forward + backward time against standard attention at 4096 tokens, bidirectional / causal,
+# from the README's "Performance" table; H heads, D width, L sub-layers):
+#
+# | type | cost in sequence length T (one self-attention layer) | causal (decoder) | what the KV cache keeps while decoding | learning signal | as cross-attention |
+# |---|---|---|---|---|---|
+# | `standard` | O(T²) scores; the fused kernel keeps no T×T matrix for the backward pass (22.6 MiB at 4096 tokens) — the 1.00 baseline | yes (causal mask) | keys (rotated) and values | gradient only | plain attention |
+# | `myelinated` | O(T²): sub-layer *i* attends with its own H/L heads, so the stack computes the score matrices of one standard attention, plus O(T·D) gates, norms and memory; 1.07× / 1.32× at 4096 | yes: policy and memory pool prefix means | keys and values, plus each sub-layer's running sum and count of the pooled stream (`myelin0 … myelin{L−1}`) | gradient through the importance and memory gates; skip decisions by a straight-through binary Gumbel sample (hard 0/1 forward, σ's gradient back); optional `compute_cost` · P(run) in `aux_loss` (0 by default) | the full mechanism, pooling the audio's values (its mean is cached once) |
+# | `integrated` | local band O(T · 3·max(windows)) (blocked kernel once T > 2·max; 2·max when causal) + global O(T · T/P) over blocks of `global_pool` P = 16; 0.52× / 0.82× at 4096 | yes: complete past blocks + the running mean of the query's own block | keys and values only (shared by both branches; the global branch pools them again at each step); the Q-table is a buffer, frozen in `eval()` | projections and fusion by gradient; the window per token by tabular **Q-learning** (γ = 0: a contextual bandit, ε-greedy, `train()` only) on the reward coverage − `width_cost` · w / max(windows), computed in closed form without gradient (`span_rewards` gives it for every window, so the best one is known without exploring) | plain full-resolution attention: no band, no refiner |
+# | `adaptive` | O(T · 2.5 C) (1.5 C causal), C = `max_span` + `ramp` = 144 by default, in blocks of C/2 when T > 2C and no weights are asked for, else dense O(T²) with a bias; 0.48× / 0.77× at 4096 | yes: distance p − j, span from a prefix mean | keys and values (all of them, though none further back than C is read), plus the running sum and count of the input (`span_sum`, `span_count`) | the span z by gradient through the linear ramp; `span_penalty` · mean(z) / `max_span` in `aux_loss` (0.01 by default) | plain attention (no span parameters) |
+# | `focus` | O(T · 3·max(windows)) (blocked kernel once T > 2·max; 2·max causal) × `iterations`; 0.28× / 0.40× at 4096 | yes: activity is a prefix mean, one window per position | keys and values (all of them, though only the last max(windows) are read), plus the running activity sum and count and the last frame (`focus_sum`, `focus_count`, `focus_last`, `focus_last_valid`) | none in the choice: an activity statistic cut by thresholds (a buffer `calibrate` sets to quantiles); the projections by gradient | plain attention (with the focus iterations when `iterations` > 1) |
+
+# %% [markdown]
 # ## 1. `Dimensions`: every number that fixes the model's shape
 #
 # One dataclass holds them all, with the seed's field names. Every field has a default, so
