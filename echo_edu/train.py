@@ -18,6 +18,11 @@ One optimizer step, in order:
 
 Mixed precision: bf16 autocast on CUDA (``precision="auto"``), float32 on CPU. Data parallel: run under
 ``torchrun`` (see :mod:`echo_edu.distributed`).
+
+Where things are: the pieces of a step (micro-batches, the feature cache, :func:`optimisation_step`) are
+plain functions in :mod:`echo_edu.train_loop`; this module holds the configuration, the optimizer and
+schedule, the run's bookkeeping (``_Run``: resuming, records, validation, checkpoints, progress bar) and
+:func:`train`, a short loop over them.
 """
 
 from __future__ import annotations
@@ -26,22 +31,20 @@ import dataclasses
 import math
 import time
 import warnings
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .audio import POSITIONS_PER_SECOND
-from .ctc import ctc_loss_sum, ctc_targets
-from .data.collate import IGNORE_INDEX, PAD_MODES, SpeechCollator, StepSampler, augment_generator, build_augmenter, select_rows
+from .data.collate import PAD_MODES, Batch, SpeechCollator, StepSampler, augment_generator, build_augmenter
 from .data.mixture import WeightedStepSampler, sample_weights
-from .distributed import all_reduce_sum, barrier, gather_objects, init_distributed
-from .errors import ConfigError, TrainingError
+from .distributed import DistInfo, barrier, gather_objects, init_distributed
+from .errors import ConfigError
 from .evaluate import evaluate_model
+from .train_loop import (FeatureCache, StepResult, check_lengths, collate_micro_batch, durations, micro_batch_indices,
+                         optimisation_step, splits, step_indices)
 from .train_state import (CHECKPOINT_NAME, check_writable, find_checkpoint, load_training_state,
                           save_training_state)
 from .utils import set_seed
@@ -174,46 +177,6 @@ def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     return None
 
 
-def _splits(corpus) -> tuple[Any, Any]:
-    if isinstance(corpus, dict) or hasattr(corpus, "keys") and "train" in corpus:
-        if "train" not in corpus:
-            raise TrainingError(f"the corpus has no 'train' split (splits: {sorted(corpus)})")
-        return corpus["train"], corpus.get("validation")
-    return corpus, None
-
-
-def _check_lengths(train_set, model) -> None:
-    """Refuse clips longer than the encoder window: their end (and its words) would be cut off silently."""
-    cols = getattr(train_set, "column_names", None)
-    if cols is None or "duration" not in cols or len(train_set) == 0:
-        return
-    longest = max(float(d) for d in train_set["duration"])
-    window = model.dims.audio_seconds
-    if longest > window + 1e-6:
-        raise TrainingError(f"the longest training clip lasts {longest:.2f} s but the model hears only "
-                            f"{window:.2f} s (Dimensions.audio_ctx={model.dims.audio_ctx}); raise audio_ctx "
-                            f"to at least {math.ceil(longest * POSITIONS_PER_SECOND)}")
-
-
-def _durations(train_set) -> list[float] | None:
-    """Each training clip's duration (s), for sorting a step's clips; ``None`` without the column."""
-    cols = getattr(train_set, "column_names", None)
-    return [float(d) for d in train_set["duration"]] if cols is not None and "duration" in cols else None
-
-
-def _ctc_sum(out, labels: torch.Tensor, eos_id: int) -> torch.Tensor:
-    """Summed CTC loss of a micro-batch (0 when the model has no CTC head)."""
-    if out.ctc_log_probs is None:
-        return out.logits.new_zeros((), dtype=torch.float32)
-    targets, target_lengths = ctc_targets(labels, eos_id)
-    return ctc_loss_sum(out.ctc_log_probs, out.encoded_lengths, targets, target_lengths)
-
-
-def _joint(ce: torch.Tensor, ctc: torch.Tensor, ctc_weight: float) -> torch.Tensor:
-    """``(1 - w)·CE + w·CTC`` (both summed over tokens): ESPnet's hybrid CTC/attention objective."""
-    return ce if ctc_weight == 0 else (1 - ctc_weight) * ce + ctc_weight * ctc
-
-
 def summarize_info(info: Any, prefix: str = "") -> dict[str, torch.Tensor]:
     """Mean of each watched attention-info entry (spans, gates, ...), keyed like ``decoder.1.self.span``.
 
@@ -234,6 +197,142 @@ def summarize_info(info: Any, prefix: str = "") -> dict[str, torch.Tensor]:
     return out
 
 
+# ---------------------------------------------------------------------------- the run
+@dataclass
+class _Run:
+    """What one call of :func:`train` holds between steps; :meth:`start` builds it (resuming if it can).
+
+    The step itself is :func:`echo_edu.train_loop.optimisation_step`; the methods here are the run's
+    bookkeeping around it: batches, records, validation, checkpoints and the progress bar.
+    """
+
+    config: TrainConfig
+    model: nn.Module
+    net: nn.Module                      # the model, or its DistributedDataParallel wrapper
+    tokenizer: Any
+    dist: DistInfo
+    device: torch.device
+    train_set: Any
+    val_set: Any
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    history: TrainHistory
+    first: int                          # the first step to run (the checkpoint's step when resuming)
+    end: int                            # one past the last step (stop_at, else steps)
+    sampler: Any                        # StepSampler or WeightedStepSampler (a weighted mix)
+    collate: SpeechCollator
+    cache: FeatureCache | None          # cache_features without augmentation
+    lengths: list[float] | None         # clip durations when pad_to="longest" sorts each step
+    amp: torch.dtype | None
+    params: list[torch.Tensor]          # trainable parameters, clipped together
+    callbacks: Sequence[Callable[[str, dict, nn.Module], None]]
+    bar: Any = None                     # the tqdm bar (main process, progress=True)
+    last_loss: float = float("nan")     # the last logged loss (shown by the bar after validation)
+    t0: float = 0.0                     # perf_counter at the start, less the seconds of resumed steps
+
+    @classmethod
+    def start(cls, model: nn.Module, corpus, config: TrainConfig, tokenizer, callbacks) -> "_Run":
+        """Join the process group, check the data, build the optimizer and load the checkpoint (if any).
+
+        The order is part of reproducibility: a fresh run seeds torch (``seed + rank``) after building
+        the optimizer and before anything draws random numbers; a resumed one restores the saved states.
+        """
+        tokenizer = model.tokenizer if tokenizer is None else tokenizer
+        dist, device = init_distributed(config.device)
+        train_set, val_set = splits(corpus)
+        check_lengths(train_set, model)
+        if config.output_dir is not None and dist.is_main:
+            check_writable(config.output_dir)
+        model.to(device)
+        optimizer, scheduler = build_optimizer(model, config)
+        history, first = TrainHistory(), 0
+        checkpoint = find_checkpoint(config.output_dir) if config.resume else None
+        if checkpoint is not None:
+            state = load_training_state(checkpoint, model, optimizer, scheduler, rank=dist.rank)
+            first, history = state["step"], TrainHistory.from_dict(state["history"])
+            for key in ("batch_size", "grad_accum", "seed", "steps"):
+                if state["config"].get(key) != getattr(config, key):
+                    warnings.warn(f"resuming {checkpoint} with {key}={getattr(config, key)} (it was saved with "
+                                  f"{state['config'].get(key)}): the run will not match an uninterrupted one")
+        else:
+            set_seed(config.seed + dist.rank)
+        net = model
+        if dist.enabled:
+            net = nn.parallel.DistributedDataParallel(
+                model, device_ids=[device.index] if device.type == "cuda" else None,
+                find_unused_parameters=config.find_unused_parameters)
+        augmenter = build_augmenter(config.augment)
+        collate = SpeechCollator.for_model(model, tokenizer, augmenter=augmenter, pad_to=config.pad_to)
+        per_step, weights = config.batch_size * config.grad_accum * dist.world_size, sample_weights(train_set)
+        sampler = (WeightedStepSampler(weights, per_step, config.seed) if weights is not None  # a mix: by weight
+                   else StepSampler(len(train_set), per_step, config.seed))
+        run = cls(config=config, model=model, net=net, tokenizer=tokenizer, dist=dist, device=device,
+                  train_set=train_set, val_set=val_set, optimizer=optimizer, scheduler=scheduler, history=history,
+                  first=first, end=config.stop_at or config.steps, sampler=sampler, collate=collate,
+                  cache=FeatureCache(collate, train_set) if config.cache_features and augmenter is None else None,
+                  lengths=durations(train_set) if config.pad_to == "longest" else None,
+                  amp=autocast_dtype(device, config.precision),
+                  params=[p for p in model.parameters() if p.requires_grad], callbacks=callbacks)
+        if config.progress and dist.is_main:
+            run.bar = tqdm(total=run.end, initial=first, desc="train", unit="step", dynamic_ncols=True)
+        run.t0 = time.perf_counter() - history.seconds
+        return run
+
+    def micro_batches(self, step: int) -> list[Batch]:
+        """This rank's ``grad_accum`` batches of step ``step``, each augmented by its own seeded generator."""
+        c, r = self.config, self.dist.rank
+        indices = step_indices(self.sampler, step, self.lengths)
+        return [collate_micro_batch(self.collate, self.train_set, ix, augment_generator(c.augment, c.seed, step, m, r),
+                                    self.cache)
+                for m, ix in enumerate(micro_batch_indices(indices, c.batch_size, c.grad_accum, r, self.dist.world_size))]
+
+    def log(self, step: int, result: StepResult) -> None:
+        """Record step ``step`` (0-based) in ``history.train``, tell the callbacks, update the bar.
+
+        The record's floats are the step's host transfers beyond the non-finite check, paid every
+        ``log_every`` steps only.
+        """
+        self.last_loss = float(result.loss)
+        record = {"step": step + 1, "loss": self.last_loss, "aux_loss": float(result.aux),
+                  "lr": lr_at(step, self.config),
+                  **({"ctc_loss": float(result.ctc / result.n_tokens.clamp_min(1))} if self.model.ctc is not None else {}),
+                  "grad_norm": float(result.grad_norm), "seconds": time.perf_counter() - self.t0}
+        record.update({k: float(v) for k, v in summarize_info(result.info).items()})
+        self.history.train.append(record)
+        for cb in self.callbacks:
+            cb("train", record, self.model)
+        if self.bar is not None:
+            self.bar.set_postfix(loss=f"{self.last_loss:.3f}", lr=f"{record['lr']:.2e}")
+
+    def validate(self, step: int) -> None:
+        """Transcribe validation clips on the main process, record WER/CER; the other ranks wait."""
+        if self.val_set is None or len(self.val_set) == 0:
+            return
+        if self.dist.is_main:
+            report = evaluate_model(self.model, self.val_set, self.tokenizer, limit=self.config.eval_samples,
+                                    batch_size=self.config.eval_batch_size, progress=False)
+            record = {"step": step, "wer": report.overall.wer, "cer": report.overall.cer, "n": report.overall.n,
+                      "examples": list(zip(report.references[:3], report.hypotheses[:3]))}
+            self.history.eval.append(record)
+            for cb in self.callbacks:
+                cb("eval", record, self.model)
+            if self.bar is not None:
+                self.bar.set_postfix(loss=self.last_loss, wer=f"{record['wer']:.3f}")
+        barrier()
+
+    def save(self, step: int) -> None:
+        """Write the checkpoint of step ``step`` (main process), with every rank's RNG state for dropout."""
+        if self.config.output_dir is None:
+            return
+        rank_rng = gather_objects(torch.get_rng_state()) if self.dist.enabled else None
+        if self.dist.is_main:
+            self.history.step = step
+            save_training_state(f"{self.config.output_dir}/{CHECKPOINT_NAME}", self.model, self.optimizer,
+                                self.scheduler, step, config=self.config.to_dict(), history=self.history.to_dict(),
+                                tokenizer=self.tokenizer, rank_rng=rank_rng)
+        barrier()
+
+
 # ---------------------------------------------------------------------------- the loop
 def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokenizer=None,
           callbacks: Sequence[Callable[[str, dict, nn.Module], None]] = ()) -> TrainHistory:
@@ -249,139 +348,23 @@ def train(model: nn.Module, corpus, config: TrainConfig | None = None, *, tokeni
             steps and ``"eval"`` records after each validation (live plots use this).
     """
     config = (config or TrainConfig()).validate()
-    tokenizer = model.tokenizer if tokenizer is None else tokenizer
-    dist, device = init_distributed(config.device)
-    train_set, val_set = _splits(corpus)
-    _check_lengths(train_set, model)
-    if config.output_dir is not None and dist.is_main:
-        check_writable(config.output_dir)
-    model.to(device)
-    optimizer, scheduler = build_optimizer(model, config)
-    history, start = TrainHistory(), 0
-    checkpoint = find_checkpoint(config.output_dir) if config.resume else None
-    if checkpoint is not None:
-        state = load_training_state(checkpoint, model, optimizer, scheduler, rank=dist.rank)
-        start, history = state["step"], TrainHistory.from_dict(state["history"])
-        for key in ("batch_size", "grad_accum", "seed", "steps"):
-            if state["config"].get(key) != getattr(config, key):
-                warnings.warn(f"resuming {checkpoint} with {key}={getattr(config, key)} (it was saved with "
-                              f"{state['config'].get(key)}): the run will not match an uninterrupted one")
-    else:
-        set_seed(config.seed + dist.rank)
-    net = model
-    if dist.enabled:
-        net = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None,
-            find_unused_parameters=config.find_unused_parameters)
-    collate = SpeechCollator.for_model(model, tokenizer, augmenter=build_augmenter(config.augment), pad_to=config.pad_to)
-    durations = _durations(train_set) if config.pad_to == "longest" else None
-    per_step, weights = config.batch_size * config.grad_accum * dist.world_size, sample_weights(train_set)
-    sampler = (WeightedStepSampler(weights, per_step, config.seed) if weights is not None   # a mix: draw by weight
-               else StepSampler(len(train_set), per_step, config.seed))
-    amp = autocast_dtype(device, config.precision)
-    params = [p for p in model.parameters() if p.requires_grad]
-    end = config.stop_at or config.steps
-
-    def validate(step: int) -> None:
-        if val_set is None or len(val_set) == 0:
-            return
-        if dist.is_main:
-            report = evaluate_model(model, val_set, tokenizer, limit=config.eval_samples,
-                                    batch_size=config.eval_batch_size, progress=False)
-            record = {"step": step, "wer": report.overall.wer, "cer": report.overall.cer, "n": report.overall.n,
-                      "examples": list(zip(report.references[:3], report.hypotheses[:3]))}
-            history.eval.append(record)
-            for cb in callbacks:
-                cb("eval", record, model)
-            if bar is not None:
-                bar.set_postfix(loss=last_loss, wer=f"{record['wer']:.3f}")
-        barrier()
-
-    def save(step: int) -> None:
-        if config.output_dir is None:
-            return
-        rank_rng = gather_objects(torch.get_rng_state()) if dist.enabled else None
-        if dist.is_main:
-            history.step = step
-            save_training_state(f"{config.output_dir}/{CHECKPOINT_NAME}", model, optimizer, scheduler, step,
-                                config=config.to_dict(), history=history.to_dict(), tokenizer=tokenizer,
-                                rank_rng=rank_rng)
-        barrier()
-
-    cache: dict[int, tuple[torch.Tensor, dict, torch.Tensor]] = {}
-
-    def fetch(indices: list[int], generator):
-        if not config.cache_features or generator is not None:
-            return collate(select_rows(train_set, indices), generator)
-        missing = sorted(set(i for i in indices if i not in cache))
-        if missing:
-            rows = select_rows(train_set, missing)
-            for i, row, mel, frames in zip(missing, rows, *collate.features_and_lengths(rows)):
-                cache[i] = (mel, {k: v for k, v in row.items() if k != "audio"}, frames)
-        return collate([cache[i][1] for i in indices], mel=torch.stack([cache[i][0] for i in indices]),
-                       lengths=torch.stack([cache[i][2] for i in indices]))
-
-    bar = None
-    if config.progress and dist.is_main:
-        bar = tqdm(total=end, initial=start, desc="train", unit="step", dynamic_ncols=True)
-    last_loss, t0 = float("nan"), time.perf_counter() - history.seconds
-    for step in range(start, end):
+    run = _Run.start(model, corpus, config, tokenizer, callbacks)
+    for step in range(run.first, run.end):
         model.train()
-        idx = sampler.indices(step)
-        if durations is not None:   # similar lengths share a micro-batch: less padding (same examples, same step)
-            idx = sorted(idx, key=durations.__getitem__)
-        bs, r, w = config.batch_size, dist.rank, dist.world_size
-        batches = [fetch(idx[(m * w + r) * bs:(m * w + r + 1) * bs], augment_generator(config.augment, config.seed, step, m, r))
-                   for m in range(config.grad_accum)]
-        n_tokens = all_reduce_sum(torch.tensor(float(sum(b.n_label_tokens for b in batches)), device=device))
-        ce_total = torch.zeros((), device=device)
-        ctc_total = torch.zeros((), device=device)
-        aux_total = torch.zeros((), device=device)
-        for m, batch in enumerate(batches):
-            batch = batch.to(device)
-            sync = nullcontext() if not dist.enabled or m == len(batches) - 1 else net.no_sync()
-            with sync:
-                with torch.autocast(device.type, dtype=amp) if amp is not None else nullcontext():
-                    out = net(batch.mel, batch.input_ids, lengths=batch.lengths)
-                ce = F.cross_entropy(out.logits.float().flatten(0, 1), batch.labels.flatten(),
-                                     ignore_index=IGNORE_INDEX, reduction="sum")
-                ctc = _ctc_sum(out, batch.labels, model.dims.eos_token_id)
-                aux = out.aux_loss.float() / len(batches)
-                (_joint(ce, ctc, model.dims.ctc_weight) * w / n_tokens.clamp_min(1) + aux).backward()
-            ce_total += ce.detach()
-            ctc_total += ctc.detach()
-            aux_total += aux.detach()
-        grad_norm = nn.utils.clip_grad_norm_(params, config.grad_clip or float("inf"))
-        loss = all_reduce_sum(_joint(ce_total, ctc_total, model.dims.ctc_weight)) / n_tokens.clamp_min(1) + aux_total
-        finite = torch.isfinite(loss) & torch.isfinite(grad_norm)
-        if not bool(finite):  # one host sync per step: a NaN must stop the run before it reaches the weights
-            what = "loss" if not bool(torch.isfinite(loss)) else "gradient norm"
-            raise TrainingError(f"{what} became {float(loss if what == 'loss' else grad_norm)} at step {step + 1} "
-                                f"(lr {scheduler.get_last_lr()[0]:.3g}); lower TrainConfig.lr or check the data")
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+        result = optimisation_step(run.net, run.micro_batches(step), run.optimizer, run.scheduler, run.params,
+                                   step=step, device=run.device, amp=run.amp, grad_clip=config.grad_clip,
+                                   world_size=run.dist.world_size)
         done = step + 1
-        if done % config.log_every == 0 or done == end:
-            last_loss = float(loss)
-            record = {"step": done, "loss": last_loss, "aux_loss": float(aux_total), "lr": lr_at(step, config),
-                      **({"ctc_loss": float(ctc_total / n_tokens.clamp_min(1))} if model.ctc is not None else {}),
-                      "grad_norm": float(grad_norm), "seconds": time.perf_counter() - t0}
-            record.update({k: float(v) for k, v in summarize_info(out.info).items()})
-            history.train.append(record)
-            for cb in callbacks:
-                cb("train", record, model)
-            if bar is not None:
-                bar.set_postfix(loss=f"{last_loss:.3f}", lr=f"{record['lr']:.2e}")
-        if bar is not None:
-            bar.update(1)
-        history.step, history.seconds = done, time.perf_counter() - t0
+        if done % config.log_every == 0 or done == run.end:
+            run.log(step, result)
+        if run.bar is not None:
+            run.bar.update(1)
+        run.history.step, run.history.seconds = done, time.perf_counter() - run.t0
         if (config.eval_every and done % config.eval_every == 0) or done == config.steps:
-            validate(done)
-        if (config.save_every and done % config.save_every == 0) or done == end:
-            save(done)
-    if bar is not None:
-        bar.close()
+            run.validate(done)
+        if (config.save_every and done % config.save_every == 0) or done == run.end:
+            run.save(done)
+    if run.bar is not None:
+        run.bar.close()
     model.eval()
-    return history
-
+    return run.history

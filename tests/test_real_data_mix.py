@@ -131,14 +131,14 @@ def test_synth_spec_builds_the_synthetic_corpus_and_mixes_it_with_real_speech(tm
 
 def test_train_draws_its_batches_by_the_sample_weight_column(tmp_path, monkeypatch):
     """A mixed train split (``sample_weight`` column) is sampled by weight: zero-weight rows never come."""
-    from echo_edu import train as train_module
+    from echo_edu import train as train_module, train_loop
     from training_support import tiny_model
 
     mixed = load_speech(f"an4:{write_an4(tmp_path / 'an4')}?dev_utterances=0")
     n = len(mixed["train"])
     split = mixed["train"].remove_columns("sample_weight").add_column("sample_weight", [1.0, 1.0] + [0.0] * (n - 2))
-    drawn, real_select = [], train_module.select_rows
-    monkeypatch.setattr(train_module, "select_rows", lambda rows, idx: drawn.extend(idx) or real_select(rows, idx))
+    drawn, real_select = [], train_loop.select_rows
+    monkeypatch.setattr(train_loop, "select_rows", lambda rows, idx: drawn.extend(idx) or real_select(rows, idx))
     config = train_module.TrainConfig(steps=3, batch_size=4, warmup_steps=1, progress=False, device="cpu")
     train_module.train(tiny_model(), {"train": split}, config)
     assert len(drawn) == 12 and set(drawn) <= {0, 1}
