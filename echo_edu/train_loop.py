@@ -17,6 +17,8 @@ bookkeeping, in ``echo_edu.train``.
 
 from __future__ import annotations
 
+import copy
+
 import math
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -103,6 +105,10 @@ class FeatureCache:
 
     def __init__(self, collate: SpeechCollator, rows):
         self.collate, self.rows = collate, rows
+        # Entries hold whole-window features: a batch of cached clips is then cut to its own longest clip
+        # (``pad_to="longest"``) however the clips were grouped when first computed.
+        self.window = copy.copy(collate)
+        self.window.pad_to = "window"
         #: index -> (mel (mels, frames), the row without its audio, real frames 0-d long)
         self.entries: dict[int, tuple[torch.Tensor, dict, torch.Tensor]] = {}
 
@@ -111,7 +117,7 @@ class FeatureCache:
         missing = sorted(set(i for i in indices if i not in self.entries))
         if missing:
             rows = select_rows(self.rows, missing)
-            for i, row, mel, frames in zip(missing, rows, *self.collate.features_and_lengths(rows)):
+            for i, row, mel, frames in zip(missing, rows, *self.window.features_and_lengths(rows)):
                 self.entries[i] = (mel, {k: v for k, v in row.items() if k != "audio"}, frames)
         return self.collate([self.entries[i][1] for i in indices],
                             mel=torch.stack([self.entries[i][0] for i in indices]),        # (B, mels, frames)
@@ -138,7 +144,7 @@ class StepResult:
         loss: the step's objective over all ranks: joint CE/CTC summed over the label tokens of every
             rank's micro-batches, divided by their count, plus the attention regularisers.
         grad_norm: the global gradient norm before clipping.
-        ctc: this rank's summed CTC loss (0 without a CTC head).
+        ctc: the summed CTC loss over every rank's examples (0 without a CTC head).
         aux: this rank's attention regulariser (``EchoOutput.aux_loss``, averaged over micro-batches).
         n_tokens: label tokens of the step over all ranks (float).
         info: the attention info of the last micro-batch (``EchoOutput.info``), for ``summarize_info``.
@@ -210,6 +216,8 @@ def optimisation_step(net: nn.Module, batches: Sequence[Batch], optimizer, sched
         aux_total += aux.detach()
     grad_norm = nn.utils.clip_grad_norm_(params, grad_clip or float("inf"))
     loss = all_reduce_sum(joint(ce_total, ctc_total, dims.ctc_weight)) / n_tokens.clamp_min(1) + aux_total
+    if dims.ctc_weight > 0:   # the logged CTC loss covers every rank's examples, like the loss
+        ctc_total = all_reduce_sum(ctc_total.clone())
     finite = torch.isfinite(loss) & torch.isfinite(grad_norm)
     if not bool(finite):  # one host sync per step: a NaN must stop the run before it reaches the weights
         what = "loss" if not bool(torch.isfinite(loss)) else "gradient norm"

@@ -11,6 +11,7 @@ from echo_edu.train import TrainConfig, train
 from training_support import tiny_model, tone_rows
 
 STEPS = 2
+CTC_RUN = dict(steps=1, batch_size=2, device="cpu", progress=False, log_every=1)
 
 
 def _worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
@@ -34,6 +35,8 @@ def _worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
         train(resumed, {"train": tone_rows(8, 0)}, TrainConfig(**resume, output_dir=ckpt))
         same = all(torch.equal(a, b) for a, b in zip(straight.parameters(), resumed.parameters()))
         open(os.path.join(out_dir, f"resume{rank}.txt"), "w").write(str(same))
+        joint = train(tiny_model(ctc_weight=0.3), {"train": tone_rows(8, 0)}, TrainConfig(**CTC_RUN))
+        open(os.path.join(out_dir, f"ctc{rank}.txt"), "w").write(repr(joint.train[0]["ctc_loss"]))
     finally:
         dist.destroy_process_group()
 
@@ -53,3 +56,7 @@ def test_two_gloo_processes_match_one_process_on_the_combined_batch(tmp_path):
     assert not torch.equal(ranks[0]["decoder.token_embedding.weight"], tiny_model().decoder.token_embedding.weight)
     assert [(tmp_path / f"resume{r}.txt").read_text() for r in range(2)] == ["True", "True"], \
         "a resumed 2-process run differs from the uninterrupted one"
+    # the logged CTC loss covers both ranks' examples, as one process on the combined batch logs it
+    one = train(tiny_model(ctc_weight=0.3), {"train": tone_rows(8, 0)}, TrainConfig(**{**CTC_RUN, "batch_size": 4}))
+    for r in range(2):
+        assert float((tmp_path / f"ctc{r}.txt").read_text()) == pytest.approx(one.train[0]["ctc_loss"], rel=1e-5)

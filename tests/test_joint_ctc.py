@@ -95,3 +95,18 @@ def test_joint_training_learns_and_ctc_decoding_reads_the_head():
     assert cer(refs, decode(model, batch.mel, lengths=batch.lengths, tokenizer=model.tokenizer).texts) < 0.2
     with pytest.raises(ConfigError, match="CTC head"):
         decode(_model(), batch.mel, method="ctc")
+
+
+def test_cached_features_with_longest_padding_train_exactly_like_fresh_ones():
+    """The feature cache stores whole-window features; each batch is cut to its own longest clip."""
+    import datasets
+
+    rows = datasets.Dataset.from_list(_rows((0.9, 0.4, 0.6, 0.3, 0.8, 0.5, 0.35, 0.7), ("one two", "go", "yes", "no") * 2))
+    runs = []
+    for cache in (False, True):
+        model = _model(ctc_weight=0.3).train()
+        history = train(model, rows, TrainConfig(steps=6, batch_size=2, grad_accum=2, lr=3e-3, warmup_steps=2,
+                                                 log_every=1, progress=False, pad_to="longest",
+                                                 cache_features=cache))
+        runs.append([r["loss"] for r in history.train])
+    assert runs[0] == pytest.approx(runs[1], rel=1e-5)
