@@ -62,3 +62,12 @@ def test_main_reports_drift_and_the_repair(tmp_path, capsys):
                     reason="runs inside the project's .venv (make setup), the environment the lock describes")
 def test_this_environment_is_the_lock():
     assert check_env.main([]) == 0
+
+
+def test_vendored_copies_on_sys_path_are_not_installed_packages(tmp_path, monkeypatch):
+    """setuptools puts its _vendor folder (packaging, wheel, ... dist-infos) on sys.path when imported."""
+    vendor = tmp_path / "_vendor" / "wheel-0.0.1.dist-info"
+    vendor.mkdir(parents=True)
+    (vendor / "METADATA").write_text("Metadata-Version: 2.1\nName: wheel\nVersion: 0.0.1\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "_vendor"))
+    assert check_env.installed_versions().get("wheel") != "0.0.1"

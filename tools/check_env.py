@@ -13,6 +13,7 @@ import argparse
 import importlib.metadata as metadata
 import re
 import sys
+import sysconfig
 from pathlib import Path
 
 from packaging.markers import Marker
@@ -40,8 +41,13 @@ def locked_versions(lock: Path) -> dict[str, str]:
 
 
 def installed_versions() -> dict[str, str]:
-    """Return {canonical name: version} of every distribution importable here."""
-    return {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    """Return {canonical name: version} of every distribution installed in this environment.
+
+    Only the environment's own site-packages count: once setuptools is imported, its vendored copies
+    (packaging, wheel, jaraco.*, ...) sit on ``sys.path`` too, and they are not installed packages.
+    """
+    paths = sorted({sysconfig.get_paths()[key] for key in ("purelib", "platlib")})
+    return {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions(path=paths)}
 
 
 def drift(pins: dict[str, str], installed: dict[str, str]) -> list[str]:
