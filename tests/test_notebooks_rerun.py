@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -64,12 +65,28 @@ def changes(before: dict, after: dict) -> list[str]:
     return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
 
 
-def execute(path: Path, env: dict[str, str]) -> None:
-    """Run the notebook at ``path`` top to bottom in a fresh kernel with ``env``, in its own folder."""
+def execute(path: Path, env: dict[str, str]) -> list[dict]:
+    """Run the notebook at ``path`` top to bottom in a fresh kernel with ``env``, in its own folder.
+
+    Returns the three slowest cells with nbclient's timestamps: ``wait_s`` from the previous cell's reply
+    to this cell's start in the kernel (a request the kernel left unread sits there), ``seconds`` from
+    that start to this cell's reply (time inside the cell).
+    """
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
     client.execute(env=env)
+    timed, previous = [], None
+    for index, cell in enumerate(nb.cells):
+        stamps = cell.get("metadata", {}).get("execution", {})
+        if "iopub.status.busy" not in stamps or "shell.execute_reply" not in stamps:
+            continue
+        start, end = (datetime.fromisoformat(stamps[k].replace("Z", "+00:00"))
+                      for k in ("iopub.status.busy", "shell.execute_reply"))
+        timed.append({"cell": index, "source": cell.source[:60], "seconds": (end - start).total_seconds(),
+                      "wait_s": (start - previous).total_seconds() if previous else 0.0})
+        previous = end
+    return sorted(timed, key=lambda t: -(t["seconds"] + t["wait_s"]))[:3]
 
 
 def record(name: str, **facts) -> None:
@@ -113,12 +130,13 @@ def test_notebook_runs_cpu_only_and_reruns(workspace, name):
     before = snapshot(*watched)
     started = time.monotonic()
     try:
-        execute(path, env)
+        slowest = execute(path, env)
     except nbclient.exceptions.CellExecutionError as exc:
         pytest.fail(f"{name} fails with CUDA_VISIBLE_DEVICES='' (first run):\n{str(exc)[-4000:]}")
     left = changes(before, snapshot(*watched))
     first = time.monotonic() - started
-    record(name, first_s=first, left_behind=len(left), examples=[os.path.relpath(p, folder.parent) for p in left[:5]])
+    record(name, first_s=first, left_behind=len(left), examples=[os.path.relpath(p, folder.parent) for p in left[:5]],
+           slowest_cells=slowest)
     if not left:
         return  # nothing left behind: a second fresh-kernel run would start from the same state
     started = time.monotonic()
