@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from ..errors import ConfigError
+from .locate import find_data_root
 
 __all__ = ["AN4_TEST_SHA1", "text_sha1", "transcript_texts", "transcription_sha1", "find_an4_test_file",
            "verify_test_exclusion"]
@@ -116,15 +117,11 @@ def transcription_sha1(path: str | os.PathLike) -> frozenset[str]:
 
 
 def find_an4_test_file() -> Path | None:
-    """``an4/etc/an4_test.transcription`` under ``$ECHO_EDU_DATA`` or ``../shared/data`` beside the
-    checkout, or ``None`` when neither holds it."""
-    roots = [os.environ.get("ECHO_EDU_DATA"), Path(__file__).resolve().parents[2].parent / "shared" / "data"]
-    for root in roots:
-        if root:
-            path = Path(root) / "an4" / "etc" / "an4_test.transcription"
-            if path.is_file():
-                return path
-    return None
+    """``an4/etc/an4_test.transcription`` in the data folder :func:`~echo_edu.data.locate.find_data_root`
+    finds (``$ECHO_EDU_DATA`` or ``../shared/data`` beside the checkout), or ``None`` without one."""
+    root = find_data_root("an4")
+    path = root / "an4" / "etc" / "an4_test.transcription" if root is not None else None
+    return path if path is not None and path.is_file() else None
 
 
 def verify_test_exclusion(path: str | os.PathLike | None = None) -> bool:
