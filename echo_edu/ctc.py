@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .audio import encoder_positions
 from .errors import ShapeError
 
 __all__ = ["CTCHead", "encoded_lengths", "ctc_targets", "ctc_loss_sum", "ctc_greedy", "ctc_sequence_log_likelihood"]
@@ -39,13 +40,13 @@ class CTCHead(nn.Module):
 
 
 def encoded_lengths(frames: torch.Tensor | None, audio_mask: torch.Tensor | None,
-                    encoded: torch.Tensor) -> torch.Tensor:
-    """``(B,)`` real encoder positions: the mask's count, else ``ceil(frames / 2)``, else all ``S``."""
+                    encoded: torch.Tensor, stride: int = 2) -> torch.Tensor:
+    """``(B,)`` real encoder positions: the mask's count, else ``ceil(frames / stride)``, else all ``S``."""
     B, S = encoded.shape[:2]
     if audio_mask is not None:
         return audio_mask.sum(dim=1)
     if frames is not None:
-        return torch.div(frames + 1, 2, rounding_mode="floor").clamp(max=S)
+        return encoder_positions(frames, stride).clamp(max=S)
     return torch.full((B,), S, dtype=torch.long, device=encoded.device)
 
 

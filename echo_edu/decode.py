@@ -218,7 +218,7 @@ def _ctc_decode(model, encoded: torch.Tensor, frames, audio_mask) -> DecodingRes
     if model.ctc is None:
         raise ConfigError("method='ctc' needs a model with a CTC head (trained with Dimensions.ctc_weight > 0)")
     log_probs = model.ctc(encoded)                                                    # (B, S, vocab)
-    lengths = encoded_lengths(frames, audio_mask, encoded)                            # (B,)
+    lengths = encoded_lengths(frames, audio_mask, encoded, model.dims.audio_stride)   # (B,)
     inside = torch.arange(log_probs.shape[1], device=log_probs.device) < lengths[:, None]
     scores = (log_probs.amax(dim=-1) * inside).sum(dim=1)                             # (B,)
     tokens = ctc_greedy(log_probs, lengths, blank=model.dims.pad_token_id)

@@ -24,13 +24,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .attention import ATTENTION_TYPES
-from .audio import NORMALIZATION_MODES, SAMPLE_RATE, SAMPLES_PER_POSITION
+from .audio import HOP_LENGTH, NORMALIZATION_MODES, SAMPLE_RATE
 from .errors import ConfigError
 
-__all__ = ["Dimensions", "ACTIVATIONS", "NORMS"]
+__all__ = ["Dimensions", "ACTIVATIONS", "NORMS", "AUDIO_STRIDES"]
 
 #: Activation names accepted for ``audio_act`` / ``text_act`` (the seed's list).
 ACTIVATIONS = ("gelu", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "silu")
+#: Frames per encoder position the conv stem supports (``audio_stride``): one or two stride-2 convs.
+AUDIO_STRIDES = (2, 4)
 #: Normalisation layers accepted for ``norm``.
 NORMS = ("rmsnorm", "layernorm")
 @dataclass
@@ -43,7 +45,9 @@ class Dimensions:
                                     # "cmvn" (per-bin mean/std), "cmn", "utterance" or "none"
     mask_padding: bool = True       # attention ignores padded audio positions (encoder self- and decoder
                                     # cross-attention); configs saved without the field load as False
-    audio_ctx: int = 200            # encoder positions; the mel input has up to 2*audio_ctx frames (10 ms each)
+    audio_ctx: int = 200            # encoder positions; the mel input has up to audio_stride*audio_ctx frames
+    audio_stride: int = 2           # log-mel frames (10 ms each) per encoder position: 2 (one stride-2 conv,
+                                    # 20 ms) or 4 (a second stride-2 conv, 40 ms: half the encoder's work)
     ctc_weight: float = 0.0         # share of a CTC loss on the encoder (joint CTC/attention); 0 = no CTC head
     audio_dims: int = 128           # encoder width
     audio_head: int = 4             # encoder attention heads
@@ -113,9 +117,14 @@ class Dimensions:
         return self.text_dims // self.text_head
 
     @property
+    def n_frames(self) -> int:
+        """Log-mel frames one encoder window holds (``audio_stride * audio_ctx``)."""
+        return self.audio_stride * self.audio_ctx
+
+    @property
     def n_audio_samples(self) -> int:
-        """Waveform samples one encoder window covers (``audio_ctx * SAMPLES_PER_POSITION``, 2 hops each)."""
-        return self.audio_ctx * SAMPLES_PER_POSITION
+        """Waveform samples one encoder window covers (``n_frames`` hops of 10 ms)."""
+        return self.n_frames * HOP_LENGTH
 
     @property
     def audio_seconds(self) -> float:
@@ -147,6 +156,10 @@ class Dimensions:
             act = getattr(self, f"{side}_act")
             if act not in ACTIVATIONS:
                 raise ConfigError(f"Dimensions.{side}_act={act!r} is unknown; choose one of {', '.join(ACTIVATIONS)}")
+        if not isinstance(self.audio_stride, int) or isinstance(self.audio_stride, bool) \
+                or self.audio_stride not in AUDIO_STRIDES:
+            raise ConfigError(f"Dimensions.audio_stride={self.audio_stride!r} must be one of "
+                              f"{', '.join(map(str, AUDIO_STRIDES))} (frames per encoder position)")
         if self.text_ctx < 2:
             raise ConfigError(f"Dimensions.text_ctx={self.text_ctx} must be >= 2 (start token + one token)")
         known = tuple(ATTENTION_TYPES)

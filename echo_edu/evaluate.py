@@ -104,7 +104,7 @@ def transcribe_rows(model, rows: Sequence[dict], tokenizer=None, *, batch_size: 
         starts = tqdm(starts, desc="transcribe", unit="batch")
     texts: list[str] = []
     for s in starts:
-        mel, frames = collate.features_and_lengths(rows[s:s + batch_size])   # (b, mels, 2*audio_ctx), (b,)
+        mel, frames = collate.features_and_lengths(rows[s:s + batch_size])   # (b, mels, F), (b,)
         result = decode(model, mel.to(model.device), method=method, beam_size=beam_size, tokenizer=tokenizer,
                         lengths=frames)
         texts.extend(normalize_text(t) for t in result.texts)

@@ -26,7 +26,7 @@ from torch import nn
 
 from . import checkpoint
 from .attention import KVCache
-from .audio import normalize_features, signal_frames
+from .audio import encoder_positions, normalize_features, signal_frames
 from .blocks import ResidualBlock, make_activation, make_norm, sinusoids
 from .ctc import CTCHead, ctc_loss_sum, ctc_targets, encoded_lengths
 from .decode import decode
@@ -63,7 +63,7 @@ def _sum_aux(infos: list[dict], like: torch.Tensor) -> torch.Tensor:
 
 
 class AudioEncoder(nn.Module):
-    """Log-mel frames → one vector per 20 ms.
+    """Log-mel frames → one vector per 20 ms (``audio_stride`` 2) or 40 ms (4).
 
     With ``dims.feature_norm`` set, each clip's log-mel is first normalised by its own statistics over
     its real frames (``normalize_features``; "cmvn" removes loudness and the channel's spectral tilt).
@@ -72,8 +72,9 @@ class AudioEncoder(nn.Module):
     ``frame_lengths`` of each clip's samples); only without them are they read from the padding
     (``signal_frames``), which SpecAugment's full-width frequency masks would defeat.
     With ``dims.mask_padding`` every self-attention layer gets a ``(B, audio_ctx)`` key padding mask
-    (:meth:`audio_mask`: position ``i`` is real when ``2i < frames``), so no layer pools over padding.
+    (:meth:`audio_mask`: position ``i`` is real when ``stride·i < frames``), so no layer pools over padding.
     Conv stem (``Conv1d(mels, d, 3) → act → Conv1d(d, d, 3, stride 2) → act``) halves the frame rate;
+    with ``audio_stride=4`` a second ``Conv1d(d, d, 3, stride 2) → act`` (``conv3``) halves it again;
     fixed sinusoidal positions are added; then layer-A blocks (standard), layer-B blocks
     (``self_attention_type``), all bidirectional; a final norm.
     """
@@ -84,6 +85,7 @@ class AudioEncoder(nn.Module):
         self.dims = dims
         self.conv1 = nn.Conv1d(dims.mels, d, kernel_size=3, padding=1)
         self.conv2 = nn.Conv1d(d, d, kernel_size=3, stride=2, padding=1)
+        self.conv3 = nn.Conv1d(d, d, kernel_size=3, stride=2, padding=1) if dims.audio_stride == 4 else None
         self.act = make_activation(dims.audio_act)
         self.register_buffer("positional", sinusoids(dims.audio_ctx, d), persistent=False)
         kinds = ["standard"] * dims.audio_layerA + [dims.self_attention_type] * dims.audio_layerB
@@ -91,17 +93,18 @@ class AudioEncoder(nn.Module):
         self.norm = make_norm(dims.norm, d)
 
     def check_input(self, mel: torch.Tensor) -> torch.Tensor:
-        """``mel`` as ``(B, mels, F)`` (a single ``(mels, F)`` gets a batch axis) with ``F`` even and at most
-        ``2*audio_ctx``: the full window, or a batch padded only to its longest clip (the padding mask makes
+        """``mel`` as ``(B, mels, F)`` (a single ``(mels, F)`` gets a batch axis) with ``F`` a multiple of
+        ``audio_stride`` and at most ``n_frames = audio_stride*audio_ctx``: the full window, or a batch padded only to its longest clip (the padding mask makes
         the two agree). Raises :class:`ShapeError` for any other shape or a non-float dtype."""
         dims = self.dims
         if mel.dim() == 2:
             mel = mel.unsqueeze(0)
-        if mel.dim() != 3 or mel.shape[1] != dims.mels or not 2 <= mel.shape[2] <= 2 * dims.audio_ctx \
-                or mel.shape[2] % 2:
-            raise ShapeError(f"encoder input must be (batch, mels={dims.mels}, frames) with an even number of "
-                             f"frames up to 2*audio_ctx={2 * dims.audio_ctx}; got {tuple(mel.shape)}. Use "
-                             f"process_audio(audio, audio_ctx={dims.audio_ctx}, mels={dims.mels}) to pad or trim.")
+        stride = dims.audio_stride
+        if mel.dim() != 3 or mel.shape[1] != dims.mels or not stride <= mel.shape[2] <= dims.n_frames \
+                or mel.shape[2] % stride:
+            raise ShapeError(f"encoder input must be (batch, mels={dims.mels}, frames) with a multiple of audio_stride="
+                             f"{stride} frames up to audio_stride*audio_ctx={dims.n_frames}; got {tuple(mel.shape)}. Use "
+                             f"process_audio(audio, {dims.audio_ctx}, {dims.mels}, stride={stride}) to pad or trim.")
         if not mel.is_floating_point():
             raise ShapeError(f"encoder input must be a floating-point log-mel, got dtype {mel.dtype}")
         return mel
@@ -112,8 +115,8 @@ class AudioEncoder(nn.Module):
         return self.dims.feature_norm != "none" or self.dims.mask_padding
 
     def real_frames(self, mel: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """``(B,)`` long real frames of ``mel`` ``(B, mels, 2*audio_ctx)``: ``lengths`` clamped to
-        ``[1, 2*audio_ctx]`` on ``mel``'s device, or read from the padding (``signal_frames``) when ``None``."""
+        """``(B,)`` long real frames of ``mel`` ``(B, mels, F)``: ``lengths`` clamped to
+        ``[1, F]`` on ``mel``'s device, or read from the padding (``signal_frames``) when ``None``."""
         if lengths is None:
             return signal_frames(mel)
         lengths = torch.as_tensor(lengths)
@@ -125,20 +128,18 @@ class AudioEncoder(nn.Module):
     def audio_mask(self, frames: torch.Tensor | None, positions: int | None = None) -> torch.Tensor | None:
         """``(B, positions)`` bool (default ``audio_ctx`` positions), True = a position the conv stem computed
         from a real frame, for ``frames`` ``(B,)`` real frames; ``None`` when ``dims.mask_padding`` is off
-        (or ``frames`` is None).
-
-        ``conv2`` (kernel 3, stride 2, padding 1) centres position ``i`` on frame ``2i``, so the first
-        ``ceil(frames / 2)`` positions are real.
+        (or ``frames`` is None). The first ``ceil(frames / audio_stride)`` positions are real
+        (:func:`~echo_edu.audio.encoder_positions`: each stride-2 conv centres output ``i`` on input ``2i``).
         """
         if not self.dims.mask_padding or frames is None:
             return None
-        real = torch.div(frames + 1, 2, rounding_mode="floor")                                 # (B,)
+        real = encoder_positions(frames, self.dims.audio_stride)                              # (B,)
         return torch.arange(positions or self.dims.audio_ctx, device=frames.device) < real[:, None]
 
     def forward(self, mel: torch.Tensor, *, lengths: torch.Tensor | None = None, return_info: bool = False,
                 need_weights: bool = False):
         """Args:
-            mel: ``(B, mels, F)`` log-mel, ``F = 2*S <= 2*audio_ctx`` (see :meth:`check_input`).
+            mel: ``(B, mels, F)`` log-mel, ``F = audio_stride*S <= n_frames`` (see :meth:`check_input`).
             lengths: ``(B,)`` real frames per clip (``frame_lengths`` of the sample counts), or ``None``
                 to read them from the padding.
         Returns:
@@ -150,11 +151,13 @@ class AudioEncoder(nn.Module):
         frames = self.real_frames(mel, lengths) if self.needs_frames else None   # (B,) or None
         if dims.feature_norm != "none":
             mel = normalize_features(mel.float(), frames, mode=dims.feature_norm, padding="scale")
-        mask = self.audio_mask(frames, mel.shape[2] // 2)                          # (B, S) or None
+        mask = self.audio_mask(frames, mel.shape[2] // dims.audio_stride)          # (B, S) or None
         mel = mel.to(self.conv1.weight.dtype)
-        x = self.act(self.conv1(mel))                     # (B, d, F), F = 2*S frames
-        x = self.act(self.conv2(x))                       # (B, d, S), S <= audio_ctx positions
-        x = x.transpose(1, 2)                             # (B, S, d)
+        x = self.act(self.conv1(mel))                     # (B, d, F), F = stride*S frames
+        x = self.act(self.conv2(x))                       # (B, d, F/2)
+        if self.conv3 is not None:
+            x = self.act(self.conv3(x))                   # (B, d, F/4)
+        x = x.transpose(1, 2)                             # (B, S, d), S = F / stride <= audio_ctx
         x = x + self.positional[:x.shape[1]].to(x.dtype)
         infos = []
         for block in self.blocks:
@@ -317,7 +320,7 @@ class Echo(nn.Module):
                     nn.init.normal_(linear.weight, std=scale)
                     if linear.bias is not None:
                         nn.init.zeros_(linear.bias)
-        for conv in (self.encoder.conv1, self.encoder.conv2):
+        for conv in filter(None, (self.encoder.conv1, self.encoder.conv2, self.encoder.conv3)):
             nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
             nn.init.zeros_(conv.bias)
 
@@ -360,7 +363,7 @@ class Echo(nn.Module):
         ctc_log_probs = enc_lengths = None
         if self.ctc is not None:
             ctc_log_probs = self.ctc(encoded)                                                     # (B, S, vocab)
-            enc_lengths = encoded_lengths(frames, audio_mask, encoded)
+            enc_lengths = encoded_lengths(frames, audio_mask, encoded, self.dims.audio_stride)
         loss = None
         if labels is not None:
             if labels.shape != logits.shape[:2]:

@@ -90,7 +90,7 @@ class TrainConfig:
     #                                 step's clips by duration first so micro-batches hold similar lengths
     #                                 (for models with Dimensions.mask_padding; see SpeechCollator)
     cache_features: bool = False    # keep each training clip's log-mel in memory after its first use
-    #                                 (ignored with augment; costs mels*2*audio_ctx*4 bytes per clip)
+    #                                 (ignored with augment; costs mels*n_frames*4 bytes per clip)
 
     def validate(self) -> "TrainConfig":
         for name in ("steps", "batch_size", "grad_accum", "eval_samples", "eval_batch_size", "log_every"):

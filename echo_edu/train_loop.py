@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .audio import POSITIONS_PER_SECOND
+from .audio import FRAMES_PER_SECOND
 from .ctc import ctc_loss_sum, ctc_targets
 from .data.collate import IGNORE_INDEX, Batch, SpeechCollator, select_rows
 from .distributed import all_reduce_sum
@@ -58,7 +58,7 @@ def check_lengths(train_set, model) -> None:
     if longest > window + 1e-6:
         raise TrainingError(f"the longest training clip lasts {longest:.2f} s but the model hears only "
                             f"{window:.2f} s (Dimensions.audio_ctx={model.dims.audio_ctx}); raise audio_ctx "
-                            f"to at least {math.ceil(longest * POSITIONS_PER_SECOND)}")
+                            f"to at least {math.ceil(longest * FRAMES_PER_SECOND / model.dims.audio_stride)}")
 
 
 def durations(train_set) -> list[float] | None:
@@ -96,7 +96,7 @@ class FeatureCache:
     """Each training clip's log-mel, computed at its first use and reused (``TrainConfig.cache_features``).
 
     Worth it when feature extraction dominates a small model's step. Only for clean training: an
-    augmented clip differs at every draw. Costs ``mels * 2*audio_ctx * 4`` bytes per cached clip.
+    augmented clip differs at every draw. Costs ``mels * n_frames * 4`` bytes per cached clip.
 
     Args:
         collate: the run's :class:`~echo_edu.data.collate.SpeechCollator`.

@@ -116,8 +116,9 @@ def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy",
     texts, done = [], []
     for start in range(0, len(chunks), batch_size):
         batch = [c for _, c in chunks[start:start + batch_size]]
-        mel = process_audio(batch, dims.audio_ctx, dims.mels, device=model.device)   # (b, mels, 2*audio_ctx)
-        frames = frame_lengths([c.shape[-1] for c in batch], max_frames=2 * dims.audio_ctx)   # (b,) real frames
+        mel = process_audio(batch, dims.audio_ctx, dims.mels, device=model.device,
+                            stride=dims.audio_stride)                                   # (b, mels, n_frames)
+        frames = frame_lengths([c.shape[-1] for c in batch], max_frames=dims.n_frames)  # (b,) real frames
         result = decode(model, mel.to(model.dtype), method=method, beam_size=beam_size, max_tokens=max_tokens,
                         tokenizer=tokenizer, lengths=frames)
         texts += [" ".join(t.split()) for t in result.texts]

@@ -259,24 +259,26 @@ def pad_or_trim(audio: torch.Tensor, length: int) -> torch.Tensor:
 
 def process_audio(audio: Any, audio_ctx: int, mels: int, hop_length: int = HOP_LENGTH,
                   n_fft: int = N_FFT, sr: int = SAMPLE_RATE, *,
-                  device: torch.device | str | None = None) -> torch.Tensor:
+                  device: torch.device | str | None = None, stride: int = 2) -> torch.Tensor:
     """Turn one clip or a batch of clips into Echo's encoder input.
 
     Args:
         audio: one clip (a path, a ``(samples,)`` array/tensor, an ``{"array", "sampling_rate"}``
             dict) or a batch: a list of such clips, or a ``(B, samples)`` tensor/array of mono
             clips at ``sr`` Hz.
-        audio_ctx: encoder positions; the output has ``2 * audio_ctx`` frames
-            (``2 * audio_ctx * hop_length`` samples after padding/trimming).
+        audio_ctx: encoder positions; the output has ``stride * audio_ctx`` frames
+            (``stride * audio_ctx * hop_length`` samples after padding/trimming).
         mels: number of mel bands.
         device: where to compute (default: the input tensor's device, else CPU).
+        stride: frames per encoder position (``Dimensions.audio_stride``: 2 or 4).
 
     Returns:
-        ``(B, mels, 2 * audio_ctx)`` float32 (``B = 1`` for a single clip).
+        ``(B, mels, stride * audio_ctx)`` float32 (``B = 1`` for a single clip).
     """
-    if audio_ctx <= 0 or mels <= 0:
-        raise ShapeError(f"audio_ctx and mels must be positive (got audio_ctx={audio_ctx}, mels={mels})")
-    length = 2 * audio_ctx * hop_length
+    if audio_ctx <= 0 or mels <= 0 or stride <= 0:
+        raise ShapeError(f"audio_ctx, mels and stride must be positive (got audio_ctx={audio_ctx}, mels={mels}, "
+                         f"stride={stride})")
+    length = stride * audio_ctx * hop_length
     if isinstance(audio, (list, tuple)) and len(audio) and not np.isscalar(audio[0]):
         clips = [load_audio(a, sr) for a in audio]
     elif isinstance(audio, (torch.Tensor, np.ndarray)) and audio.ndim == 2:
@@ -288,4 +290,4 @@ def process_audio(audio: Any, audio_ctx: int, mels: int, hop_length: int = HOP_L
         clips = [load_audio(audio, sr)]
     target = torch.device(device) if device is not None else clips[0].device
     batch = torch.stack([pad_or_trim(c.to(target), length) for c in clips])   # (B, samples)
-    return log_mel_spectrogram(batch, mels, hop_length, n_fft, sr)            # (B, mels, 2*ctx)
+    return log_mel_spectrogram(batch, mels, hop_length, n_fft, sr)            # (B, mels, stride*ctx)

@@ -36,7 +36,8 @@ import torch
 from ..errors import ConfigError, ShapeError
 from .frontend import HOP_LENGTH
 
-__all__ = ["NORMALIZATION_MODES", "normalize_features", "frame_lengths", "signal_frames", "check_features"]
+__all__ = ["NORMALIZATION_MODES", "normalize_features", "frame_lengths", "encoder_positions", "signal_frames",
+           "check_features"]
 
 #: ``"cmvn"`` per-bin mean and std (the default), ``"cmn"`` per-bin mean only, ``"utterance"`` one mean
 #: and std over all bins and frames, ``"none"`` the identity.
@@ -62,6 +63,15 @@ def frame_lengths(num_samples, hop_length: int = HOP_LENGTH, max_frames: int | N
     n = torch.as_tensor(num_samples).reshape(-1).long()
     frames = torch.div(n, hop_length, rounding_mode="floor").clamp_min(1)
     return frames if max_frames is None else frames.clamp_max(max_frames)
+
+
+def encoder_positions(frames: torch.Tensor, stride: int = 2) -> torch.Tensor:
+    """``(B,)`` encoder positions computed from real frames ``frames`` ``(B,)``: ``ceil(frames / stride)``.
+
+    Each stride-2 conv of the stem (kernel 3, padding 1) centres output ``i`` on input ``2i``, so
+    ``ceil(n / 2)`` outputs of ``n`` real inputs are real; two of them (``stride`` 4) give ``ceil(n / 4)``.
+    """
+    return torch.div(frames + stride - 1, stride, rounding_mode="floor")
 
 
 def signal_frames(mel: torch.Tensor) -> torch.Tensor:

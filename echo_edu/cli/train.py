@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from ..audio import POSITIONS_PER_SECOND
+from ..audio import FRAMES_PER_SECOND
 from ..augmentation import AugmentConfig
 from ..dimensions import Dimensions
 from ..distributed import barrier, init_distributed
@@ -134,13 +134,13 @@ def check_window(train_set, dims) -> None:
     """Refuse, before training, clips longer than the model's window, naming the ``--dims`` that fits.
 
     ``train()`` refuses them too (their end would be cut off silently); here the message is the
-    command's: ``--dims audio_ctx=N`` with the smallest ``N`` (encoder positions, 50 per second).
+    command's: ``--dims audio_ctx=N`` with the smallest ``N`` (encoder positions, 50 per second at audio_stride 2, 25 at 4).
     """
     cols = getattr(train_set, "column_names", None) or []
     if "duration" not in cols or len(train_set) == 0:
         return
     longest = max(float(d) for d in train_set["duration"])
-    needed = math.ceil((longest - 1e-6) * POSITIONS_PER_SECOND)     # 1e-6 s: float32 durations
+    needed = math.ceil((longest - 1e-6) * FRAMES_PER_SECOND / dims.audio_stride)    # 1e-6 s: float32 durations
     if needed > dims.audio_ctx:
         raise TrainingError(f"the longest training clip lasts {longest:.2f} s but the model hears only "
                             f"{dims.audio_seconds:.2f} s (audio_ctx={dims.audio_ctx}); pass "

@@ -118,24 +118,25 @@ class SpeechCollator:
 
     Args:
         tokenizer: the character tokenizer (``echo_edu.tokenizer.build_tokenizer()``).
-        audio_ctx, mels, text_ctx: the model's ``Dimensions`` fields.
+        audio_ctx, mels, text_ctx: the model's ``Dimensions`` fields (``stride``: its ``audio_stride``,
+            frames per encoder position; a window is ``stride * audio_ctx`` frames).
         sot_id, eot_id, pad_id: ``decoder_start_token_id``, ``eos_token_id``, ``pad_token_id``.
         meta_columns: columns copied into ``Batch.meta`` when present.
         augmenter: an ``echo_edu.augmentation.Augmenter``; when given *and* a generator is passed to
             ``__call__``, each clip gets a random waveform chain and SpecAugment (training only).
-        pad_to: ``"window"`` pads every clip to the model's whole window (``2*audio_ctx`` frames);
-            ``"longest"`` only to the batch's longest clip, rounded up to a multiple of 16 frames — the
+        pad_to: ``"window"`` pads every clip to the model's whole window (``stride*audio_ctx`` frames);
+            ``"longest"`` only to the batch's longest clip, rounded up to 8 encoder positions — the
             same outputs for a model that masks its padding (``Dimensions.mask_padding``), and a batch of
             short clips costs a fraction of a full window.
     """
 
     def __init__(self, tokenizer, audio_ctx: int, mels: int, text_ctx: int, *, sot_id: int = 1, eot_id: int = 2,
                  pad_id: int = 0, meta_columns: Sequence[str] = ("engine", "voice", "duration"), augmenter=None,
-                 pad_to: str = "window"):
+                 pad_to: str = "window", stride: int = 2):
         if pad_to not in PAD_MODES:
             raise ConfigError(f"pad_to={pad_to!r} is unknown; choose one of {', '.join(PAD_MODES)}")
         self.tokenizer, self.audio_ctx, self.mels, self.text_ctx = tokenizer, audio_ctx, mels, text_ctx
-        self.pad_to = pad_to
+        self.pad_to, self.stride = pad_to, stride
         self.sot_id, self.eot_id, self.pad_id = sot_id, eot_id, pad_id
         self.meta_columns = tuple(meta_columns)
         self.augmenter = augmenter
@@ -145,10 +146,10 @@ class SpeechCollator:
         """A collator matching ``model.dims`` (audio length, mel channels, text length, special ids)."""
         d = model.dims
         return cls(tokenizer, d.audio_ctx, d.mels, d.text_ctx, sot_id=d.decoder_start_token_id,
-                   eot_id=d.eos_token_id, pad_id=d.pad_token_id, **kwargs)
+                   eot_id=d.eos_token_id, pad_id=d.pad_token_id, stride=d.audio_stride, **kwargs)
 
     def features(self, examples: Sequence[Mapping[str, Any]], generator: torch.Generator | None = None) -> torch.Tensor:
-        """Log-mel features ``(B, mels, 2*audio_ctx)`` of the rows' audio (padded or trimmed).
+        """Log-mel features ``(B, mels, stride*positions)`` of the rows' audio (padded or trimmed).
 
         With an ``augmenter`` and a ``generator``, every waveform is augmented before its log-mel and
         the batch gets SpecAugment masks inside each clip's real frames.
@@ -158,34 +159,35 @@ class SpeechCollator:
     def features_and_lengths(self, examples: Sequence[Mapping[str, Any]],
                              generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`features` and the ``(B,)`` long real frames of each (augmented) clip, ``frame_lengths``
-        of its sample count capped at ``2*audio_ctx`` — what the model must normalise and mask by."""
+        of its sample count capped at ``stride*audio_ctx`` — what the model must normalise and mask by."""
         if len(examples) == 0:
             raise ShapeError("cannot collate an empty list of examples")
         augment = self.augmenter is not None and generator is not None
         waves = [example_audio(ex) for ex in examples]
         if augment:
             waves = [self.augmenter.augment_waveform(w, SAMPLE_RATE, generator) for w in waves]
-        frames = frame_lengths([w.shape[-1] for w in waves], max_frames=2 * self.audio_ctx)   # (B,)
+        frames = frame_lengths([w.shape[-1] for w in waves], max_frames=self.stride * self.audio_ctx)   # (B,)
         ctx = self.positions(frames)
-        mel = torch.stack([process_audio(w, ctx, self.mels).reshape(self.mels, -1) for w in waves])
+        mel = torch.stack([process_audio(w, ctx, self.mels, stride=self.stride).reshape(self.mels, -1)
+                           for w in waves])
         if augment:
             mel = self.augmenter.augment_features(mel, generator, frames)
-        return mel, frames  # (B, mels, 2*ctx), (B,)
+        return mel, frames  # (B, mels, stride*ctx), (B,)
 
     def positions(self, frames: torch.Tensor) -> int:
         """Encoder positions a batch with real ``frames`` ``(B,)`` is padded to (see ``pad_to``)."""
         if self.pad_to == "window":
             return self.audio_ctx
-        return min(self.audio_ctx, -(-int(frames.max()) // 16) * 8)
+        return min(self.audio_ctx, -(-int(frames.max()) // (8 * self.stride)) * 8)
 
     def __call__(self, examples: Sequence[Mapping[str, Any]], generator: torch.Generator | None = None,
                  mel: torch.Tensor | None = None, lengths: torch.Tensor | None = None) -> Batch:
-        """Collate ``examples``; ``mel`` ``(B, mels, 2*audio_ctx)`` skips the feature computation (cached),
+        """Collate ``examples``; ``mel`` ``(B, mels, stride*audio_ctx)`` skips the feature computation (cached),
         with its ``lengths`` ``(B,)`` real frames when known."""
         if mel is None:
             mel, lengths = self.features_and_lengths(examples, generator)
         elif lengths is not None:
-            mel = mel[..., :2 * self.positions(lengths)]    # cached full-window features, cut to pad_to
+            mel = mel[..., :self.stride * self.positions(lengths)]    # cached full-window features, cut to pad_to
         pairs = [encode_targets(self.tokenizer, str(ex["text"]), self.text_ctx, self.sot_id, self.eot_id)
                  for ex in examples]
         T = max(len(inp) for inp, _ in pairs)

@@ -86,10 +86,11 @@ def echo_diagram(dims: Dimensions | None = None, *, title: str | None = None):
     top = height - 0.35
 
     # --- encoder: log-mel, conv stem, padding mask, blocks, encoded audio, CTC head
-    _box(ax, ex, top - 1.0, ew, 1.0, f"log-mel (B, mels={dims.mels}, ≤ {2 * dims.audio_ctx} frames of 10 ms)\n"
+    _box(ax, ex, top - 1.0, ew, 1.0, f"log-mel (B, mels={dims.mels}, ≤ {dims.n_frames} frames of 10 ms)\n"
          f"feature_norm = {dims.feature_norm}", gid="input-mel")
     _box(ax, ex, top - 2.3, ew, 1.0, f"conv stem: Conv1d({dims.mels}→{dims.audio_dims}, k 3) → {dims.audio_act}"
-         f"\n→ Conv1d(k 3, stride 2) → {dims.audio_act}\n20 ms per position (≤ {dims.audio_ctx}) + sinusoidal "
+         f"\n→ Conv1d(k 3, stride 2) → {dims.audio_act}{' (twice)' if dims.audio_stride == 4 else ''}\n"
+         f"{10 * dims.audio_stride} ms per position (≤ {dims.audio_ctx}) + sinusoidal "
          "positions", gid="conv-stem")
     _arrow(ax, (ex + ew / 2, top - 1.0), (ex + ew / 2, top - 1.3))
     mask_on = dims.mask_padding

@@ -126,7 +126,7 @@ def analyse_recording(model, samples, sample_rate) -> Recording:
     Raises:
         RecordingError: empty, shorter than 0.1 s, longer than 30 s, NaN/Inf, silent, or a bad rate.
     """
-    from .. import HOP_LENGTH, SAMPLE_RATE, load_audio
+    from .. import SAMPLE_RATE, load_audio
     from ..transcribe import transcribe_detailed
     from .transcription import cross_attention_alignment
 
@@ -141,7 +141,7 @@ def analyse_recording(model, samples, sample_rate) -> Recording:
         raise RecordingError(f"the recording is silent (peak {peak:.1e}): is the microphone muted or "
                              "another input selected?")
     result = transcribe_detailed(model, wave)[0]
-    window = model.dims.audio_ctx * 2 * HOP_LENGTH                       # samples in one encoder window
+    window = model.dims.n_audio_samples                                  # samples in one encoder window
     alignment = cross_attention_alignment(model, wave[:window])
     return Recording(wave, rate, wave.numel() / SAMPLE_RATE, result.text, len(result.windows), alignment)
 

@@ -53,7 +53,7 @@ def cross_attention_alignment(model, audio, *, method: str = "greedy", beam_size
     """Transcribe ``audio`` (one clip, ≤ one window) and collect the decoder's cross-attention maps."""
     dims = model.dims
     wave = load_audio(audio)
-    mel = process_audio(wave, dims.audio_ctx, dims.mels, device=model.device).to(model.dtype)
+    mel = process_audio(wave, dims.audio_ctx, dims.mels, device=model.device, stride=dims.audio_stride).to(model.dtype)
     tokenizer = model.tokenizer
     result = decode(model, mel, method=method, beam_size=beam_size, tokenizer=tokenizer)
     ids = [dims.decoder_start_token_id] + result.tokens[0]
@@ -139,7 +139,8 @@ def compare_decoding(model, audio, references, beam_sizes=(1, 2, 4)) -> list[dic
     """
     dims = model.dims
     tokenizer = model.tokenizer
-    mel = process_audio([load_audio(a) for a in audio], dims.audio_ctx, dims.mels, device=model.device)
+    mel = process_audio([load_audio(a) for a in audio], dims.audio_ctx, dims.mels, device=model.device,
+                        stride=dims.audio_stride)
     rows = []
     for k in beam_sizes:
         t0 = time.perf_counter()
