@@ -23,7 +23,8 @@ from torch import nn
 from .audio import encoder_positions
 from .errors import ShapeError
 
-__all__ = ["CTCHead", "encoded_lengths", "ctc_targets", "ctc_loss_sum", "ctc_greedy", "ctc_sequence_log_likelihood"]
+__all__ = ["CTCHead", "encoded_lengths", "joint_loss", "ctc_targets", "ctc_loss_sum", "ctc_greedy",
+           "ctc_sequence_log_likelihood"]
 
 
 class CTCHead(nn.Module):
@@ -37,6 +38,12 @@ class CTCHead(nn.Module):
 
     def forward(self, encoded: torch.Tensor) -> torch.Tensor:
         return F.log_softmax(self.proj(encoded).float(), dim=-1)
+
+
+def joint_loss(ce: torch.Tensor, ctc: torch.Tensor, ctc_weight: float) -> torch.Tensor:
+    """``(1 - w)·CE + w·CTC``, ESPnet's hybrid CTC/attention objective (both per token, or both summed
+    over the same tokens: it is linear). ``w = 0`` is the plain cross-entropy."""
+    return ce if ctc_weight == 0 else (1 - ctc_weight) * ce + ctc_weight * ctc
 
 
 def encoded_lengths(frames: torch.Tensor | None, audio_mask: torch.Tensor | None,

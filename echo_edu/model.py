@@ -28,7 +28,7 @@ from . import checkpoint
 from .attention import KVCache
 from .audio import encoder_positions, normalize_features, signal_frames
 from .blocks import ResidualBlock, make_activation, make_norm, sinusoids
-from .ctc import CTCHead, ctc_loss_sum, ctc_targets, encoded_lengths
+from .ctc import CTCHead, ctc_loss_sum, ctc_targets, encoded_lengths, joint_loss
 from .decode import decode
 from .dimensions import Dimensions
 from .errors import ConfigError, ShapeError
@@ -374,7 +374,7 @@ class Echo(nn.Module):
             if self.ctc is not None:
                 targets, target_lengths = ctc_targets(labels, self.dims.eos_token_id)
                 ctc = ctc_loss_sum(ctc_log_probs, enc_lengths, targets, target_lengths) / target_lengths.sum().clamp_min(1)
-                loss = (1 - self.dims.ctc_weight) * ce + self.dims.ctc_weight * ctc + aux
+                loss = joint_loss(ce, ctc, self.dims.ctc_weight) + aux
         return EchoOutput(logits=logits, loss=loss, aux_loss=aux, ctc_log_probs=ctc_log_probs,
                           encoded_lengths=enc_lengths,
                           info={"encoder": enc_infos, "decoder": dec_infos, "encoded": encoded})

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .audio import FRAMES_PER_SECOND
-from .ctc import ctc_loss_sum, ctc_targets
+from .ctc import ctc_loss_sum, ctc_targets, joint_loss
 from .data.collate import IGNORE_INDEX, Batch, SpeechCollator, select_rows
 from .distributed import all_reduce_sum
 from .errors import TrainingError
@@ -166,17 +166,12 @@ def ctc_sum(out, labels: torch.Tensor, eos_id: int) -> torch.Tensor:
     return ctc_loss_sum(out.ctc_log_probs, out.encoded_lengths, targets, target_lengths)
 
 
-def joint(ce: torch.Tensor, ctc: torch.Tensor, ctc_weight: float) -> torch.Tensor:
-    """``(1 - w)·CE + w·CTC`` (both summed over tokens): ESPnet's hybrid CTC/attention objective."""
-    return ce if ctc_weight == 0 else (1 - ctc_weight) * ce + ctc_weight * ctc
-
-
 def optimisation_step(net: nn.Module, batches: Sequence[Batch], optimizer, scheduler, params: Sequence[torch.Tensor],
                       *, step: int, device: torch.device, amp: torch.dtype | None, grad_clip: float,
                       world_size: int) -> StepResult:
     """One optimizer step over this rank's micro-batches: accumulate, clip, check, update.
 
-    Each micro-batch's backward carries ``joint(CE, CTC) * world_size / n_tokens + aux / len(batches)``:
+    Each micro-batch's backward carries ``joint_loss(CE, CTC) * world_size / n_tokens + aux / len(batches)``:
     ``n_tokens`` counts the label tokens of the *whole* step (all ranks), and DDP averages gradients
     over ``world_size`` ranks, so the update is the token mean of the combined batch however it is split.
     Under DDP only the last micro-batch synchronises gradients (``no_sync`` for the others).
@@ -210,12 +205,12 @@ def optimisation_step(net: nn.Module, batches: Sequence[Batch], optimizer, sched
                                  ignore_index=IGNORE_INDEX, reduction="sum")
             ctc = ctc_sum(out, batch.labels, dims.eos_token_id)
             aux = out.aux_loss.float() / len(batches)
-            (joint(ce, ctc, dims.ctc_weight) * world_size / n_tokens.clamp_min(1) + aux).backward()
+            (joint_loss(ce, ctc, dims.ctc_weight) * world_size / n_tokens.clamp_min(1) + aux).backward()
         ce_total += ce.detach()
         ctc_total += ctc.detach()
         aux_total += aux.detach()
     grad_norm = nn.utils.clip_grad_norm_(params, grad_clip or float("inf"))
-    loss = all_reduce_sum(joint(ce_total, ctc_total, dims.ctc_weight)) / n_tokens.clamp_min(1) + aux_total
+    loss = all_reduce_sum(joint_loss(ce_total, ctc_total, dims.ctc_weight)) / n_tokens.clamp_min(1) + aux_total
     if dims.ctc_weight > 0:   # the logged CTC loss covers every rank's examples, like the loss
         ctc_total = all_reduce_sum(ctc_total.clone())
     finite = torch.isfinite(loss) & torch.isfinite(grad_norm)
