@@ -43,13 +43,14 @@ def _sclite(report: dict, unit: str) -> str:
 METHODS = {"greedy": {}, "beam 4": {"method": "beam", "beam_size": 4}, "ctc": {"method": "ctc"}}
 
 
-def held_out(model, data_root: Path, methods=tuple(METHODS)) -> dict:
-    """WER/CER on speakers outside training, plus AN4 dev under each decoding method of ``methods``."""
+def held_out(model, data_root: Path, methods=tuple(METHODS), limit: int | None = None) -> dict:
+    """WER/CER on speakers outside training, plus AN4 dev under each decoding method of ``methods``;
+    ``limit``: at most that many clips of each unseen-speaker set (spread over it), for quick tables."""
     fsdd = load_speech(f"fsdd:{data_root}/fsdd-dev?fractions=0.67,0,0.33")["test"]
     commands = load_speech(f"commands:{data_root}/speech-commands-dev")["test"]
     dev = load_an4(data_root / "an4")["validation"]
-    out = {"fsdd_test_speaker": evaluate_model(model, fsdd, batch_size=48).to_dict(),
-           "commands_test_speakers": evaluate_model(model, commands, batch_size=48).to_dict()}
+    out = {"fsdd_test_speaker": evaluate_model(model, fsdd, batch_size=48, limit=limit).to_dict(),
+           "commands_test_speakers": evaluate_model(model, commands, batch_size=48, limit=limit).to_dict()}
     out["an4_dev_by_method"] = {name: evaluate_model(model, dev, batch_size=48, **METHODS[name]).overall.to_dict()
                                 for name in methods}
     return out
