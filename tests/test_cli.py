@@ -107,3 +107,28 @@ def test_train_command_trains_saves_scores_and_passes_augment_and_feature_norm(t
     assert Echo.from_pretrained(out).dims.feature_norm == "cmvn"
     log = json.loads((out / "training_log.json").read_text())
     assert log["config"]["augment"] == (True if augment else None) and log["test"]["overall"]["n"] == 4
+
+
+
+def test_method_option_picks_the_decoder(clips, capsys, tmp_path):
+    """--method ctc decodes with the CTC head (a model without one: one clear error line); --method beam
+    alone means 4 beams; without --method, --beam-size decides as before."""
+    import argparse
+
+    from echo_edu import Dimensions
+    from echo_edu.cli.common import decoding
+
+    def args(**kw):
+        return argparse.Namespace(**{"method": None, "beam_size": 1, **kw})
+    assert decoding(args()) == {"method": "greedy", "beam_size": 1}
+    assert decoding(args(beam_size=3)) == {"method": "beam", "beam_size": 3}
+    assert decoding(args(method="beam")) == {"method": "beam", "beam_size": 4}
+    assert decoding(args(method="ctc"))["method"] == "ctc"
+    torch.manual_seed(0)
+    Echo(Dimensions.tiny(ctc_weight=0.3)).save_pretrained(tmp_path / "joint")
+    assert cli.main(["transcribe", "--json", "--method", "ctc", "--model", str(tmp_path / "joint"), str(clips[0])]) == 0
+    assert isinstance(json.loads(capsys.readouterr().out)["text"], str)
+    Echo(Dimensions.tiny()).save_pretrained(tmp_path / "plain")
+    assert cli.main(["transcribe", "--method", "ctc", "--model", str(tmp_path / "plain"), str(clips[0])]) == 2
+    err = capsys.readouterr().err
+    assert "CTC head" in err and "Traceback" not in err

@@ -31,12 +31,17 @@ def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, metavar="DIR",
                         help="a save_pretrained folder (default: the bundled assets/echo-digits)")
     parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy decoding (default), >1 = beam search")
+    parser.add_argument("--method", choices=("greedy", "beam", "ctc"), default=None,
+                        help="decoding method (default: beam when --beam-size > 1, else greedy); ctc = best path of "
+                             "the encoder's CTC head (models trained with ctc_weight > 0)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: best available)")
 
 
 def decoding(args: argparse.Namespace) -> dict:
-    """``decode`` keyword options from ``--beam-size``: greedy for 1, beam search above."""
-    return {"method": "beam" if args.beam_size > 1 else "greedy", "beam_size": args.beam_size}
+    """``decode`` keyword options: ``--method`` when given, else from ``--beam-size`` (greedy for 1, beam above)."""
+    method = args.method or ("beam" if args.beam_size > 1 else "greedy")
+    beam_size = 4 if method == "beam" and args.beam_size == 1 else args.beam_size   # --method beam alone: 4 beams
+    return {"method": method, "beam_size": beam_size}
 
 
 def load_model(args: argparse.Namespace) -> tuple[Echo, Path]:
