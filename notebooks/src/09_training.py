@@ -371,8 +371,90 @@ training_static(log["history"], "the bundled echo-digits model");
 #
 # ## Exercises
 #
-# 1. Set `weight_decay=0.5` and decay *every* parameter (edit a copy of `parameter_groups`). What happens to the loss?
-# 2. Train with `warmup_steps=0` and `lr=1e-2`. Does the run survive? Which step does `TrainingError` name?
-# 3. Evaluate the bundled model with `echo-edu evaluate --limit 100`: which voices are hardest?
-# 4. Turn on augmentation (`TrainConfig(augment=True)`) in the full version: is the held-out WER better?
-# 5. Run `python benchmarks/ablation.py --steps 100 --n 400 --seeds 0 1` and compare with the committed table.
+# 1. **Gradient accumulation.** A machine too small for a batch of 32 can run 4 micro-batches of 8 and
+#    step once. Write `accumulate(model, micro_batches) -> float`: forward and backward every micro-batch,
+#    without clearing the gradients in between, so that the summed gradients are those of one batch of all
+#    the clips (the token mean over *all* their label tokens), and return that loss. Why is the mean of the
+#    micro-batches' own losses wrong? Then compare `train()` with `batch_size=4` and with
+#    `batch_size=2, grad_accum=2`. `check_accumulation(accumulate)`.
+# 2. **Clipping by hand.** Write `clip(parameters, max_norm)`, step 5 of section 5a without
+#    `torch.nn.utils.clip_grad_norm_`: clip the gradients in place and return their norm before clipping.
+#    Why one factor for every tensor, not one per tensor? `check_clip(clip)`.
+# 3. **Which tensors decay?** Write `decays(name, parameter) -> bool`, section 4's rule, for any Echo — the
+#    checker tries one with myelinated blocks and no rotary (so the decoder has a learned position table).
+#    `check_decay_rule(decays)`.
+#
+# Worked solutions are the collapsed cells at the end of the lesson, one per exercise (click to expand;
+# try first).
+#
+# ## Going further (longer runs, no checker)
+#
+# * Decay *every* parameter with `weight_decay=0.5` (edit a copy of `parameter_groups`): what happens to the loss?
+# * Train with `warmup_steps=0` and `lr=1e-2`. Does the run survive? Which step does `TrainingError` name?
+# * Evaluate the bundled model with `echo-edu evaluate --limit 100`: which voices are hardest?
+# * Turn on augmentation (`TrainConfig(augment=True)`) in the full version: is the held-out WER better?
+# * Run `python benchmarks/ablation.py --steps 100 --n 400 --seeds 0 1` and compare with the committed table.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: divide every micro-batch's summed cross-entropy by the label tokens of the whole step.
+import torch
+import torch.nn.functional as F
+from echo_edu import Dimensions, Echo
+from echo_edu.data import load_samples
+from echo_edu.exercises.lesson09 import check_accumulation
+from echo_edu.train import TrainConfig, train
+
+
+def accumulate(model, micro_batches):
+    n_tokens = sum(b.n_label_tokens for b in micro_batches)            # label tokens of the whole step
+    total = 0.0
+    for b in micro_batches:
+        out = model(b.mel, b.input_ids, lengths=b.lengths)              # logits (B, T, vocab)
+        ce = F.cross_entropy(out.logits.flatten(0, 1), b.labels.flatten(), ignore_index=-100, reduction="sum")
+        part = ce / n_tokens + out.aux_loss / len(micro_batches)
+        part.backward()                                                 # .grad adds up across micro-batches
+        total += part.item()
+    return total
+
+
+assert check_accumulation(accumulate)
+clips = load_samples("digits")
+first = {}
+for shape in ((4, 1), (2, 2)):
+    torch.manual_seed(0)
+    run = train(Echo(Dimensions.tiny(audio_ctx=150)), clips,
+                TrainConfig(steps=1, batch_size=shape[0], grad_accum=shape[1], progress=False, log_every=1))
+    first[shape] = run.train[0]["loss"]
+print(f"train(), first loss: batch 4 {first[4, 1]:.6f}, 2 micro-batches of 2 {first[2, 2]:.6f}")
+assert abs(first[4, 1] - first[2, 2]) < 1e-5
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: one norm over every gradient, one factor for all of them.
+import torch
+from echo_edu.exercises.lesson09 import check_clip
+
+
+def clip(parameters, max_norm):
+    grads = [p.grad for p in parameters if p.grad is not None]
+    norm = torch.sqrt(sum(g.pow(2).sum() for g in grads))              # the norm of all gradients together
+    if norm > max_norm:
+        for g in grads:
+            g.mul_(max_norm / norm)                                     # same direction, length max_norm
+    return norm
+
+
+assert check_clip(clip)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: matrices decay; vectors, embeddings and position tables do not.
+from echo_edu import Dimensions, Echo
+from echo_edu.exercises.lesson09 import check_decay_rule
+
+
+def decays(name, parameter):
+    return parameter.ndim >= 2 and "embed" not in name and "positional" not in name
+
+
+model3 = Echo(Dimensions.tiny(rotary=False))
+print("kept from decay:", [n for n, p in model3.named_parameters() if not decays(n, p)][:6], "…")
+assert check_decay_rule(decays)
