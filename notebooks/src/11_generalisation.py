@@ -40,8 +40,8 @@ from echo_edu.augmentation import (AUGMENTATIONS, AugmentConfig, Augmenter, add_
                                    band_limit, coloured_noise, pitch_shift, reverberate, spec_augment,
                                    synthetic_rir)
 from echo_edu.viz.augmentation import (augmentation_example, augmentation_gallery_static, augmentation_widget,
-                                       demo_clip, long_term_spectra, long_term_spectra_static,
-                                       normalisation_static)
+                                       demo_clip, engine_separation, long_term_spectra,
+                                       long_term_spectra_static, normalisation_static)
 
 gen = echo_edu.set_seed(0)
 QUICK = echo_edu.quick_mode()
@@ -83,11 +83,7 @@ except Exception as error:                      # no sample set: two synthetic "
 long_term_spectra_static(waves, engines);
 
 # %%
-spectra = long_term_spectra(waves)
-labels = sorted(set(engines))
-centroids = {e: spectra[[i for i, x in enumerate(engines) if x == e]].mean(0) for e in labels}
-within = sum((spectra[i] - centroids[e]).norm() for i, e in enumerate(engines)) / len(engines)
-between = (centroids[labels[0]] - centroids[labels[-1]]).norm()
+between, within = engine_separation(long_term_spectra(waves), engines)
 print(f"distance between the engines' average spectra: {between:.2f}; average spread within an engine: {within:.2f}")
 print(f"ratio {between / within:.2f}")
 assert between / within < 1.5                     # no two separate families: the curves overlap
