@@ -19,7 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 # lessons whose exercises have checked answers (all of them, once issue 15 item 1 is done)
-CHECKED = {"01", "02", "03", "04", "05", "06", "07", "08", "09", "10"}
+CHECKED = {"01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11"}
 
 
 def exercise_count(notebook) -> int:
@@ -278,4 +278,26 @@ def test_lesson09_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_decay_rule(lambda name, p: p.ndim >= 2), capsys)              # embeddings decay
     assert rejected(ex.check_decay_rule(lambda name, p: True), capsys)                      # everything decays
     assert rejected(ex.check_decay_rule(lambda name, p: "weight" in name and "embed" not in name), capsys)  # norms
+
+
+def test_lesson11_checkers_reject_wrong_answers(capsys):
+    from echo_edu.audio import log_mel_spectrogram, normalize_features
+    from echo_edu.exercises import lesson11 as ex
+    from echo_edu.viz.augmentation import demo_clip
+
+    before, after = ex._separation_ratios()
+    assert rejected(ex.check_band_limited_separation(after, before), capsys)                # swapped
+    assert rejected(ex.check_band_limited_separation(before, 3.0), capsys)                  # "now they separate"
+    assert rejected(ex.check_hard_clip(lambda w: w * 0.3 / w.abs().max()), capsys)          # turned down, not cut
+    assert rejected(ex.check_hard_clip(lambda w: w.clamp(-0.6, 0.6)), capsys)               # wrong limit
+    assert rejected(ex.check_hard_clip(lambda w: w.clamp(-0.3, 0.3).flatten()), capsys)     # batch flattened
+    mel = log_mel_spectrogram(demo_clip()[0])
+    gain = torch.full((mel.shape[0], 1), 0.25)                                              # a loudness change
+    assert rejected(ex.check_channel_offset(mel, gain, 0.0, 0.0), capsys)
+    drift = torch.linspace(0, 0.5, mel.shape[1])[None, :].expand_as(mel)                     # changes over time
+    assert rejected(ex.check_channel_offset(mel, drift, 0.1, 0.0), capsys)
+    tilt = torch.linspace(-0.25, 0.25, mel.shape[0])[:, None]
+    gaps = [float((normalize_features(mel + tilt, mode=m) - normalize_features(mel, mode=m)).abs().mean())
+            for m in ("utterance", "cmvn")]
+    assert rejected(ex.check_channel_offset(mel, tilt, gaps[1], gaps[0]), capsys)            # swapped
 
