@@ -350,3 +350,21 @@ def test_random_augment_is_seeded_and_configurable():
     assert torch.equal(untouched, wave) and info == {}
     with pytest.raises(ConfigError, match="snr_db"):
         CorpusAugmentConfig(snr_db=(30.0, 10.0))
+
+
+def test_engine_separation_tells_two_families_from_overlapping_curves():
+    from echo_edu.viz.augmentation import engine_separation
+
+    gen = torch.Generator().manual_seed(0)
+    spread = 0.1 * torch.randn(8, 20, generator=gen)                                  # (N, mels)
+    labels = ["a"] * 4 + ["b"] * 4
+    apart = spread + torch.tensor([0.0] * 4 + [1.0] * 4)[:, None]                     # b lifted by 1 in every bin
+    between, within = engine_separation(apart, labels)
+    assert between == pytest.approx(float((apart[4:].mean(0) - apart[:4].mean(0)).norm()))
+    assert between / within > 5
+    between, within = engine_separation(spread, labels)                                # same family
+    assert between / within < 1.5
+    with pytest.raises(ShapeError):
+        engine_separation(spread, ["a"] * 8)                                           # one kind only
+    with pytest.raises(ShapeError):
+        engine_separation(spread[0], labels)                                           # not (N, mels)

@@ -19,7 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 # lessons whose exercises have checked answers (all of them, once issue 15 item 1 is done)
-CHECKED = {"01", "02", "03", "04", "05", "06", "07", "08", "10"}
+CHECKED = {"01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11"}
 
 
 def exercise_count(notebook) -> int:
@@ -241,3 +241,63 @@ def test_lesson10_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_decode_work([1] * n, [1] * n), capsys)                  # cache left on
     assert rejected(ex.check_decode_work(list(range(1, n + 1)), list(range(1, n + 1))), capsys)  # swapped
     assert rejected(ex.check_decode_work([1] * 3, [1, 2, 3]), capsys)                # too short to see
+
+
+def test_lesson09_checkers_reject_wrong_answers(capsys):
+    from echo_edu.exercises import lesson09 as ex
+
+    def mean_of_means(model, batches):                                          # each micro-batch's own mean
+        total = 0.0
+        for b in batches:
+            loss = model(b.mel, b.input_ids, b.labels, lengths=b.lengths).loss / len(batches)
+            loss.backward()
+            total += loss.item()
+        return total
+    assert rejected(ex.check_accumulation(mean_of_means), capsys)
+
+    def last_only(model, batches):                                              # gradients cleared in between
+        for b in batches:
+            model.zero_grad()
+            loss = model(b.mel, b.input_ids, b.labels, lengths=b.lengths).loss
+            loss.backward()
+        return loss.item()
+    assert rejected(ex.check_accumulation(last_only), capsys)
+
+    def per_tensor(parameters, max_norm):                                       # one factor per tensor
+        for p in parameters:
+            p.grad.mul_((max_norm / p.grad.norm()).clamp(max=1.0))
+        return torch.sqrt(sum(p.grad.pow(2).sum() for p in parameters))
+    assert rejected(ex.check_clip(per_tensor), capsys)
+
+    def always(parameters, max_norm):                                           # scales short gradients up too
+        norm = torch.sqrt(sum(p.grad.pow(2).sum() for p in parameters))
+        for p in parameters:
+            p.grad.mul_(max_norm / norm)
+        return norm
+    assert rejected(ex.check_clip(always), capsys)
+    assert rejected(ex.check_decay_rule(lambda name, p: p.ndim >= 2), capsys)              # embeddings decay
+    assert rejected(ex.check_decay_rule(lambda name, p: True), capsys)                      # everything decays
+    assert rejected(ex.check_decay_rule(lambda name, p: "weight" in name and "embed" not in name), capsys)  # norms
+
+
+def test_lesson11_checkers_reject_wrong_answers(capsys):
+    from echo_edu.audio import log_mel_spectrogram, normalize_features
+    from echo_edu.exercises import lesson11 as ex
+    from echo_edu.viz.augmentation import demo_clip
+
+    before, after = ex._separation_ratios()
+    assert rejected(ex.check_band_limited_separation(after, before), capsys)                # swapped
+    assert rejected(ex.check_band_limited_separation(before, 3.0), capsys)                  # "now they separate"
+    assert rejected(ex.check_hard_clip(lambda w: w * 0.3 / w.abs().max()), capsys)          # turned down, not cut
+    assert rejected(ex.check_hard_clip(lambda w: w.clamp(-0.6, 0.6)), capsys)               # wrong limit
+    assert rejected(ex.check_hard_clip(lambda w: w.clamp(-0.3, 0.3).flatten()), capsys)     # batch flattened
+    mel = log_mel_spectrogram(demo_clip()[0])
+    gain = torch.full((mel.shape[0], 1), 0.25)                                              # a loudness change
+    assert rejected(ex.check_channel_offset(mel, gain, 0.0, 0.0), capsys)
+    drift = torch.linspace(0, 0.5, mel.shape[1])[None, :].expand_as(mel)                     # changes over time
+    assert rejected(ex.check_channel_offset(mel, drift, 0.1, 0.0), capsys)
+    tilt = torch.linspace(-0.25, 0.25, mel.shape[0])[:, None]
+    gaps = [float((normalize_features(mel + tilt, mode=m) - normalize_features(mel, mode=m)).abs().mean())
+            for m in ("utterance", "cmvn")]
+    assert rejected(ex.check_channel_offset(mel, tilt, gaps[1], gaps[0]), capsys)            # swapped
+

@@ -4,7 +4,8 @@
   its strength in [0, 1]); colours share one scale, so "quieter" looks darker.
 * ``augmentation_gallery_static`` — every augmentation at once, a grid of small spectrograms.
 * ``normalisation_static`` — a clip and a 10×-quieter copy, raw and after per-utterance normalisation.
-* ``long_term_spectra_static`` — each clip's average log-mel over time, coloured by engine: a fingerprint.
+* ``long_term_spectra_static`` — each clip's average log-mel over time, coloured by engine: a fingerprint;
+  ``engine_separation`` puts a number on it (distance between the engines' averages vs spread within).
 * ``demo_clip`` — a bundled sample clip when ``assets/samples/`` exists, else a synthetic vowel sequence.
 """
 
@@ -17,11 +18,12 @@ import torch
 from ..audio import SAMPLE_RATE, log_mel_spectrogram, normalize_features
 from ..augmentation import AUGMENTATIONS, apply_augmentation, spec_augment
 from ..data import load_samples
+from ..errors import ShapeError
 from .widgets import interactive_figure
 
 __all__ = ["demo_clip", "synthetic_vowels", "augmentation_example", "augmentation_figure", "augmentation_static",
            "augmentation_widget", "augmentation_gallery_static", "normalisation_static", "long_term_spectra",
-           "long_term_spectra_static"]
+           "long_term_spectra_static", "engine_separation"]
 
 
 def synthetic_vowels(seconds: float = 1.5, sr: int = SAMPLE_RATE, f0: float = 120.0) -> torch.Tensor:
@@ -190,6 +192,23 @@ def long_term_spectra(waves, sr: int = SAMPLE_RATE) -> torch.Tensor:
     rows = [log_mel_spectrogram(w, sr=sr).mean(dim=-1) for w in waves]          # (mels,) each
     spectra = torch.stack(rows)                                                # (N, mels)
     return spectra - spectra.mean(dim=-1, keepdim=True)
+
+
+def engine_separation(spectra: torch.Tensor, labels) -> tuple[float, float]:
+    """``(between, within)`` for ``spectra`` ``(N, mels)`` (e.g. :func:`long_term_spectra`) labelled by engine.
+
+    ``between`` is the distance between the average spectra of the first and last label (sorted);
+    ``within`` the mean distance of a clip from its own label's average. Two separate families of curves
+    have ``between`` several times ``within``; overlapping ones a ratio near 1 or below.
+    """
+    labels = list(labels)
+    if spectra.ndim != 2 or spectra.shape[0] != len(labels) or len(set(labels)) < 2:
+        raise ShapeError(f"engine_separation needs (N, mels) spectra and N labels of at least two kinds, got "
+                         f"{tuple(spectra.shape)} and {len(labels)} labels of {len(set(labels))} kinds")
+    names = sorted(set(labels))
+    centroids = {e: spectra[[i for i, x in enumerate(labels) if x == e]].mean(0) for e in names}   # (mels,) each
+    within = sum(float((spectra[i] - centroids[e]).norm()) for i, e in enumerate(labels)) / len(labels)
+    return float((centroids[names[0]] - centroids[names[-1]]).norm()), within
 
 
 def long_term_spectra_static(waves, labels, sr: int = SAMPLE_RATE):

@@ -37,16 +37,17 @@ import tempfile
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from IPython.display import Markdown, display
 
 import echo_edu
 from echo_edu import Dimensions, Echo
-from echo_edu.data.collate import SpeechCollator
+from echo_edu.data.collate import IGNORE_INDEX, SpeechCollator, StepSampler
 from echo_edu.data import build_corpus
 from echo_edu.evaluate import evaluate_model, teacher_forced_texts
 from echo_edu.metrics import error_rates
 from echo_edu.tokenizer import build_tokenizer
-from echo_edu.train import TrainConfig, parameter_groups, train
+from echo_edu.train import TrainConfig, lr_at, parameter_groups, train
 from echo_edu.viz.training import (LiveTrainingPlot, ablation_markdown, lr_schedule_figure, mechanism_static,
                                    mechanism_widget, training_static)
 
@@ -127,7 +128,91 @@ config = TrainConfig(steps=STEPS, batch_size=8 if QUICK else 16, lr=3e-3 if QUIC
 lr_schedule_figure(config);
 
 # %% [markdown]
-# ## 5. Train, watching live
+# ## 5. Train: first by hand, then with `train()`
+#
+# ### 5a. The loop, written out
+#
+# Training is one short loop. Each pass through it is one **optimizer step**:
+#
+# 1. **Batch.** A `StepSampler` picks the step's examples from `(seed, step)` alone (so a resumed run sees
+#    the same batches); the collator turns them into log-mel `(B, mels, 2·audio_ctx)`, inputs `(B, T)` and
+#    labels `(B, T)`, as in section 2.
+# 2. **Forward.** The model reads the audio and the shifted transcript (teacher forcing) and returns
+#    logits `(B, T, vocab)`: a score for every symbol at every position.
+# 3. **Loss.** Cross-entropy **summed** over the label tokens (the `-100`s skipped) and divided by how many
+#    there were: the mean over *tokens*, so a long transcript weighs more than a short one. Plus
+#    `aux_loss`, the attention types' own regularisers (0 for standard attention).
+# 4. **Backward.** `loss.backward()` fills every parameter's `.grad` with d loss / d parameter.
+# 5. **Clip.** Treat all the gradients as one long vector; if it is longer than `grad_clip`, shrink it to
+#    that length (its direction stays). One unlucky batch cannot then throw the weights far.
+# 6. **Update.** AdamW moves the weights, the scheduler sets the learning rate of the next step
+#    (section 4's curve), and the gradients are cleared for the next step.
+#
+# Dropout makes the forward pass random, so *when* torch is seeded matters for reproducibility: right
+# after the optimizer is built, with `config.seed`, as `train()` does.
+
+# %%
+def train_by_hand(model, rows, config):
+    """Train ``model`` on ``rows`` (a list or ``datasets.Dataset`` of clips) the way ``train()`` does on one
+    process without accumulation; returns each step's loss and gradient norm (measured before clipping)."""
+    groups = [{"params": g["params"], "weight_decay": g["weight_decay"]}
+              for g in parameter_groups(model, config.weight_decay)]          # decay matrices only (section 4)
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, betas=config.betas, eps=config.adam_eps)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_at(s, config) / config.lr)
+    echo_edu.set_seed(config.seed)                                            # dropout masks from here on
+    collate = SpeechCollator.for_model(model, tokenizer)
+    sampler = StepSampler(len(rows), config.batch_size, config.seed)
+    losses, norms = [], []
+    for step in range(config.steps):
+        model.train()                                                         # dropout on
+        batch = collate([rows[i] for i in sampler.indices(step)])             # 1. batch
+        out = model(batch.mel, batch.input_ids, lengths=batch.lengths)        # 2. logits (B, T, vocab)
+        ce = F.cross_entropy(out.logits.flatten(0, 1), batch.labels.flatten(),   # (B*T, vocab), (B*T,)
+                             ignore_index=IGNORE_INDEX, reduction="sum")
+        loss = ce / batch.n_label_tokens + out.aux_loss                       # 3. mean over label tokens
+        loss.backward()                                                       # 4. gradients
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)   # 5. clip (norm before)
+        optimizer.step()                                                      # 6. update,
+        schedule.step()                                                       #    next learning rate,
+        optimizer.zero_grad(set_to_none=True)                                 #    clear the gradients
+        losses.append(loss.item())
+        norms.append(norm.item())
+    return losses, norms
+
+
+# %% [markdown]
+# Two identical models (same starting weights, dropout 0.1), same data, same configuration: one trained by
+# our loop, one by `train()`. If our loop really is what `train()` does, every logged loss must agree.
+
+# %%
+HAND = TrainConfig(steps=6, batch_size=4, lr=3e-3, warmup_steps=2, log_every=1, progress=False)
+torch.manual_seed(1)
+by_hand = Echo(Dimensions.tiny(audio_ctx=audio_ctx, text_ctx=48, dropout=0.1))
+by_library = Echo(by_hand.dims)
+by_library.load_state_dict(by_hand.state_dict())                    # the same starting weights
+hand_losses, hand_norms = train_by_hand(by_hand, corpus["train"], HAND)
+library = train(by_library, {"train": corpus["train"]}, HAND, tokenizer=tokenizer)
+print(f"step  loss by hand  loss by train()  gradient norm before clipping to {HAND.grad_clip}")
+for step, (mine, record, norm) in enumerate(zip(hand_losses, library.train, hand_norms)):
+    print(f"{step + 1:4d}  {mine:12.6f}  {record['loss']:15.6f}  {norm:.3f}")
+loss_gap = max(abs(mine - r["loss"]) for mine, r in zip(hand_losses, library.train))
+norm_gap = max(abs(mine - r["grad_norm"]) for mine, r in zip(hand_norms, library.train))
+weight_gap = max(float((a - b).abs().max()) for a, b in zip(by_hand.parameters(), by_library.parameters()))
+print(f"largest difference: loss {loss_gap:.1e}, gradient norm {norm_gap:.1e}, any weight {weight_gap:.1e}")
+print(f"clipping shrank the gradient on {sum(n > HAND.grad_clip for n in hand_norms)} of {HAND.steps} steps")
+assert len(library.train) == HAND.steps
+assert loss_gap <= 1e-6 and norm_gap <= 1e-6 and weight_gap <= 1e-6
+
+# %% [markdown]
+# Same numbers: the largest differences are printed above (the assert allows 1e-6; both runs do the same
+# operations in the same order). So `train()` holds no secret ingredient. What it adds around the loop
+# is the bookkeeping a real run needs: gradient accumulation and data-parallel processes (the loss stays
+# the token mean of the whole step: exercise 1 shows how), bf16 autocast on a GPU, a check that stops
+# the run with a `TrainingError` before a NaN reaches the weights, records and callbacks every
+# `log_every` steps, validation by transcription (section 6), checkpoints that resume (section 7) and a
+# progress bar.
+#
+# ### 5b. The same loop, watching live
 #
 # `train` calls our callback every `log_every` steps and after each validation; `LiveTrainingPlot`
 # redraws the curves as they come (in JupyterLab). Expect the loss to fall from ≈3.4; in quick mode the
@@ -286,8 +371,90 @@ training_static(log["history"], "the bundled echo-digits model");
 #
 # ## Exercises
 #
-# 1. Set `weight_decay=0.5` and decay *every* parameter (edit a copy of `parameter_groups`). What happens to the loss?
-# 2. Train with `warmup_steps=0` and `lr=1e-2`. Does the run survive? Which step does `TrainingError` name?
-# 3. Evaluate the bundled model with `echo-edu evaluate --limit 100`: which voices are hardest?
-# 4. Turn on augmentation (`TrainConfig(augment=True)`) in the full version: is the held-out WER better?
-# 5. Run `python benchmarks/ablation.py --steps 100 --n 400 --seeds 0 1` and compare with the committed table.
+# 1. **Gradient accumulation.** A machine too small for a batch of 32 can run 4 micro-batches of 8 and
+#    step once. Write `accumulate(model, micro_batches) -> float`: forward and backward every micro-batch,
+#    without clearing the gradients in between, so that the summed gradients are those of one batch of all
+#    the clips (the token mean over *all* their label tokens), and return that loss. Why is the mean of the
+#    micro-batches' own losses wrong? Then compare `train()` with `batch_size=4` and with
+#    `batch_size=2, grad_accum=2`. `check_accumulation(accumulate)`.
+# 2. **Clipping by hand.** Write `clip(parameters, max_norm)`, step 5 of section 5a without
+#    `torch.nn.utils.clip_grad_norm_`: clip the gradients in place and return their norm before clipping.
+#    Why one factor for every tensor, not one per tensor? `check_clip(clip)`.
+# 3. **Which tensors decay?** Write `decays(name, parameter) -> bool`, section 4's rule, for any Echo — the
+#    checker tries one with myelinated blocks and no rotary (so the decoder has a learned position table).
+#    `check_decay_rule(decays)`.
+#
+# Worked solutions are the collapsed cells at the end of the lesson, one per exercise (click to expand;
+# try first).
+#
+# ## Going further (longer runs, no checker)
+#
+# * Decay *every* parameter with `weight_decay=0.5` (edit a copy of `parameter_groups`): what happens to the loss?
+# * Train with `warmup_steps=0` and `lr=1e-2`. Does the run survive? Which step does `TrainingError` name?
+# * Evaluate the bundled model with `echo-edu evaluate --limit 100`: which voices are hardest?
+# * Turn on augmentation (`TrainConfig(augment=True)`) in the full version: is the held-out WER better?
+# * Run `python benchmarks/ablation.py --steps 100 --n 400 --seeds 0 1` and compare with the committed table.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: divide every micro-batch's summed cross-entropy by the label tokens of the whole step.
+import torch
+import torch.nn.functional as F
+from echo_edu import Dimensions, Echo
+from echo_edu.data import load_samples
+from echo_edu.exercises.lesson09 import check_accumulation
+from echo_edu.train import TrainConfig, train
+
+
+def accumulate(model, micro_batches):
+    n_tokens = sum(b.n_label_tokens for b in micro_batches)            # label tokens of the whole step
+    total = 0.0
+    for b in micro_batches:
+        out = model(b.mel, b.input_ids, lengths=b.lengths)              # logits (B, T, vocab)
+        ce = F.cross_entropy(out.logits.flatten(0, 1), b.labels.flatten(), ignore_index=-100, reduction="sum")
+        part = ce / n_tokens + out.aux_loss / len(micro_batches)
+        part.backward()                                                 # .grad adds up across micro-batches
+        total += part.item()
+    return total
+
+
+assert check_accumulation(accumulate)
+clips = load_samples("digits")
+first = {}
+for shape in ((4, 1), (2, 2)):
+    torch.manual_seed(0)
+    run = train(Echo(Dimensions.tiny(audio_ctx=150)), clips,
+                TrainConfig(steps=1, batch_size=shape[0], grad_accum=shape[1], progress=False, log_every=1))
+    first[shape] = run.train[0]["loss"]
+print(f"train(), first loss: batch 4 {first[4, 1]:.6f}, 2 micro-batches of 2 {first[2, 2]:.6f}")
+assert abs(first[4, 1] - first[2, 2]) < 1e-5
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: one norm over every gradient, one factor for all of them.
+import torch
+from echo_edu.exercises.lesson09 import check_clip
+
+
+def clip(parameters, max_norm):
+    grads = [p.grad for p in parameters if p.grad is not None]
+    norm = torch.sqrt(sum(g.pow(2).sum() for g in grads))              # the norm of all gradients together
+    if norm > max_norm:
+        for g in grads:
+            g.mul_(max_norm / norm)                                     # same direction, length max_norm
+    return norm
+
+
+assert check_clip(clip)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: matrices decay; vectors, embeddings and position tables do not.
+from echo_edu import Dimensions, Echo
+from echo_edu.exercises.lesson09 import check_decay_rule
+
+
+def decays(name, parameter):
+    return parameter.ndim >= 2 and "embed" not in name and "positional" not in name
+
+
+model3 = Echo(Dimensions.tiny(rotary=False))
+print("kept from decay:", [n for n, p in model3.named_parameters() if not decays(n, p)][:6], "…")
+assert check_decay_rule(decays)

@@ -40,8 +40,8 @@ from echo_edu.augmentation import (AUGMENTATIONS, AugmentConfig, Augmenter, add_
                                    band_limit, coloured_noise, pitch_shift, reverberate, spec_augment,
                                    synthetic_rir)
 from echo_edu.viz.augmentation import (augmentation_example, augmentation_gallery_static, augmentation_widget,
-                                       demo_clip, long_term_spectra, long_term_spectra_static,
-                                       normalisation_static)
+                                       demo_clip, engine_separation, long_term_spectra,
+                                       long_term_spectra_static, normalisation_static)
 
 gen = echo_edu.set_seed(0)
 QUICK = echo_edu.quick_mode()
@@ -83,11 +83,7 @@ except Exception as error:                      # no sample set: two synthetic "
 long_term_spectra_static(waves, engines);
 
 # %%
-spectra = long_term_spectra(waves)
-labels = sorted(set(engines))
-centroids = {e: spectra[[i for i, x in enumerate(engines) if x == e]].mean(0) for e in labels}
-within = sum((spectra[i] - centroids[e]).norm() for i, e in enumerate(engines)) / len(engines)
-between = (centroids[labels[0]] - centroids[labels[-1]]).norm()
+between, within = engine_separation(long_term_spectra(waves), engines)
 print(f"distance between the engines' average spectra: {between:.2f}; average spread within an engine: {within:.2f}")
 print(f"ratio {between / within:.2f}")
 assert between / within < 1.5                     # no two separate families: the curves overlap
@@ -377,14 +373,25 @@ if results.exists():
 #
 # ## Exercises
 #
-# 1. Plot `long_term_spectra` of the bundled clips *after* `band_limit`: do the two engines still separate?
-# 2. Write a "clipping" augmentation (hard-limit at ±0.3) and add it to the gallery; which real recordings
-#    does it imitate?
-# 3. `normalize_features(mode="utterance")` subtracts one mean over all bins. Show with a per-bin offset
-#    (a filter) that it keeps the channel that `"cmvn"` removes.
-# 4. Run `python benchmarks/leave_one_engine_out.py --rows "espeak -> piper" --seeds 0 --steps 300
-#    --conditions plain cmvn augment "cmvn + augment" --output /tmp/loeo.json`. Which of the two tools does
-#    the unseen engine need more? Test your guess with a second seed.
+# 1. Pass every bundled clip through the phone line (`band_limit(w, 16000)`) and recompute section 1's
+#    ratio with `engine_separation(long_term_spectra(clips), engines)`. Do the two engines separate now?
+#    `check_band_limited_separation(ratio_before, ratio_after)`.
+# 2. Write a "clipping" augmentation: `clip(wave)` hard-limits a `(..., samples)` waveform at ±0.3. Listen
+#    to it on the test clip and look at the spectrum of a clipped sine: what new frequencies appear, and
+#    which real recordings does it imitate? `check_hard_clip(clip)`.
+# 3. `normalize_features(mode="utterance")` subtracts one mean over all bins. Add a per-bin offset (a fixed
+#    filter: constant over time, different per bin) to the test clip's log-mel and measure how much of it
+#    each mode leaves: the mean absolute change of the normalised features.
+#    `check_channel_offset(mel, offset, gap_utterance, gap_cmvn)`.
+#
+# Worked solutions are the collapsed cells at the end of the lesson, one per exercise (click to expand;
+# try first).
+#
+# ## Going further (a longer run, no checker)
+#
+# * Run `python benchmarks/leave_one_engine_out.py --rows "espeak -> piper" --seeds 0 --steps 300
+#   --conditions plain cmvn augment "cmvn + augment" --output /tmp/loeo.json`. Which of the two tools does
+#   the unseen engine need more? Test your guess with a second seed.
 #
 # ## Questionnaire
 #
@@ -393,3 +400,57 @@ if results.exists():
 # 3. Why must SpecAugment's random masks differ between examples of a batch?
 # 4. Why is the normalisation applied at test time too, while augmentation is not?
 # 5. What does VTLP change that pitch shift does not?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: the same ratio, before and after the phone line.
+import torch
+from echo_edu.augmentation import band_limit
+from echo_edu.data import load_samples
+from echo_edu.exercises.lesson11 import check_band_limited_separation
+from echo_edu.viz.augmentation import engine_separation, long_term_spectra
+
+samples1 = load_samples("digits")
+clips1 = [torch.tensor(a["array"], dtype=torch.float32) for a in samples1["audio"]]
+ratios1 = []
+for version in (clips1, [band_limit(w, 16000) for w in clips1]):
+    between1, within1 = engine_separation(long_term_spectra(version), samples1["engine"])
+    ratios1.append(between1 / within1)
+print(f"between / within: {ratios1[0]:.3f} as recorded, {ratios1[1]:.3f} through the phone line")
+assert check_band_limited_separation(*ratios1)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: clamp the samples; the flat tops are new frequencies.
+import math
+
+import torch
+from IPython.display import Audio, display
+from echo_edu.exercises.lesson11 import check_hard_clip
+from echo_edu.viz.augmentation import demo_clip
+
+
+def clip(wave):
+    return wave.clamp(-0.3, 0.3)
+
+
+wave2 = demo_clip()[0]
+loud2 = wave2 / wave2.abs().max()                                           # at full scale, so the limit bites
+print(f"share of the test clip's samples cut at ±0.3: {float((loud2.abs() > 0.3).float().mean()):.1%}")
+display(Audio(clip(loud2).numpy(), rate=16000, normalize=False))
+sine = 0.6 * torch.sin(2 * math.pi * 440 * torch.arange(16000) / 16000)
+spectrum = torch.fft.rfft(clip(sine)).abs()                                # 1 s: bin k = k Hz
+print("strongest frequencies (Hz):", sorted(spectrum.topk(4).indices.tolist()))
+assert check_hard_clip(clip)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: a tilt of ±0.25 (±10 dB) across the bins; per-bin CMVN takes it out, one global mean cannot.
+import torch
+from echo_edu.audio import log_mel_spectrogram, normalize_features
+from echo_edu.exercises.lesson11 import check_channel_offset
+from echo_edu.viz.augmentation import demo_clip
+
+mel3 = log_mel_spectrogram(demo_clip()[0])                                 # (mels, frames)
+offset3 = torch.linspace(-0.25, 0.25, mel3.shape[0])[:, None]              # (mels, 1): a fixed filter
+gaps3 = [float((normalize_features(mel3 + offset3, mode=m) - normalize_features(mel3, mode=m)).abs().mean())
+         for m in ("utterance", "cmvn")]
+print(f"mean change left by the filter: utterance {gaps3[0]:.4f}, cmvn {gaps3[1]:.1e}")
+assert check_channel_offset(mel3, offset3, *gaps3)
