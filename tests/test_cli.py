@@ -42,10 +42,10 @@ def test_bad_model_folder_is_one_clear_line(tmp_path, clips, capsys):
 
 
 def test_demo_says_clearly_when_the_bundled_model_is_missing(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli.common, "bundled_model_dir", lambda: tmp_path / "echo-digits")
+    monkeypatch.setattr(cli.common, "bundled_model_dir", lambda: tmp_path / "echo-an4")
     assert cli.main(["demo"]) == 2
     err = capsys.readouterr().err
-    assert "bundled model" in err and "echo-digits" in err and "echo-edu train" in err
+    assert "bundled model" in err and "echo-an4" in err and "tools/train_an4.py" in err
 
 
 def test_demo_prints_reference_hypothesis_and_wer(model_dir, monkeypatch, capsys):

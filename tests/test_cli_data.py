@@ -16,6 +16,8 @@ from echo_edu.data import load_samples
 
 from real_data_support import AN4_TEST, write_an4, write_clip, write_fsdd
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory):
@@ -136,18 +138,20 @@ def test_evaluate_the_bundled_model_on_real_an4_test(tmp_path, capsys):
     assert cli.main(["evaluate", "--data", f"an4:{root / 'an4'}", "--split", "test", "--limit", "6",
                      "--json", str(report)]) == 0
     out = capsys.readouterr().out
-    assert "|Sum/Avg|6|" in out and "echo-digits" in out
+    assert "|Sum/Avg|6|" in out and "echo-an4" in out                     # the default model
     data = json.loads(report.read_text())
     assert len(data["transcripts"]) == 6 and data["sclite"]["word"]["Sum/Avg"]["units"] > 6
     assert {t["speaker"] for t in data["transcripts"]} <= set(data["sclite"]["word"]) - {"Sum/Avg"}
     assert all(t["id"].startswith(("an", "cen")) and t["reference"] for t in data["transcripts"])
 
 
-def test_demo_adds_real_an4_clips_and_names_the_model_synthetic_only(capsys):
+def test_demo_adds_real_an4_clips_and_names_what_each_model_heard(capsys):
     real_root()
     from echo_edu.cli.demo import AN4_CLIPS
 
-    assert cli.main(["demo"]) == 0
+    assert cli.main(["demo"]) == 0                                      # the default: echo-an4
     out = capsys.readouterr().out
     assert out.count("reference :") == len(load_samples("digits")) + AN4_CLIPS
-    assert "synthetic voices only" in out and "AN4 (real speech): WER" in out
+    assert "trained with real speech (an4, commands, fsdd)" in out and "AN4 (real speech): WER" in out
+    assert cli.main(["demo", "--model", str(ROOT / "assets" / "echo-digits")]) == 0
+    assert "synthetic voices only" in capsys.readouterr().out

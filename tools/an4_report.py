@@ -63,10 +63,11 @@ def model_card(log: dict, extra: dict, size_mb: float) -> str:
              "(AN4 train minus its dev speakers, Speech Commands and FSDD training speakers) and AN4-style synthetic",
              "speech (espeak-ng, flite, piper, festival), with speed perturbation, recorded and synthetic noise and",
              "SpecAugment. No downloaded weights.", "",
-             "## Results (greedy decoding; speakers never heard in training)", "",
+             "## Results (speakers never heard in training; greedy decoding unless the row says otherwise)", "",
              "| set | clips | words | WER % | CER % |", "|---|---:|---:|---:|---:|"]
     if test:
-        lines.append(_row("AN4 test (official, 10 speakers), scored once", test))
+        method = log.get("test_method", "greedy")
+        lines.append(_row(f"AN4 test (official, 10 speakers), scored once, {method} (chosen on dev)", test))
     lines += [_row("AN4 dev (8 held-out train speakers; selection)", log["dev"]),
               _row("Speech Commands test speakers", extra["commands_test_speakers"]),
               _row("FSDD held-out speaker", extra["fsdd_test_speaker"]), ""]
@@ -78,7 +79,7 @@ def model_card(log: dict, extra: dict, size_mb: float) -> str:
                   f"{k} {100 * v['wer']:.1f} / {100 * v['cer']:.1f}" for k, v in extra["an4_dev_by_method"].items()), ""]
     if test:
         lines += ["### AN4 test, sclite style (per speaker)", "", _sclite(test, "word"), "", _sclite(test, "char"), ""]
-    lines += ["## Recipe", "", f"`python tools/train_an4.py --data-root ../shared/data --score-test` "
+    lines += ["## Recipe", "", f"`python tools/train_an4.py --data-root ../shared/data` "
               f"({log['steps']} steps, {log['train_seconds'] / 60:.0f} min of training on {log['machine']}, "
               f"{log['threads']} threads, shared with other work), then `python tools/an4_report.py`.", "",
               "```json", json.dumps({k: recipe[k] for k in ("dims", "train", "augment")}, indent=1), "```", "",

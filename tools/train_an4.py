@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     history = train(model, corpus, config)
     model.save_pretrained(args.output)
     dev = evaluate_model(model, corpus["validation"], batch_size=32)
-    log = {"recipe": RECIPE, "mix": args.mix, "seed": args.seed, "steps": history.step,
+    log = {"recipe": RECIPE, "corpus": {"data": [s.format(root=args.data_root) for s in MIXES[args.mix]]},
+           "mix": args.mix, "seed": args.seed, "steps": history.step,
            "train_seconds": history.seconds, "threads": args.threads,
            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
            "training_clips": len(corpus["train"]), "dev": dev.to_dict(), "history": history.to_dict()}

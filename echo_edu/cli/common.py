@@ -22,14 +22,16 @@ __all__ = ["bundled_model_dir", "add_decoding_arguments", "decoding", "load_mode
 
 
 def bundled_model_dir() -> Path:
-    """``assets/echo-digits/``: the small digits model shipped with the repository (the default model)."""
-    return Path(__file__).resolve().parents[2] / "assets" / "echo-digits"
+    """``assets/echo-an4/``: the default model, trained on real speech (AN4, Speech Commands, FSDD) and
+    AN4-style synthetic speech. ``assets/echo-digits`` (synthetic digits only) stays for the lessons."""
+    return Path(__file__).resolve().parents[2] / "assets" / "echo-an4"
 
 
 def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     """``--model``, ``--beam-size`` and ``--device``: how a command loads a model and decodes."""
     parser.add_argument("--model", default=None, metavar="DIR",
-                        help="a save_pretrained folder (default: the bundled assets/echo-digits)")
+                        help="a save_pretrained folder (default: the bundled assets/echo-an4, trained on real "
+                             "speech; assets/echo-digits is the lessons' synthetic digits model)")
     parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy decoding (default), >1 = beam search")
     parser.add_argument("--method", choices=("greedy", "beam", "ctc"), default=None,
                         help="decoding method (default: beam when --beam-size > 1, else greedy); ctc = best path of "
@@ -53,7 +55,7 @@ def load_model(args: argparse.Namespace) -> tuple[Echo, Path]:
     directory = Path(args.model) if args.model else bundled_model_dir()
     if not args.model and not directory.exists():
         raise CheckpointError(f"the bundled model folder {str(directory)!r} is missing. Train one with "
-                              "`echo-edu train --output assets/echo-digits` or pass --model DIR "
+                              "`python tools/train_an4.py` (it writes assets/echo-an4) or pass --model DIR "
                               "(any folder written by save_pretrained).")
     return Echo.from_pretrained(directory, device=args.device or default_device()), directory
 

@@ -4,7 +4,7 @@ The bundled samples (``assets/samples/``) are synthetic voices, so they ship wit
 the real corpora are on the machine (``$ECHO_EDU_DATA``, or ``../shared/data`` beside the checkout,
 holding ``an4/``) the demo also transcribes :data:`AN4_CLIPS` fixed AN4 test utterances — people the
 model has never heard — and prints their WER: the honest second number. A model whose
-``training_log.json`` records no real corpus (the bundled ``assets/echo-digits`` is one) is named as
+``training_log.json`` records no real corpus (the lessons' ``assets/echo-digits`` is one) is named as
 synthetic-only, so a high WER there reads as what it is.
 """
 
