@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,6 +24,12 @@ def quick_mode() -> bool:
     People get the full lessons by default; the test command sets ``ECHO_EDU_QUICK=1``.
     """
     return os.environ.get("ECHO_EDU_QUICK", "0").strip().lower() in {"1", "true", "yes"}
+
+
+def cache_root() -> Path:
+    """``$ECHO_EDU_CACHE`` or ``~/.cache/echo_edu``: the one folder everything echo_edu caches lives under
+    (synthesised corpora, saved experiment results), each in its own subfolder."""
+    return Path(os.environ.get("ECHO_EDU_CACHE") or Path.home() / ".cache" / "echo_edu")
 
 
 def default_device() -> torch.device:

@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from ..augmentation.corpus import CorpusAugmentConfig, random_augment
 from ..errors import ConfigError, EngineUnavailableError
+from ..utils import cache_root
 from .engines import (_PIPER, DEFAULT_ENGINES, ENGINES, Voice, available_engines, check_engine, list_voices,
                       synthesize_job)
 from .tasks import TASKS, generate_text, spoken_form
@@ -53,8 +54,7 @@ _CHUNK = {"espeak": 64, "piper": 16, "flite": 64, "festival": 16}
 
 def default_cache_dir() -> Path:
     """``$ECHO_EDU_CACHE/corpora`` or ``~/.cache/echo_edu/corpora``."""
-    root = os.environ.get("ECHO_EDU_CACHE") or Path.home() / ".cache" / "echo_edu"
-    return Path(root) / "corpora"
+    return cache_root() / "corpora"
 
 
 def _stable_hash(*parts) -> int:

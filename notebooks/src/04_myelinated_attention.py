@@ -430,3 +430,59 @@ assert check_importance(imp_hard, imp_easy, skip_hard, skip_easy, imp_grad)
 # 2. What shape does `info["skip"]` have for a batch of 4, 4 sub-layers and 12 tokens, and why is it
 #    constant along the token axis in the encoder but not in the decoder?
 # 3. What two running tensors does the KV cache need for the memory to stay exact while decoding?
+
+# %% [markdown]
+# ## Experiment: does myelination help?
+#
+# Everything above shows that the layer *works*: its skips train, its memory never looks ahead, a cache
+# reproduces the full pass. None of it shows that the layer *helps*. This section asks that, the way an
+# experiment should be run, with `echo_edu.experiments` (the same helper ends lessons 05 and 06, and
+# lesson 09 collects the three verdicts):
+#
+# 1. **The plan is fixed first**: one task, two arms, one metric, a fixed budget of training steps, at
+#    least five seeds, and the rule that turns the numbers into a verdict.
+# 2. **You write down a prediction** before any number exists. Otherwise every outcome looks obvious
+#    afterwards.
+# 3. **Both arms train once per seed** with the same batches and are scored on the same held-out
+#    examples, so each seed gives one paired difference.
+# 4. **The verdict is read off a 95 % confidence interval** of the mean difference, never typed in.
+#
+# The task is section 6's routing task. The baseline is standard attention of the same width and heads:
+# it has no policy and no gates, so it can reweight its values but cannot switch its update off on an
+# example.
+
+# %%
+from echo_edu.experiments import VERDICTS, myelinated_routing, save_result
+
+experiment = myelinated_routing(quick=QUICK)
+print(experiment.plan())
+
+# %% [markdown]
+# **Your prediction.** Before you run the cell after this one, set `my_prediction` to one of the three
+# verdicts. (What must a layer output on an easy example, and which of the two arms can do that?)
+
+# %%
+my_prediction = None  # one of VERDICTS, e.g. "helps"
+print("choices:", VERDICTS)
+
+# %% [markdown]
+# How the numbers are read: for seed `i` the difference `dᵢ = MSE(myelinated) − MSE(standard)`, then the
+# mean `d̄`, the standard deviation `s` and the interval `d̄ ± t · s/√n`, where `t` comes from Student's t
+# distribution with `n − 1` degrees of freedom (2.776 for five seeds, more than the normal's 1.96,
+# because `s` itself is estimated from five numbers). Negative differences favour the mechanism.
+# `echo_edu.experiments.stats` computes t from its closed form, no tables. Quick mode runs five seeds;
+# the full version runs more seeds for more steps, with a progress bar (a minute or two).
+
+# %%
+result = experiment.run(progress=not QUICK)
+save_result(experiment, result)  # lesson 09 collects it
+print(result.report(prediction=my_prediction))
+assert len(result.seeds) >= 5 and result.interval.low <= result.interval.mean <= result.interval.high
+
+# %% [markdown]
+# The verdict printed above holds for *this task at this budget*, nothing more: another task, a longer
+# run or a bigger model can come out differently, and lesson 09 sets it beside the other verdicts and the
+# ablation on speech. Why at least five seeds? With two, the interval's multiplier is t = 12.7, and the
+# gap between two seeds is often no larger than their spread: two seeds within one standard deviation is
+# not a result. If your prediction and the verdict disagree, find the step of your reasoning that the
+# numbers contradict: that is what the experiment taught you.

@@ -440,3 +440,52 @@ assert check_width_cost(summary4[0.25][0], summary4[0.8][0], summary4[0.25][1], 
 #    mean over the sequence?
 # 2. Which two buffers hold what the refiner learned?
 # 3. Why is a window of 0 impossible here?
+
+# %% [markdown]
+# ## Experiment: does the refiner help?
+#
+# The refiner learns, and its windows narrow as the model learns (section 5). Does that make the model
+# *better*? This section asks, with the same pre-registered experiment that ends lessons 04 and 06
+# (`echo_edu.experiments`; lesson 09 collects the verdicts): the plan is fixed first, you write down a
+# prediction, both arms train once per seed on the same batches and are scored on the same held-out
+# sequences, and the verdict is read off a 95 % confidence interval of the paired differences.
+#
+# The mechanism arm is section 5's look-back model with windows (2, 4, 8, 16). The baseline is the same
+# model with the refiner **switched off**: `windows=(16,)` leaves the refiner a single action, so every
+# token gets the widest band, which always reaches six back. Everything else (the global branch, the
+# projections, the fusion) is the same.
+
+# %%
+from echo_edu.experiments import VERDICTS, refiner_lookback, save_result
+
+experiment = refiner_lookback(quick=QUICK)
+print(experiment.plan())
+
+# %% [markdown]
+# **Your prediction.** Before you run the cell after this one, set `my_prediction` to one of the three
+# verdicts. (A narrow window hides distractors; but what does a token get from its local branch while
+# ε-greedy exploration hands it a window of 2 or 4?)
+
+# %%
+my_prediction = None  # one of VERDICTS, e.g. "no detectable difference at this budget"
+print("choices:", VERDICTS)
+
+# %% [markdown]
+# How the numbers are read: per seed the difference `dᵢ = CE(refiner) − CE(widest window)` of held-out
+# cross-entropy (negative favours the refiner), then the mean, the standard deviation and the interval
+# `d̄ ± t · s/√n` with Student's t at `n − 1` degrees of freedom (2.776 for five seeds). Quick mode
+# runs five seeds; the full version more seeds for more steps, with a progress bar (a few minutes).
+
+# %%
+result = experiment.run(progress=not QUICK)
+save_result(experiment, result)  # lesson 09 collects it
+print(result.report(prediction=my_prediction))
+assert len(result.seeds) >= 5 and result.interval.low <= result.interval.mean <= result.interval.high
+
+# %% [markdown]
+# The verdict printed above holds for this task at this budget. Whichever way it came out, connect it to
+# what the lesson showed: the reward is a closed-form function of the global attention, the refiner at
+# best matches the per-token argmax of `span_rewards` on average, and the width price decides how narrow
+# it goes (exercise 4). For a window choice to help, seeing *less* must make the local branch learn
+# faster than exploration costs it. Why five seeds and not two? With two, the interval's multiplier is
+# t = 12.7, and two seeds within one standard deviation is not a result.
