@@ -24,8 +24,9 @@ def _select_branch(attn, branch):
 
 def _reference(attn, x, causal, branch):
     """Plain full multi-head attention with the layer's keys/values and the branch's queries."""
-    q_l, q_g, k, v, _ = attn._project(x, None)
-    out, _ = attention_core(q_l if branch == "local" else q_g, k, v, causal=causal)
+    call = attn.attn.prepare(x, causal=causal)
+    q = attn.attn.project_query(x, call, attn.attn.query if branch == "local" else attn.global_query)
+    out, _ = attention_core(q, call.k, call.v, causal=causal)
     return attn.attn.finish(out)
 
 

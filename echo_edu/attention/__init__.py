@@ -18,7 +18,7 @@ one module per type, :mod:`.refiner` (the Q-learning span chooser of integrated 
 from __future__ import annotations
 
 from .adaptive import AdaptiveSpanAttention
-from .base import AttentionBase, KVCache, attention_core, info_dict, merge_heads, split_heads
+from .base import AttentionBase, AttentionCall, KVCache, attention_core, info_dict, merge_heads, split_heads
 from .focus import AdaptiveFocusAttention
 from .integrated import IntegratedAttention
 from .masks import causal_mask, combine_masks, lengths_to_padding_mask, padding_mask
@@ -29,7 +29,7 @@ from .standard import StandardAttention
 from .windows import band_mask, blocked_local_attention, local_attention, window_buckets
 
 __all__ = [
-    "ATTENTION_TYPES", "build_attention", "KVCache", "AttentionBase", "attention_core",
+    "ATTENTION_TYPES", "build_attention", "KVCache", "AttentionBase", "AttentionCall", "attention_core",
     "split_heads", "merge_heads", "info_dict", "causal_mask", "padding_mask", "combine_masks",
     "lengths_to_padding_mask", "band_mask", "window_buckets", "local_attention", "blocked_local_attention",
     "StandardAttention", "IntegratedAttention", "MyelinatedAttention", "AdaptiveSpanAttention",

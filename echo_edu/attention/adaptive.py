@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from .base import AttentionBase, KVCache, attention_core, info_dict
+from .base import AttentionBase, AttentionCall, KVCache, attention_core
 from .masks import causal_mask, combine_masks
 from .pooling import running_mean
 from .windows import blocked_local_attention, masked_distance
@@ -133,32 +133,23 @@ class AdaptiveSpanAttention(AttentionBase):
         z = self.max_span * torch.sigmoid(self.span_predictor(pooled).float())     # (B, T|1, H)
         return z.transpose(1, 2)  # (B, H, T|1)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, *, causal: bool = False,
-                key_padding_mask: torch.Tensor | None = None, cache: KVCache | None = None,
-                need_weights: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Attend within each head's predicted span.
+    def attend(self, call: AttentionCall) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Attend within each head's predicted span (cross-attention: plain attention).
 
-        Args:
-            x: ``(B, T, D)``; context: ``(B, S, C)`` for (plain) cross-attention or ``None``.
-            causal: decoder self-attention; key_padding_mask: ``(B, keys)`` bool, True = real key.
-            cache: :class:`~echo_edu.attention.KVCache` or ``None``; need_weights: return maps and the ramp.
-        Returns:
-            ``(out (B, T, D), info)``; ``out`` is the update, the caller adds the residual.
+        ``call``: see :class:`~echo_edu.attention.base.AttentionCall`. Returns ``(out (B, T, D), info)``;
+        ``out`` is the update, the caller adds the residual.
         """
-        self.check_inputs(x, context, cache)
+        if call.cross:
+            return super().attend(call)
+        x, k, v, causal, key_padding_mask = call.x, call.k, call.v, call.causal, call.key_padding_mask
         B, T, _ = x.shape
-        q, k, v, offset, cross = self.project(x, context, cache)  # (B, H, T, d), (B, H, S, d) ×2
-        mask = self.key_mask(key_padding_mask, B, k.shape[-2])    # (B, 1, 1, S) or None
-        if cross:
-            out, weights = attention_core(q, k, v, mask, dropout=self.attn_dropout, need_weights=need_weights)
-            return self.finish(out), info_dict(weights=weights)
+        q = self.project_query(x, call)  # (B, H, T, d)
         S = k.shape[-2]
-        valid = None if key_padding_mask is None else key_padding_mask[:, -T:]
-        z = self.spans(x, valid, causal=causal, cache=cache)  # (B, H, T|1)
+        z = self.spans(x, call.valid, causal=causal, cache=call.cache)  # (B, H, T|1)
         info = {"span": z.detach().expand(B, self.heads, T),
                 "aux_loss": self.span_penalty * (z / self.max_span).mean()}
         reach = math.ceil(self.max_span + self.ramp)  # no key further than this is ever seen
-        if S == T and T > 2 * reach and not need_weights:  # a decision on shapes only
+        if S == T and T > 2 * reach and not call.need_weights:  # a decision on shapes only
             block = math.ceil(reach / self.blocks_per_reach)
             n = math.ceil(T / block)
             if z.shape[-1] == 1:  # one span per example and head (encoder): one table per head, broadcast
@@ -170,13 +161,13 @@ class AdaptiveSpanAttention(AttentionBase):
                                           score_bias=lambda distance: log_span_ramp(z_rows, distance, self.ramp,
                                                                                     reach, dtype=q.dtype))
             return self.finish(out), info
-        rel = (torch.arange(T, device=x.device) + offset)[:, None] - torch.arange(S, device=x.device)[None, :]
-        allowed = combine_masks(mask, causal_mask(T, S, offset, device=x.device) if causal else None)
+        rel = (torch.arange(T, device=x.device) + call.offset)[:, None] - torch.arange(S, device=x.device)[None, :]
+        allowed = combine_masks(call.mask, causal_mask(T, S, call.offset, device=x.device) if causal else None)
         distance = masked_distance(rel, allowed, causal=causal, dtype=torch.float32)  # (T, S) or (B, 1, T, S)
         bias = log_span_ramp(z[..., None], distance, self.ramp, reach, dtype=q.dtype)  # (B, H, T, S)
-        out, weights = attention_core(q, k, v, bias=bias, dropout=self.attn_dropout, need_weights=need_weights,
+        out, weights = attention_core(q, k, v, bias=bias, dropout=self.attn_dropout, need_weights=call.need_weights,
                                       guard_empty_rows=key_padding_mask is not None)
-        if need_weights:
+        if call.need_weights:
             plain = rel.clamp_min(0) if causal else rel.abs()
             info.update(weights=weights, span_mask=span_ramp(z.detach()[..., None], plain, self.ramp))
         return self.finish(out), info

@@ -1,4 +1,8 @@
-"""Pieces every attention type shares: the KV cache, head split/merge, the attention core, a base module.
+"""What every attention type shares: the KV cache, head split/merge, the attention core and the base layer.
+
+:class:`AttentionBase` is the one layer all five types are: its ``forward`` checks the inputs, projects
+keys and values (rotary, cache) and checks the masks the same way for every type, then hands an
+:class:`AttentionCall` to the type's ``attend`` — the only place where types differ.
 
 The attention core has two paths that compute the same thing:
 
@@ -16,6 +20,7 @@ zeros instead of NaN. Every attention type goes through this one function.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -25,7 +30,8 @@ from ..errors import ConfigError, ShapeError
 from ..rotary import RotaryEmbedding
 from .masks import causal_mask, check_key_padding_mask, combine_masks, padding_mask, rows_with_keys
 
-__all__ = ["KVCache", "split_heads", "merge_heads", "attention_core", "AttentionBase", "info_dict"]
+__all__ = ["KVCache", "split_heads", "merge_heads", "attention_core", "AttentionCall", "AttentionBase",
+           "info_dict"]
 
 
 class KVCache:
@@ -170,8 +176,55 @@ def info_dict(**entries: torch.Tensor | None) -> dict[str, torch.Tensor]:
     return {name: value for name, value in entries.items() if value is not None}
 
 
+@dataclass(slots=True)
+class AttentionCall:
+    """What :meth:`AttentionBase.forward` has prepared when it hands over to a type's :meth:`~AttentionBase.attend`.
+
+    Every type receives its keys and values the same way: projected for all ``H`` heads, rotated (self-
+    attention) and read from or added to the cache; the masks are checked. What a type does with them —
+    its queries, its masks, its extra statistics — is its own ``attend``.
+
+    Attributes:
+        x: ``(B, T, D)`` the layer input; queries are projected from it (or from a stream refined from it).
+        k, v: ``(B, H, L, d)`` keys and values: the context's (cross-attention) or, for self-attention, the
+            cached positions followed by this call's ``T``.
+        offset: absolute position of the first query (the cached length; 0 for cross-attention).
+        cross: the keys and values came from a context (or a filled cross-attention cache).
+        causal: decoder self-attention, query ``t`` sees keys ``≤ t`` (always False when ``cross``).
+        key_padding_mask: ``(B, L)`` bool, True = real key, or ``None`` (already shape-checked).
+        mask: the same as ``(B, 1, 1, L)`` for :func:`attention_core`, or ``None``.
+        cache: the layer's :class:`KVCache` or ``None`` (types keep running statistics in ``cache.state``).
+        need_weights: return attention maps in ``info``.
+    """
+
+    x: torch.Tensor
+    k: torch.Tensor
+    v: torch.Tensor
+    offset: int
+    cross: bool
+    causal: bool
+    key_padding_mask: torch.Tensor | None
+    mask: torch.Tensor | None
+    cache: KVCache | None
+    need_weights: bool
+
+    @property
+    def valid(self) -> torch.Tensor | None:
+        """``(B, T)`` bool: which of this call's own tokens are real (self-attention with a padding mask), else ``None``."""
+        if self.cross or self.key_padding_mask is None:
+            return None
+        return self.key_padding_mask[:, -self.x.shape[1]:]
+
+
 class AttentionBase(nn.Module):
-    """Multi-head projections, rotary, cache handling and input checks shared by every attention type.
+    """The one attention layer every type is: shared projections, rotary, cache and masks, then :meth:`attend`.
+
+    :meth:`forward` is the same for every type: check the inputs, project keys and values for all heads
+    (rotated for self-attention, appended to or read from the cache), check the key padding mask, and
+    call :meth:`attend` with an :class:`AttentionCall`. ``attend`` is plain multi-head attention here —
+    which is all :class:`~echo_edu.attention.StandardAttention` is — and each other type overrides it with
+    what makes it different, calling :meth:`project_query`, :meth:`core` and :meth:`finish` (or
+    ``super().attend``, where it reduces to plain attention, e.g. cross-attention).
 
     Args:
         dims: model width ``D`` (queries and output).
@@ -217,6 +270,45 @@ class AttentionBase(nn.Module):
         """Dropout probability to use now: the configured one while training, 0 in eval."""
         return self.dropout if self.training else 0.0
 
+    # ---- the shared forward ----
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, *, causal: bool = False,
+                key_padding_mask: torch.Tensor | None = None, cache: KVCache | None = None,
+                need_weights: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Attend from ``x`` to itself (or to ``context``): :meth:`prepare`, then the type's :meth:`attend`.
+
+        Args:
+            x: ``(B, T, D)`` queries (and keys/values for self-attention).
+            context: ``(B, S, C)`` for cross-attention, else ``None``.
+            causal: decoder self-attention (query ``t`` sees keys ``≤ t``); ignored for cross-attention.
+            key_padding_mask: ``(B, keys)`` bool, True = real key (keys include cached ones).
+            cache: :class:`KVCache` for incremental decoding, or ``None``.
+            need_weights: also return ``info["weights"]`` ``(B, H, T, keys)`` (and the type's maps).
+        Returns:
+            ``(out (B, T, D), info)`` — ``out`` is the update; the caller adds the residual.
+        """
+        return self.attend(self.prepare(x, context, causal=causal, key_padding_mask=key_padding_mask, cache=cache,
+                                        need_weights=need_weights))
+
+    def prepare(self, x: torch.Tensor, context: torch.Tensor | None = None, *, causal: bool = False,
+                key_padding_mask: torch.Tensor | None = None, cache: KVCache | None = None,
+                need_weights: bool = False) -> AttentionCall:
+        """Everything before :meth:`attend` (arguments as :meth:`forward`): checks, keys/values, cache, masks."""
+        self.check_inputs(x, context, cache)
+        k, v, offset, cross = self.project_kv(x, context, cache)  # (B, H, L, d) ×2
+        check_key_padding_mask(key_padding_mask, x.shape[0], k.shape[-2])
+        mask = None if key_padding_mask is None else padding_mask(key_padding_mask)  # (B, 1, 1, L)
+        return AttentionCall(x, k, v, offset, cross, causal and not cross, key_padding_mask, mask, cache,
+                             need_weights)
+
+    def attend(self, call: AttentionCall) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Plain multi-head attention of ``call.x``'s queries over ``call.k``/``call.v``: ``(out (B, T, D), info)``.
+
+        Types override this with their mechanism (and call it where they reduce to plain attention).
+        """
+        out, weights = self.core(self.project_query(call.x, call), call.k, call.v, call)  # (B, H, T, d)
+        return self.finish(out), info_dict(weights=weights)
+
+    # ---- pieces an ``attend`` is built from ----
     def check_inputs(self, x: torch.Tensor, context: torch.Tensor | None, cache: KVCache | None) -> None:
         """Raise :class:`ShapeError` naming the tensor and its shape when the inputs cannot be used."""
         name = type(self).__name__
@@ -231,28 +323,20 @@ class AttentionBase(nn.Module):
             raise ShapeError(f"{name} was built for cross-attention (context_dims={self.context_dims}) "
                              "but got no context and no filled cross-attention cache")
 
-    def project(self, x: torch.Tensor, context: torch.Tensor | None = None, cache: KVCache | None = None):
-        """Project to heads, rotate (self-attention) and read/extend the cache.
-
-        Args:
-            x: ``(B, T, D)``; context: ``(B, S, C)`` or ``None``; cache: a :class:`KVCache` or ``None``.
-        Returns:
-            ``(q (B, H, T, d), k (B, H, L, d), v (B, H, L, d), offset, cross)`` where ``offset`` is the
-            absolute position of the first query and ``cross`` tells whether this was cross-attention.
-        """
-        k, v, offset, cross = self.project_kv(x, context, cache)
-        return self.project_query(self.query, x, offset, cross), k, v, offset, cross
-
-    def project_query(self, linear: nn.Module, x: torch.Tensor, offset: int, cross: bool) -> torch.Tensor:
-        """Queries of ``x`` ``(B, T, D)`` through ``linear`` (any multiple of ``head_dim`` wide), split into
-        heads ``(B, h, T, d)`` and rotated from position ``offset`` (self-attention only)."""
-        q = linear(x).unflatten(-1, (-1, self.head_dim)).transpose(1, 2)  # (B, h, T, d)
-        if self.rotary is not None and not cross:
-            q = self.rotary.rotate_queries_or_keys(q, offset=offset)
-        return q
+    def project_query(self, h: torch.Tensor, call: AttentionCall, linear: nn.Module | None = None) -> torch.Tensor:
+        """Queries of ``h`` ``(B, T, D)`` through ``linear`` (default :attr:`query`; any multiple of ``head_dim``
+        wide), split into heads ``(B, h, T, d)`` and rotated from position ``call.offset`` (self-attention)."""
+        q = (self.query if linear is None else linear)(h).unflatten(-1, (-1, self.head_dim)).transpose(1, 2)
+        if self.rotary is not None and not call.cross:
+            q = self.rotary.rotate_queries_or_keys(q, offset=call.offset)
+        return q  # (B, h, T, d)
 
     def project_kv(self, x: torch.Tensor, context: torch.Tensor | None = None, cache: KVCache | None = None):
-        """The keys and values half of :meth:`project`: ``(k (B, H, L, d), v (B, H, L, d), offset, cross)``."""
+        """Keys and values of every head: ``(k (B, H, L, d), v (B, H, L, d), offset, cross)``.
+
+        Cross-attention projects the context once (or reads the filled cache); self-attention projects
+        ``x``, rotates the keys from ``offset`` = the cached length, and appends them to the cache.
+        """
         cross = context is not None or (cache is not None and cache.static)
         if cross:
             if cache is not None and cache.static:
@@ -271,10 +355,15 @@ class AttentionBase(nn.Module):
             k, v = cache.append(k, v)  # (B, H, offset + T, d)
         return k, v, offset, False
 
-    def key_mask(self, key_padding_mask: torch.Tensor | None, batch: int, t_k: int) -> torch.Tensor | None:
-        """Check a ``(B, T_k)`` key padding mask and return it as ``(B, 1, 1, T_k)`` (or ``None``)."""
-        check_key_padding_mask(key_padding_mask, batch, t_k)
-        return None if key_padding_mask is None else padding_mask(key_padding_mask)
+    def core(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+             call: AttentionCall) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:func:`attention_core` with the call's padding mask, causality, weights flag and the dropout in force.
+
+        ``q`` ``(B, h, T, d)``, ``k``/``v`` ``(B, h, L, d)`` (a group of heads or all of them) →
+        ``(out (B, h, T, d), weights (B, h, T, L) or None)``.
+        """
+        return attention_core(q, k, v, call.mask, causal=call.causal, dropout=self.attn_dropout,
+                              need_weights=call.need_weights)
 
     def residual_outputs(self) -> list[nn.Linear]:
         """The layers whose output is added to the residual stream (scaled down at init by the model)."""

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .base import AttentionBase, KVCache, attention_core, split_heads
+from .base import AttentionBase, AttentionCall, KVCache
 from .pooling import running_mean
 from .windows import local_attention
 
@@ -126,42 +126,28 @@ class AdaptiveFocusAttention(AttentionBase):
         window = self.window_table[bucket]                   # busier → narrower
         return window.expand(B, T), activity.expand(B, T)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, *, causal: bool = False,
-                key_padding_mask: torch.Tensor | None = None, cache: KVCache | None = None,
-                need_weights: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Attend inside each example's focus window, ``iterations`` times.
+    def attend(self, call: AttentionCall) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Attend inside each example's focus window, ``iterations`` times (cross-attention: no window).
 
-        Args:
-            x: ``(B, T, D)``; context: ``(B, S, C)`` for cross-attention or ``None``.
-            causal: decoder self-attention; key_padding_mask: ``(B, keys)`` bool, True = real key.
-            cache: :class:`~echo_edu.attention.KVCache` or ``None``; need_weights: return the last map.
-        Returns:
-            ``(out (B, T, D), info)``; ``out`` is the update, the caller adds the residual.
+        ``call``: see :class:`~echo_edu.attention.base.AttentionCall`. Returns ``(out (B, T, D), info)``;
+        ``out`` is the update, the caller adds the residual.
         """
-        self.check_inputs(x, context, cache)
-        B, T, _ = x.shape
-        q, k, v, offset, cross = self.project(x, context, cache)  # (B, H, T, d), (B, H, S, d) ×2
-        self.key_mask(key_padding_mask, B, k.shape[-2])           # shape check
+        x, k, v = call.x, call.k, call.v
         info: dict[str, torch.Tensor] = {}
-        if not cross:
-            valid = None if key_padding_mask is None else key_padding_mask[:, -T:]
-            window, activity = self.choose_windows(x, valid, causal=causal, cache=cache)
+        if not call.cross:
+            window, activity = self.choose_windows(x, call.valid, causal=call.causal, cache=call.cache)
             info.update(window=window, activity=activity)
-            per_example = window[:, 0] if not causal else window  # (B,) or (B, T)
+            per_example = window[:, 0] if not call.causal else window  # (B,) or (B, T)
         stream, weights = x, None
         for step in range(self.iterations):  # a fixed count, never a data-dependent stop
-            if step > 0:
-                q = split_heads(self.query(self.focus_norm(stream)), self.heads)  # (B, H, T, d)
-                if self.rotary is not None and not cross:
-                    q = self.rotary.rotate_queries_or_keys(q, offset=offset)
-            if cross:
-                mask = self.key_mask(key_padding_mask, B, k.shape[-2])
-                o, weights = attention_core(q, k, v, mask, dropout=self.attn_dropout, need_weights=need_weights)
+            q = self.project_query(x if step == 0 else self.focus_norm(stream), call)  # (B, H, T, d)
+            if call.cross:
+                o, weights = self.core(q, k, v, call)
             else:
-                o, weights = local_attention(q, k, v, per_example, max_window=self.windows[-1], causal=causal,
-                                             key_padding_mask=key_padding_mask, dropout=self.attn_dropout,
-                                             need_weights=need_weights)
+                o, weights = local_attention(q, k, v, per_example, max_window=self.windows[-1], causal=call.causal,
+                                             key_padding_mask=call.key_padding_mask, dropout=self.attn_dropout,
+                                             need_weights=call.need_weights)
             stream = stream + self.finish(o)
-        if need_weights:
+        if call.need_weights:
             info["weights"] = weights
         return stream - x, info

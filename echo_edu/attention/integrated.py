@@ -43,8 +43,8 @@ from torch import nn
 
 from ..errors import ConfigError, ShapeError
 from .refiner import QLearningRefiner
-from .base import AttentionBase, KVCache, attention_core, info_dict, merge_heads
-from .masks import check_key_padding_mask, rows_with_keys
+from .base import AttentionBase, KVCache, info_dict, merge_heads
+from .masks import rows_with_keys
 from .windows import local_attention
 
 __all__ = ["IntegratedAttention", "pool_blocks"]
@@ -180,13 +180,17 @@ class IntegratedAttention(nn.Module):
         """
         self.attn.check_inputs(x, context, cache)
         if self.is_cross:
-            return self._cross(x, context, key_padding_mask, cache, need_weights)
+            return self.attn.attend(self.attn.prepare(x, context, key_padding_mask=key_padding_mask, cache=cache,
+                                                      need_weights=need_weights))
         if context is not None:
             raise ShapeError("IntegratedAttention was built for self-attention; build it with context_dims=... "
                              "for cross-attention")
         B, T, _ = x.shape
-        q_l, q_g, k, v, offset = self._project(x, cache)  # (B, H, T, d) ×2, (B, H, L, d) ×2
-        check_key_padding_mask(key_padding_mask, B, k.shape[-2])
+        call = self.attn.prepare(x, causal=causal, key_padding_mask=key_padding_mask, cache=cache,
+                                 need_weights=need_weights)
+        k, v, offset = call.k, call.v, call.offset  # (B, H, L, d) ×2
+        q_l = self.attn.project_query(x, call)  # (B, H, T, d)
+        q_g = self.attn.project_query(x, call, self.global_query)
         out_g, w_g, visible, distance = self._global(q_g, k, v, offset, causal, key_padding_mask)
         # --- the refiner picks one window per token from the global view (no gradient, no host sync)
         with torch.no_grad():
@@ -205,12 +209,6 @@ class IntegratedAttention(nn.Module):
         info = info_dict(window=window, action=action, state=state, reward=reward,
                          weights=w_l, global_weights=w_g.detach() if need_weights else None)
         return out, info
-
-    def _project(self, x, cache):
-        """Local queries, global queries, shared keys/values (rotated, cached) and the position offset."""
-        q_l, k, v, offset, _ = self.attn.project(x, None, cache)
-        q_g = self.attn.project_query(self.global_query, x, offset, False)  # (B, H, T, d)
-        return q_l, q_g, k, v, offset
 
     def _global(self, q, k, v, offset, causal, key_padding_mask):
         """Global branch over pooled blocks (causal: complete past blocks + the query's own partial block).
@@ -276,15 +274,9 @@ class IntegratedAttention(nn.Module):
     def span_rewards(self, x: torch.Tensor, *, causal: bool = False,
                      key_padding_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """For analysis: every token's state ``(B, T)`` and the reward every window would earn ``(B, T, A)``."""
-        _, q_g, k, v, offset = self._project(x, None)
-        check_key_padding_mask(key_padding_mask, x.shape[0], k.shape[-2])
-        _, w_g, visible, distance = self._global(q_g, k, v, offset, causal, key_padding_mask)
+        call = self.attn.prepare(x, causal=causal, key_padding_mask=key_padding_mask)
+        q_g = self.attn.project_query(x, call, self.global_query)  # (B, H, T, d)
+        _, w_g, visible, distance = self._global(q_g, call.k, call.v, call.offset, causal, key_padding_mask)
         p, state = self._statistics(w_g, visible, distance)
         rewards = [self._reward(p, distance, w.expand(state.shape)) for w in self.windows]  # A is small
         return state, torch.stack(rewards, dim=-1)
-
-    def _cross(self, x, context, key_padding_mask, cache, need_weights):
-        q, k, v, _, _ = self.attn.project(x, context, cache)
-        mask = self.attn.key_mask(key_padding_mask, x.shape[0], k.shape[-2])
-        out, weights = attention_core(q, k, v, mask, dropout=self.attn.attn_dropout, need_weights=need_weights)
-        return self.attn.finish(out), info_dict(weights=weights)

@@ -83,7 +83,8 @@ def straight_through_bernoulli(logits: torch.Tensor, *, training: bool, temperat
     prob = torch.sigmoid(logits)
     if not training:
         return (logits > 0).to(logits.dtype), prob
-    u = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=torch.float32)
+    # rand_like, not rand(logits.shape): the same draws, and it also traces when dynamo makes the shape symbolic
+    u = torch.rand_like(logits, dtype=torch.float32, memory_format=torch.contiguous_format, generator=generator)
     u = u.clamp(1e-6, 1.0 - 1e-6)
     noise = (torch.log(u) - torch.log1p(-u)).to(logits.dtype)  # logistic(0, 1)
     soft = torch.sigmoid((logits + noise) / temperature)
