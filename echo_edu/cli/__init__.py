@@ -22,9 +22,9 @@ import sys
 
 from ..errors import EchoError
 from . import demo, evaluate, synth, train, transcribe
-from .common import bundled_model_dir
+from .common import bundled_model_dir, digits_model_dir
 
-__all__ = ["main", "build_parser", "bundled_model_dir", "COMMANDS"]
+__all__ = ["main", "build_parser", "bundled_model_dir", "digits_model_dir", "COMMANDS"]
 
 #: subcommand -> its module
 COMMANDS = {"transcribe": transcribe, "demo": demo, "synth": synth, "train": train, "evaluate": evaluate}

@@ -17,7 +17,7 @@ from ..errors import CheckpointError
 from ..model import Echo
 from ..utils import default_device
 
-__all__ = ["bundled_model_dir", "add_decoding_arguments", "decoding", "load_model", "add_corpus_arguments",
+__all__ = ["bundled_model_dir", "digits_model_dir", "add_decoding_arguments", "decoding", "load_model", "add_corpus_arguments",
            "corpus_from_args", "corpus_recipe", "corpus_name"]
 
 
@@ -25,6 +25,11 @@ def bundled_model_dir() -> Path:
     """``assets/echo-an4/``: the default model, trained on real speech (AN4, Speech Commands, FSDD) and
     AN4-style synthetic speech. ``assets/echo-digits`` (synthetic digits only) stays for the lessons."""
     return Path(__file__).resolve().parents[2] / "assets" / "echo-an4"
+
+
+def digits_model_dir() -> Path:
+    """``assets/echo-digits/``: the lessons' small model, trained on synthetic digits only."""
+    return Path(__file__).resolve().parents[2] / "assets" / "echo-digits"
 
 
 def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:

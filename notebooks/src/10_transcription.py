@@ -35,7 +35,7 @@ import torch
 
 import echo_edu
 from echo_edu import Echo, transcribe
-from echo_edu.cli import bundled_model_dir, main as echo_edu_cli
+from echo_edu.cli import digits_model_dir, main as echo_edu_cli
 from echo_edu.data import load_samples
 from echo_edu.data.samples import SAMPLES_DIR
 from echo_edu.decode import decode, greedy_decode
@@ -59,7 +59,7 @@ QUICK = echo_edu.quick_mode()
 
 # %%
 samples = load_samples("digits")
-MODEL_DIR = bundled_model_dir()
+MODEL_DIR = digits_model_dir()
 if (MODEL_DIR / "model.safetensors").is_file():
     print("using the bundled model", MODEL_DIR)
 else:
@@ -79,7 +79,7 @@ else:
     stand_in.save_pretrained(MODEL_DIR)
 
 model = Echo.from_pretrained(MODEL_DIR)
-BUNDLED = MODEL_DIR == bundled_model_dir()
+BUNDLED = MODEL_DIR == digits_model_dir()
 print(f"{model.num_parameters() / 1e6:.2f} M parameters · window {model.dims.audio_seconds:.0f} s · "
       f"attention: {model.dims.self_attention_type} (layer B), {model.dims.cross_attention_type} (cross)")
 
@@ -456,7 +456,7 @@ from collections import Counter
 
 import torch
 from echo_edu import Echo, transcribe
-from echo_edu.cli import bundled_model_dir
+from echo_edu.cli import digits_model_dir
 from echo_edu.data import load_samples
 from echo_edu.exercises.lesson10 import check_digit_errors
 
@@ -480,7 +480,7 @@ def digit_errors(reference, hypothesis):
     return +errors
 
 
-samples1, model1 = load_samples("digits"), Echo.from_pretrained(bundled_model_dir())
+samples1, model1 = load_samples("digits"), Echo.from_pretrained(digits_model_dir())
 takes = []
 for seed1 in (0, 1):
     hiss = torch.Generator().manual_seed(seed1)
@@ -495,7 +495,7 @@ assert check_digit_errors(digit_errors)
 # Solution 2: peak frame per character, clips transcribed right against hissing takes transcribed wrong.
 import torch
 from echo_edu import Echo
-from echo_edu.cli import bundled_model_dir
+from echo_edu.cli import digits_model_dir
 from echo_edu.data import load_samples
 from echo_edu.exercises.lesson10 import check_alignment_peaks
 from echo_edu.viz.transcription import cross_attention_alignment
@@ -506,7 +506,7 @@ def forward_share(alignment):
     return (peaks[1:] >= peaks[:-1]).float().mean().item() if len(peaks) > 1 else 1.0
 
 
-model2 = Echo.from_pretrained(bundled_model_dir())
+model2 = Echo.from_pretrained(digits_model_dir())
 held2 = load_samples("digits").filter(lambda r: r["held_out"])
 hiss2 = torch.Generator().manual_seed(0)
 clean2 = [cross_attention_alignment(model2, r["audio"]) for r in held2]
@@ -522,13 +522,13 @@ assert check_alignment_peaks(forward_share, right2, wrong2)
 # Solution 3: the long file of section 6, stitched with and without overlap.
 import torch
 from echo_edu import Echo
-from echo_edu.cli import bundled_model_dir
+from echo_edu.cli import digits_model_dir
 from echo_edu.data import load_samples
 from echo_edu.exercises.lesson10 import check_no_overlap
 from echo_edu.metrics import error_rates
 from echo_edu.transcribe import split_windows, transcribe_detailed
 
-model3, samples3 = Echo.from_pretrained(bundled_model_dir()), load_samples("digits").select(range(6))
+model3, samples3 = Echo.from_pretrained(digits_model_dir()), load_samples("digits").select(range(6))
 long3 = torch.cat([torch.cat([torch.tensor(r["audio"]["array"]), torch.zeros(4000)]) for r in samples3])
 reference3 = " ".join(samples3["text"])
 scored = {}
@@ -545,12 +545,12 @@ assert check_no_overlap(default3.wer, zero3.wer, n_default, n_zero, default3.del
 # Solution 4: count the positions the decoder is given at each step.
 import echo_edu
 from echo_edu import Echo
-from echo_edu.cli import bundled_model_dir
+from echo_edu.cli import digits_model_dir
 from echo_edu.data import load_samples
 from echo_edu.decode import decode, greedy_decode
 from echo_edu.exercises.lesson10 import check_decode_work
 
-model4 = Echo.from_pretrained(bundled_model_dir())
+model4 = Echo.from_pretrained(digits_model_dir())
 longest = max(load_samples("digits").filter(lambda r: r["held_out"]), key=lambda r: len(r["text"]))
 encoded4 = model4.encoder(echo_edu.process_audio(longest["audio"], model4.dims.audio_ctx, model4.dims.mels))
 given = {}
