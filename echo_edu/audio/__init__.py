@@ -12,13 +12,12 @@ augmentation (:mod:`echo_edu.augmentation`), which the model never imports.
 
 from __future__ import annotations
 
-from .frontend import (FRAMES_PER_SECOND, HOP_LENGTH, N_FFT, POSITIONS_PER_SECOND, SAMPLE_RATE,
-                       SAMPLES_PER_POSITION, load_audio, log_mel_spectrogram, mel_filters, pad_or_trim,
-                       process_audio, save_audio)
+from .frontend import (FRAMES_PER_SECOND, HOP_LENGTH, N_FFT, SAMPLE_RATE, load_audio, log_mel_spectrogram,
+                       mel_filters, pad_or_trim, process_audio, save_audio)
 from .normalize import NORMALIZATION_MODES, encoder_positions, frame_lengths, normalize_features, signal_frames
 
 __all__ = [
-    "SAMPLE_RATE", "HOP_LENGTH", "N_FFT", "FRAMES_PER_SECOND", "SAMPLES_PER_POSITION", "POSITIONS_PER_SECOND",
+    "SAMPLE_RATE", "HOP_LENGTH", "N_FFT", "FRAMES_PER_SECOND",
     "load_audio", "save_audio", "log_mel_spectrogram", "process_audio", "pad_or_trim", "mel_filters",
     "NORMALIZATION_MODES", "normalize_features", "frame_lengths", "encoder_positions", "signal_frames",
 ]

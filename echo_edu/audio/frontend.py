@@ -30,18 +30,15 @@ import torchaudio
 
 from ..errors import AudioError, AudioFileNotFoundError, ShapeError
 
-__all__ = ["SAMPLE_RATE", "HOP_LENGTH", "N_FFT", "FRAMES_PER_SECOND", "SAMPLES_PER_POSITION",
-           "POSITIONS_PER_SECOND", "load_audio", "process_audio", "log_mel_spectrogram", "pad_or_trim",
+__all__ = ["SAMPLE_RATE", "HOP_LENGTH", "N_FFT", "FRAMES_PER_SECOND", "load_audio", "process_audio", "log_mel_spectrogram", "pad_or_trim",
            "mel_filters", "save_audio"]
 
 SAMPLE_RATE = 16000   # samples per second everywhere inside echo_edu
 N_FFT = 400           # 25 ms analysis window
 HOP_LENGTH = 160      # 10 ms between frames
-# Derived once, here: the log-mel has 100 frames per second; the encoder's stride-2 conv pairs frames,
-# so each encoder position covers 2 hops = 320 samples = 20 ms, 50 positions per second.
+# Derived once, here: the log-mel has 100 frames per second. How many frames one encoder position covers
+# is the model's ``Dimensions.audio_stride`` (2 or 4), so positions per second live there, not here.
 FRAMES_PER_SECOND = SAMPLE_RATE // HOP_LENGTH
-SAMPLES_PER_POSITION = 2 * HOP_LENGTH
-POSITIONS_PER_SECOND = SAMPLE_RATE // SAMPLES_PER_POSITION
 
 _INT_SCALE = {np.dtype("int16"): 32768.0, np.dtype("int32"): 2147483648.0, np.dtype("int8"): 128.0}
 _MAX_FLOAT_PEAK = 1.5  # a float signal louder than this is almost surely unscaled integer PCM

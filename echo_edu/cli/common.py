@@ -21,15 +21,19 @@ __all__ = ["bundled_model_dir", "digits_model_dir", "add_decoding_arguments", "d
            "corpus_from_args", "corpus_recipe", "corpus_name"]
 
 
+#: The repository's ``assets/`` folder, where the trained models ship.
+ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
+
+
 def bundled_model_dir() -> Path:
     """``assets/echo-an4/``: the default model, trained on real speech (AN4, Speech Commands, FSDD) and
     AN4-style synthetic speech. ``assets/echo-digits`` (synthetic digits only) stays for the lessons."""
-    return Path(__file__).resolve().parents[2] / "assets" / "echo-an4"
+    return ASSETS_DIR / "echo-an4"
 
 
 def digits_model_dir() -> Path:
     """``assets/echo-digits/``: the lessons' small model, trained on synthetic digits only."""
-    return Path(__file__).resolve().parents[2] / "assets" / "echo-digits"
+    return ASSETS_DIR / "echo-digits"
 
 
 def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
