@@ -1,13 +1,15 @@
 """Does synthetic speech help a real low-resource task? Train the echo-an4 recipe on each data mixture.
 
     python tools/an4_experiment.py --steps 400 --seeds 0 1            # 3 mixtures x 2 seeds, then the table
+    python tools/an4_experiment.py --steps 400 --seeds 0 --mixes both --attention integrated myelinated
     python tools/an4_experiment.py --table-only                       # rebuild the table from finished runs
 
 Every arm uses ``tools/train_an4.py``'s architecture, schedule and augmentation, shortened to ``--steps``
 (the same budget for every arm); only the data differ (``--mix``): the real recordings, the AN4-domain
 synthetic speech, or both. Each arm is scored on AN4 dev (greedy), once on AN4 test, and on the real
 speakers no arm heard (the FSDD and Speech Commands test speakers). Runs land in ``<out>/<mix>-s<seed>``
-and are skipped when already finished; the table (mean and standard deviation over seeds) is written to
+(``<mix>-<attention>-s<seed>`` for an Echo attention type in the encoder, ``--attention``) and are
+skipped when already finished; the table (mean and standard deviation over seeds) is written to
 ``<out>/table.md`` and ``<out>/table.json``.
 """
 
@@ -27,6 +29,7 @@ from echo_edu import Echo                                      # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tools"))
 from an4_report import held_out                                # noqa: E402
+from echo_edu.attention import ATTENTION_TYPES                 # noqa: E402
 from train_an4 import MIXES                                    # noqa: E402
 
 #: Clips scored of each unseen-speaker set per arm (spread over the set); beam search is left out: time.
@@ -36,18 +39,24 @@ COLUMNS = (("AN4 dev", "dev"), ("AN4 dev, CTC head", "dev_ctc"), ("AN4 test", "t
            ("Speech Commands unseen", "commands"), ("FSDD unseen", "fsdd"))
 
 
-def run_arm(out: Path, mix: str, seed: int, steps: int, data_root: Path, threads: int) -> dict:
+def arm_folder(out: Path, mix: str, seed: int, attention: str = "standard") -> Path:
+    """Where one arm's run lives: ``<mix>-s<seed>``, or ``<mix>-<attention>-s<seed>`` for an Echo type."""
+    return out / (f"{mix}-s{seed}" if attention == "standard" else f"{mix}-{attention}-s{seed}")
+
+
+def run_arm(out: Path, mix: str, seed: int, steps: int, data_root: Path, threads: int,
+            attention: str = "standard") -> dict:
     """Train and score one arm (or read its scores when it finished before)."""
-    folder = out / f"{mix}-s{seed}"
+    folder = arm_folder(out, mix, seed, attention)
     scores_path = folder / "scores.json"
     if scores_path.exists():
         return json.loads(scores_path.read_text())
     subprocess.run([sys.executable, str(ROOT / "tools" / "train_an4.py"), "--data-root", str(data_root),
                     "--output", str(folder), "--mix", mix, "--seed", str(seed), "--steps", str(steps),
-                    "--threads", str(threads), "--score-test"], check=True)
+                    "--threads", str(threads), "--attention", attention, "--score-test"], check=True)
     log = json.loads((folder / "training_log.json").read_text())
     extra = held_out(Echo.from_pretrained(folder), data_root, methods=("greedy", "ctc"), limit=UNSEEN_CLIPS)
-    scores = {"mix": mix, "seed": seed, "steps": log["steps"], "train_seconds": log["train_seconds"],
+    scores = {"mix": mix, "attention": attention, "seed": seed, "steps": log["steps"], "train_seconds": log["train_seconds"],
               "dev": log["dev"]["overall"], "test": log["test"]["overall"],
               "commands": extra["commands_test_speakers"]["overall"], "fsdd": extra["fsdd_test_speaker"]["overall"],
               "dev_ctc": extra["an4_dev_by_method"]["ctc"], "dev_by_method": extra["an4_dev_by_method"]}
@@ -55,27 +64,25 @@ def run_arm(out: Path, mix: str, seed: int, steps: int, data_root: Path, threads
     return scores
 
 
-def summarise(arms: list[dict]) -> dict:
-    """``{mix: {column: (mean WER, sd WER, mean CER, seeds)}}`` over the finished arms."""
+def summarise(arms: list[dict], key: str = "mix") -> dict:
+    """``{arm[key]: {column: {wer, wer_sd, cer, seeds, wer_each}}}`` over the finished arms (WER, CER in %)."""
     table = {}
-    for mix in MIXES:
-        runs = [a for a in arms if a["mix"] == mix]
-        if not runs:
-            continue
-        table[mix] = {}
-        for _, key in COLUMNS:
-            wer = [100 * r[key]["wer"] for r in runs]
-            cer = [100 * r[key]["cer"] for r in runs]
-            table[mix][key] = {"wer": statistics.fmean(wer), "wer_sd": statistics.stdev(wer) if len(wer) > 1 else None,
+    for name in dict.fromkeys(a[key] for a in arms):
+        runs = [a for a in arms if a[key] == name]
+        table[name] = {}
+        for _, column in COLUMNS:
+            wer = [100 * r[column]["wer"] for r in runs]
+            cer = [100 * r[column]["cer"] for r in runs]
+            table[name][column] = {"wer": statistics.fmean(wer), "wer_sd": statistics.stdev(wer) if len(wer) > 1 else None,
                                "cer": statistics.fmean(cer), "seeds": [r["seed"] for r in runs],
                                "wer_each": wer}
     return table
 
 
-def markdown(table: dict, steps: int) -> str:
+def markdown(table: dict, steps: int, first: str = "training data") -> str:
     lines = [f"WER % (mean ± sd over seeds; CER % in brackets), {steps} steps of 32 clips per arm; greedy decoding "
              "of the attention decoder except the CTC-head column.",
-             "", "| training data | " + " | ".join(label for label, _ in COLUMNS) + " |",
+             "", f"| {first} | " + " | ".join(label for label, _ in COLUMNS) + " |",
              "|---|" + "---:|" * len(COLUMNS)]
     for mix, cols in table.items():
         cells = []
@@ -94,21 +101,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--mixes", nargs="+", choices=sorted(MIXES), default=list(MIXES))
+    parser.add_argument("--attention", nargs="+", choices=ATTENTION_TYPES, default=["standard"],
+                        help="self-attention of the encoder's last blocks (train_an4.py --attention)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--table-only", action="store_true", help="only rebuild the table from finished arms")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    arms = []
-    for seed in args.seeds:
-        for mix in args.mixes:
-            done = args.out / f"{mix}-s{seed}" / "scores.json"
-            if args.table_only and not done.exists():
-                continue
-            arms.append(run_arm(args.out, mix, seed, args.steps, args.data_root, args.threads))
-    table = summarise(arms)
-    (args.out / "table.json").write_text(json.dumps({"steps": args.steps, "table": table, "arms": arms}, indent=1))
-    (args.out / "table.md").write_text(markdown(table, args.steps) + "\n")
-    print(markdown(table, args.steps))
+    if not args.table_only:
+        for seed in args.seeds:
+            for attention in args.attention:
+                for mix in args.mixes:
+                    run_arm(args.out, mix, seed, args.steps, args.data_root, args.threads, attention)
+    # the table covers every finished arm in --out, whichever command trained it
+    arms = [json.loads(p.read_text()) for p in sorted(args.out.glob("*-s*/scores.json"))]
+    for arm in arms:
+        arm.setdefault("attention", "standard")
+    standard = [a for a in arms if a["attention"] == "standard"]
+    table = dict(sorted(summarise(standard).items(), key=lambda row: list(MIXES).index(row[0])))
+    # the attention comparison: every type trained on the model's data (both), beside standard
+    attention = summarise([a for a in arms if a["mix"] == "both"], key="attention")
+    (args.out / "table.json").write_text(json.dumps({"steps": args.steps, "table": table, "attention": attention,
+                                                     "arms": arms}, indent=1))
+    text = markdown(table, args.steps) + "\n\n" + markdown(attention, args.steps, "encoder attention (data: both)")
+    (args.out / "table.md").write_text(text + "\n")
+    print(text)
     return 0
 
 

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from echo_edu import Dimensions, Echo                          # noqa: E402
+from echo_edu.attention import ATTENTION_TYPES                 # noqa: E402
 from echo_edu.augmentation import AugmentConfig                # noqa: E402
 from echo_edu.data import load_an4, load_speech                # noqa: E402
 from echo_edu.evaluate import evaluate_model                   # noqa: E402
@@ -64,9 +65,23 @@ def training_corpus(data_root: Path, window_s: float, mix: str = "both"):
     return DatasetDict(train=train_set, validation=load_an4(data_root / "an4")["validation"])
 
 
-def build_model(seed: int) -> Echo:
+#: ``--attention TYPE``: the encoder's last ``ECHO_BLOCKS`` of its six blocks use Echo's ``TYPE`` self-attention
+#: (``audio_layerB`` blocks), the first ones stay standard; ``standard`` is the model as shipped.
+ECHO_BLOCKS = 3
+
+
+def recipe_dims(attention: str = "standard") -> dict:
+    """The recipe's ``Dimensions`` fields, with ``attention`` self-attention in the encoder's last blocks."""
+    dims = dict(RECIPE["dims"])
+    if attention != "standard":
+        dims.update(audio_layerA=dims["audio_layerA"] - ECHO_BLOCKS, audio_layerB=ECHO_BLOCKS,
+                    self_attention_type=attention)
+    return dims
+
+
+def build_model(seed: int, attention: str = "standard") -> Echo:
     torch.manual_seed(seed)
-    return Echo(Dimensions(**RECIPE["dims"]))
+    return Echo(Dimensions(**recipe_dims(attention)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,12 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="override the recipe's steps")
     parser.add_argument("--seed", type=int, default=RECIPE["train"]["seed"])
     parser.add_argument("--mix", choices=sorted(MIXES), default="both", help="which training data (the model: both)")
+    parser.add_argument("--attention", choices=ATTENTION_TYPES, default="standard",
+                        help=f"self-attention of the encoder's last {ECHO_BLOCKS} blocks (the model: standard)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--probe", type=int, default=0, help="only time this many steps")
     parser.add_argument("--score-test", action="store_true", help="score AN4 test once (the final model)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    model = build_model(args.seed)
+    model = build_model(args.seed, args.attention)
     started = time.perf_counter()
     corpus = training_corpus(args.data_root, model.dims.audio_seconds, args.mix)
     load_s = time.perf_counter() - started
@@ -102,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     model.save_pretrained(args.output)
     dev = evaluate_model(model, corpus["validation"], batch_size=32)
     log = {"recipe": RECIPE, "corpus": {"data": [s.format(root=args.data_root) for s in MIXES[args.mix]]},
-           "mix": args.mix, "seed": args.seed, "steps": history.step,
+           "mix": args.mix, "attention": args.attention, "seed": args.seed, "steps": history.step,
            "train_seconds": history.seconds, "threads": args.threads,
            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
            "training_clips": len(corpus["train"]), "dev": dev.to_dict(), "history": history.to_dict()}
