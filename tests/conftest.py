@@ -8,12 +8,31 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ECHO_EDU_QUICK", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import atexit
+import shutil
+import tempfile
+
 import pytest
 import torch
+
+import notebook_rerun
+
+# A fresh echo_edu cache per test session (shared by its workers, which inherit the variable): lessons
+# start from a cold cache, as on a new machine, and their reruns see what that first run cached.
+if "ECHO_EDU_CACHE" not in os.environ:
+    os.environ["ECHO_EDU_CACHE"] = tempfile.mkdtemp(prefix="echo-edu-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["ECHO_EDU_CACHE"], ignore_errors=True)
 
 # One thread per process: the test command runs one pytest worker per core (pytest -n 2), and on a
 # loaded 2-core machine two threads per worker were measured up to 30x slower than one.
 torch.set_num_threads(1)
+
+
+
+def pytest_configure(config):
+    # a plugin, not hooks of this conftest: per-item hooks here would only see items under tests/
+    config.pluginmanager.register(notebook_rerun, "echo-edu-notebook-rerun")
+
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
