@@ -82,8 +82,11 @@ def test_the_sentence_names_exactly_the_intervals_that_contain_zero():
 @pytest.mark.parametrize("quick", [True, False], ids=["quick", "full"])
 @pytest.mark.parametrize("topic", sorted(LESSON_EXPERIMENTS))
 def test_the_committed_results_are_of_exactly_the_current_experiments(topic, quick):
-    """Lesson 09 loads these instead of running minutes of experiments; stale ones would be run again."""
+    """CI's lesson 09 loads the quick-budget results instead of running minutes of experiments, so they must
+    be there and current; a full-budget one (people's lesson 09 runs it when absent) must be current if committed."""
     experiment = LESSON_EXPERIMENTS[topic](quick)
+    if not quick and not (COMMITTED / f"{experiment.name}-{experiment.steps}.json").exists():
+        return
     assert load_saved(experiment, COMMITTED) is not None, (
         f"assets/results/experiments has no result of the current {experiment.name} at {experiment.steps} steps "
         f"(plan, code in echo_edu/experiments/lessons.py or torch changed): run python tools/run_experiments.py")
