@@ -18,8 +18,6 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
-# lessons whose exercises have checked answers (all of them, once issue 15 item 1 is done)
-CHECKED = {"01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11"}
 
 
 def exercise_count(notebook) -> int:
@@ -37,12 +35,26 @@ def solutions(notebook) -> list:
 
 def solution_params():
     for source in SOURCES:
-        if source.name[:2] in CHECKED:
-            for index, cell in enumerate(solutions(jupytext.read(source))):
-                yield pytest.param(cell.source, id=f"{source.stem}-solution-{index + 1}")
+        for index, cell in enumerate(solutions(jupytext.read(source))):
+            yield pytest.param(cell.source, id=f"{source.stem}-solution-{index + 1}")
 
 
-@pytest.mark.parametrize("source", [s for s in SOURCES if s.name[:2] in CHECKED], ids=lambda s: s.stem)
+def topic(source: Path) -> str:
+    """``notebooks/src/03_rotary_embeddings.py`` → ``rotary_embeddings``: the name of its checkers' module."""
+    return source.stem.split("_", 1)[1]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.stem)
+def test_checkers_are_named_by_topic_so_a_reorder_renames_no_module(source):
+    """Every solution imports its checkers from ``echo_edu.exercises.<topic>``, the lesson's name without its
+    number, and that module exists; numbered modules (``lesson03``) would have to move with every reorder."""
+    imported = {m for cell in solutions(jupytext.read(source))
+                for m in re.findall(r"echo_edu\.exercises\.(\w+)", cell.source)}
+    assert imported == {topic(source)}, imported
+    assert (ROOT / "echo_edu" / "exercises" / f"{topic(source)}.py").is_file()
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.stem)
 def test_every_exercise_has_one_collapsed_solution_that_calls_a_checker(source):
     notebook = jupytext.read(source)
     cells = solutions(notebook)
@@ -66,13 +78,11 @@ def rejected(ok: bool, capsys) -> bool:
     return ok is False and "Hint:" in capsys.readouterr().out
 
 
-def test_lesson03_checkers_reject_wrong_answers(capsys):
+def test_attention_basics_checkers_reject_wrong_answers(capsys):
     from echo_edu.attention import KVCache
-    from echo_edu.exercises import lesson03 as ex
+    from echo_edu.exercises import attention_basics as ex
 
     assert rejected(ex.check_scale(0.9, 0.16), capsys)                  # swapped
-    assert rejected(ex.check_no_rotary(0.10, 1.0), capsys)              # "it stays at chance"
-    assert rejected(ex.check_no_rotary(0.95, 1.0), capsys)              # "it solves it anyway"
     assert rejected(ex.check_layers_needed(lambda lag, w: -(-lag // w)), capsys)   # forgets the own position
 
     def uncached(attn, x, context):                                     # no cache: keys never stored
@@ -80,11 +90,11 @@ def test_lesson03_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_cross_cache(uncached), capsys)
 
 
-def test_lesson01_checkers_reject_wrong_answers(capsys):
+def test_quaternions_checkers_reject_wrong_answers(capsys):
     import math
 
     from echo_edu import quat_from_axis_angle, quat_from_matrix, quat_norm, quat_normalize, quat_slerp
-    from echo_edu.exercises import lesson01 as ex
+    from echo_edu.exercises import quaternions as ex
 
     gen = torch.Generator().manual_seed(0)
     q, r = torch.randn(2, 50, 4, generator=gen) * 2
@@ -103,9 +113,9 @@ def test_lesson01_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_naive_from_matrix(lambda m: torch.tensor([1.0, 0.0, 0.0, 0.0])), capsys)
 
 
-def test_lesson02_checkers_reject_wrong_answers(capsys):
+def test_rotary_embeddings_checkers_reject_wrong_answers(capsys):
     from echo_edu import RotaryEmbedding, rodrigues_matrix
-    from echo_edu.exercises import lesson02 as ex
+    from echo_edu.exercises import rotary_embeddings as ex
     from echo_edu.viz.rotary import similarity_map
 
     eye = torch.eye(3, dtype=torch.float64)
@@ -122,11 +132,13 @@ def test_lesson02_checkers_reject_wrong_answers(capsys):
     R = RotaryEmbedding(8).rotation_matrix(torch.tensor([3.0]))[0]
     assert rejected(ex.check_fixed_rotation(torch.eye(8), 0.0), capsys)                          # no rotation at all
     assert rejected(ex.check_fixed_rotation(R, 0.7), capsys)                                     # q, k turned differently
+    assert rejected(ex.check_no_rotary(0.10, 1.0), capsys)              # "it stays at chance"
+    assert rejected(ex.check_no_rotary(0.95, 1.0), capsys)              # "it solves it anyway"
 
 
-def test_lesson08_checkers_reject_wrong_answers(capsys):
+def test_echo_model_checkers_reject_wrong_answers(capsys):
     from echo_edu import Dimensions, Echo
-    from echo_edu.exercises import lesson08 as ex
+    from echo_edu.exercises import echo_model as ex
 
     wide = Echo(Dimensions.tiny(audio_dims=96, audio_head=3))
     cross = [n for n, _ in wide.decoder.named_parameters() if ".cross." in n and n.endswith("weight")]
@@ -141,9 +153,9 @@ def test_lesson08_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_cache_speed([10, 20, 30], [0.01, 0.02, 0.03], [0.02, 0.08, 0.2]), capsys)  # too short
 
 
-def test_lesson07_checkers_reject_wrong_answers(capsys):
+def test_audio_and_data_checkers_reject_wrong_answers(capsys):
     from echo_edu.data import load_samples, plan_corpus
-    from echo_edu.exercises import lesson07 as ex
+    from echo_edu.exercises import audio_and_data as ex
     from echo_edu.text import normalize_text
     from echo_edu.viz.audio import feature_pipeline
 
@@ -162,8 +174,8 @@ def test_lesson07_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_digit_inverse(no_zeros), capsys)                              # drops leading zeros
 
 
-def test_lesson04_checkers_reject_wrong_answers(capsys):
-    from echo_edu.exercises import lesson04 as ex
+def test_myelinated_attention_checkers_reject_wrong_answers(capsys):
+    from echo_edu.exercises import myelinated_attention as ex
 
     assert rejected(ex.check_no_cost([0.1, 0.12, 0.1], [0.99, 0.99, 0.8], [0.0] * 3), capsys)    # "nothing skipped"
     assert rejected(ex.check_no_cost([0.99, 0.99, 0.8], [0.99, 0.99, 0.8], [0.0] * 3), capsys)   # "cost changes nothing"
@@ -179,9 +191,9 @@ def test_lesson04_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_importance(0.86, 0.65, 0.0, 1.0, 0.2), capsys)                      # gradient not zero
 
 
-def test_lesson05_checkers_reject_wrong_answers(capsys):
+def test_q_learning_refiner_checkers_reject_wrong_answers(capsys):
     from echo_edu.attention.refiner import ToySpanTask
-    from echo_edu.exercises import lesson05 as ex
+    from echo_edu.exercises import q_learning_refiner as ex
 
     assert rejected(ex.check_cheap_width([0, 0, 0, 3], 0.00625, 10, 6, 8), capsys)     # "everything picks w = 4"
     assert rejected(ex.check_cheap_width([0, 1, 2, 3], 0.0625, 10, 6, 8), capsys)      # the gap at cost 0.5
@@ -202,8 +214,8 @@ def test_lesson05_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_width_cost(eights, eights, 0.15, 1.5), capsys)           # "the loss suffers"
 
 
-def test_lesson06_checkers_reject_wrong_answers(capsys):
-    from echo_edu.exercises import lesson06 as ex
+def test_adaptive_windows_checkers_reject_wrong_answers(capsys):
+    from echo_edu.exercises import adaptive_windows as ex
 
     low, high = [35.0, 32.0, 33.0], [10.0, 6.5, 9.7]
     assert rejected(ex.check_span_penalty(low, [20.0] * 3, [0.2] * 3, [0.7] * 3), capsys)   # "it still grows"
@@ -220,11 +232,11 @@ def test_lesson06_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_focus_speed(2048, 64, True, 0.05, 0.06), capsys)       # no speed-up
 
 
-def test_lesson10_checkers_reject_wrong_answers(capsys):
+def test_transcription_checkers_reject_wrong_answers(capsys):
     from collections import Counter
     from types import SimpleNamespace
 
-    from echo_edu.exercises import lesson10 as ex
+    from echo_edu.exercises import transcription as ex
 
     by_position = lambda ref, hyp: Counter(r for r, h in zip(ref.split(), hyp.split()) if r != h)  # noqa: E731
     assert rejected(ex.check_digit_errors(by_position), capsys)                      # no alignment
@@ -243,8 +255,8 @@ def test_lesson10_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_decode_work([1] * 3, [1, 2, 3]), capsys)                # too short to see
 
 
-def test_lesson09_checkers_reject_wrong_answers(capsys):
-    from echo_edu.exercises import lesson09 as ex
+def test_training_checkers_reject_wrong_answers(capsys):
+    from echo_edu.exercises import training as ex
 
     def mean_of_means(model, batches):                                          # each micro-batch's own mean
         total = 0.0
@@ -280,9 +292,9 @@ def test_lesson09_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_decay_rule(lambda name, p: "weight" in name and "embed" not in name), capsys)  # norms
 
 
-def test_lesson11_checkers_reject_wrong_answers(capsys):
+def test_generalisation_checkers_reject_wrong_answers(capsys):
     from echo_edu.audio import log_mel_spectrogram, normalize_features
-    from echo_edu.exercises import lesson11 as ex
+    from echo_edu.exercises import generalisation as ex
     from echo_edu.viz.augmentation import demo_clip
 
     before, after = ex._separation_ratios()

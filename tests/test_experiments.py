@@ -1,4 +1,4 @@
-"""The paired experiments of lessons 04–06: Student's t, the interval, the verdict, plans, runs and saving."""
+"""The paired experiments of lessons 05–07: Student's t, the interval, the verdict, plans, runs and saving."""
 
 from __future__ import annotations
 
@@ -151,7 +151,8 @@ def test_local_mean_targets_match_a_loop():
 def test_each_lesson_experiment_is_paired_deterministic_and_compares_two_different_arms(lesson):
     quick, full = LESSON_EXPERIMENTS[lesson](True), LESSON_EXPERIMENTS[lesson](False)
     assert len(quick.seeds) >= 5 and len(full.seeds) >= len(quick.seeds) and full.steps > quick.steps
-    assert quick.name.startswith(lesson)
+    notebook = list((ROOT / "notebooks" / "src").glob(f"[0-9][0-9]_{lesson}.py"))   # keyed by lesson topic
+    assert len(notebook) == 1 and LESSON_EXPERIMENTS[lesson].__name__ in notebook[0].read_text()
     mechanism, baseline = quick.trial(True, 0, 2), quick.trial(False, 0, 2)
     assert math.isfinite(mechanism) and math.isfinite(baseline)
     assert quick.trial(True, 0, 2) == mechanism             # seeded: the same run gives the same score

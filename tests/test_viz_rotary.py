@@ -1,4 +1,4 @@
-"""Lesson 01–02 views: figures build headlessly, carry no NaN, and follow their controls."""
+"""Lessons 01 and 03 views: figures build headlessly, carry no NaN, and follow their controls."""
 
 import math
 

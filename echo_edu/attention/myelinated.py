@@ -91,7 +91,7 @@ class MyelinatedAttention(AttentionBase):
         width = self.group * self.head_dim
         # sub-layer 0 uses the base names (self.query, self.out), narrowed to its group of heads. The base
         # drew them full width first; replacing them (rather than building them narrow) keeps the weights a
-        # seed draws for this layer, and so every seeded lesson, exercise and ablation run (lesson 04's
+        # seed draws for this layer, and so every seeded lesson, exercise and ablation run (lesson 05's
         # exercises 1 and 2 fail their checkers with the other draw order). Change the two together.
         self.query, self.out = nn.Linear(dims, width, bias=bias), nn.Linear(width, dims, bias=bias)
         extra = layers - 1

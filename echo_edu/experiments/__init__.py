@@ -1,6 +1,6 @@
 """Pre-registered paired experiments: does a mechanism *help*, not only work?
 
-The mechanism lessons (04–06) prove each mechanism correct — causal, cache-exact, differentiable. This
+The mechanism lessons (05–07) prove each mechanism correct — causal, cache-exact, differentiable. This
 package asks the other question, the way an experiment should:
 
 1. **Plan first** (:class:`Experiment`): the question, one small task, the two arms (the mechanism and a
@@ -12,7 +12,8 @@ package asks the other question, the way an experiment should:
    ``"hurts"`` or ``"no detectable difference at this budget"``.
 
 Modules: :mod:`.stats` (Student's t, intervals, verdicts), :mod:`.paired` (plans, runs, results, saving),
-:mod:`.lessons` (the three lessons' experiments, :data:`LESSON_EXPERIMENTS`).
+:mod:`.lessons` (the three lessons' experiments, :data:`LESSON_EXPERIMENTS`), :mod:`.verdicts` (lesson 09's
+collection of their results in one table).
 
     from echo_edu.experiments import myelinated_routing
     experiment = myelinated_routing(quick=True)
@@ -25,14 +26,15 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from .lessons import LESSON_EXPERIMENTS, myelinated_routing, refiner_lookback, span_local_mean
-from .paired import (MIN_SEEDS, Experiment, PairedResult, default_results_dir, load_or_run, results_markdown,
-                     save_result)
+from .paired import (MIN_SEEDS, Experiment, PairedResult, default_results_dir, load_or_run, load_saved,
+                     results_markdown, save_result)
 from .stats import HELPS, HURTS, NO_DIFFERENCE, VERDICTS, PairedInterval, paired_interval, t_quantile, verdict_of
+from .verdicts import collect, overlap_sentence, verdicts_markdown
 
 __all__ = ["Experiment", "PairedResult", "PairedInterval", "paired_interval", "t_quantile", "verdict_of",
            "VERDICTS", "HELPS", "HURTS", "NO_DIFFERENCE", "MIN_SEEDS", "LESSON_EXPERIMENTS", "myelinated_routing",
            "refiner_lookback", "span_local_mean", "save_result", "load_or_run", "default_results_dir",
-           "results_markdown", "from_ablation"]
+           "results_markdown", "from_ablation", "collect", "verdicts_markdown", "overlap_sentence", "load_saved"]
 
 
 def from_ablation(results: dict, variant: str, baseline: str = "standard", metric: str = "wer") -> PairedResult:

@@ -4,15 +4,17 @@ Each function returns an :class:`~echo_edu.experiments.Experiment` at the quick 
 one (people: more steps, more seeds). Every trial seeds the weights, the training batches and the
 held-out examples from its seed, so the two arms of one seed see exactly the same data.
 
-* **04** :func:`myelinated_routing` — lesson 04's routing task (hard examples need 4 × the sequence
-  mean, easy ones nothing): myelinated attention, whose policy can skip sub-layers per example, against
-  standard attention, which has no way to switch its update off. Metric: held-out MSE.
-* **05** :func:`refiner_lookback` — lesson 05's look-six-back task: integrated attention whose refiner
-  picks each token's local window from (2, 4, 8, 16), against the same layer with the refiner switched
-  off (one window, 16: always the widest). Metric: held-out cross-entropy.
-* **06** :func:`span_local_mean` — every position must output the mean of its last four inputs
-  (speech is mostly local): adaptive span, which can learn to narrow its view, against standard
+* **myelinated_attention** (lesson 05) :func:`myelinated_routing` — its routing task (hard examples need
+  4 × the sequence mean, easy ones nothing): myelinated attention, whose policy can skip sub-layers per
+  example, against standard attention, which has no way to switch its update off. Metric: held-out MSE.
+* **q_learning_refiner** (lesson 06) :func:`refiner_lookback` — its look-six-back task: integrated attention
+  whose refiner picks each token's local window from (2, 4, 8, 16), against the same layer with the refiner
+  switched off (one window, 16: always the widest). Metric: held-out cross-entropy.
+* **adaptive_windows** (lesson 07) :func:`span_local_mean` — every position must output the mean of its last
+  four inputs (speech is mostly local): adaptive span, which can learn to narrow its view, against standard
   attention with the same rotary embedding. Metric: held-out MSE.
+
+Lesson 09 collects the three verdicts (:mod:`.verdicts`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..attention import AdaptiveSpanAttention, MyelinatedAttention, StandardAttention, build_attention
-from ..exercises.lesson04 import routing_batch
+from ..exercises.myelinated_attention import routing_batch
 from ..utils import set_seed
 from .paired import Experiment
 
@@ -66,11 +68,11 @@ def _mse(layer: nn.Module, batch: Batch, causal: bool = False):
     return F.mse_loss(out, target), info.get("aux_loss", out.new_zeros(()))
 
 
-# --- 04: myelinated attention on the routing task --------------------------------------------------------
+# --- myelinated attention on the routing task ------------------------------------------------------------
 
 def _routing_trial(use_mechanism: bool, seed: int, steps: int) -> float:
     generator = set_seed(seed)
-    if use_mechanism:   # lesson 04's router: 2 sub-layers, compute cost 0.1, the policy at lr 5e-3
+    if use_mechanism:   # lesson 05's router: 2 sub-layers, compute cost 0.1, the policy at lr 5e-3
         layer = MyelinatedAttention(32, 4, layers=2, compute_cost=0.1)
         policy = list(layer.policy.parameters())
         rest = [p for name, p in layer.named_parameters() if not name.startswith("policy.")]
@@ -83,9 +85,9 @@ def _routing_trial(use_mechanism: bool, seed: int, steps: int) -> float:
 
 
 def myelinated_routing(quick: bool = True) -> Experiment:
-    """Lesson 04: does myelinated attention beat standard attention on the routing task at a small budget?"""
+    """Lesson 05: does myelinated attention beat standard attention on the routing task at a small budget?"""
     return Experiment(
-        name="04-myelinated-routing",
+        name="myelinated-routing",
         question="Does myelinated attention (skips, importance, memory) fit the routing task better than "
                  "standard attention after the same number of steps?",
         task="section 6's routing task: 32 random sequences of 16 tokens per step; hard examples (channel 0 = +2) "
@@ -94,7 +96,7 @@ def myelinated_routing(quick: bool = True) -> Experiment:
         trial=_routing_trial, **_budget(quick, 60, 200))
 
 
-# --- 05: the refiner on the look-back task ---------------------------------------------------------------
+# --- the refiner on the look-back task -------------------------------------------------------------------
 
 VOCAB, LAG, LENGTH = 10, 6, 24
 
@@ -129,9 +131,9 @@ def _lookback_trial(use_mechanism: bool, seed: int, steps: int) -> float:
 
 
 def refiner_lookback(quick: bool = True) -> Experiment:
-    """Lesson 05: does the refiner's per-token window beat always using the widest window?"""
+    """Lesson 06: does the refiner's per-token window beat always using the widest window?"""
     return Experiment(
-        name="05-refiner-lookback",
+        name="refiner-lookback",
         question="Does integrated attention learn the look-back task better when the refiner picks each token's "
                  "window from (2, 4, 8, 16) than when it always uses the widest, 16?",
         task=f"section 5's task: output the token {LAG} positions back; 16 random sequences of {LENGTH} tokens from "
@@ -140,7 +142,7 @@ def refiner_lookback(quick: bool = True) -> Experiment:
         trial=_lookback_trial, **_budget(quick, 40, 150))
 
 
-# --- 06: adaptive span on a local task -------------------------------------------------------------------
+# --- adaptive span on a local task -----------------------------------------------------------------------
 
 def local_mean_batch(generator: torch.Generator, batch: int = 16, T: int = 48, D: int = 16, k: int = 4) -> Batch:
     """``x (B, T, D)`` random and its target: at every position the mean of the last ``k`` inputs (fewer at the start).
@@ -165,9 +167,9 @@ def _span_trial(use_mechanism: bool, seed: int, steps: int) -> float:
 
 
 def span_local_mean(quick: bool = True) -> Experiment:
-    """Lesson 06: does adaptive span beat standard attention when each output needs only the last few inputs?"""
+    """Lesson 07: does adaptive span beat standard attention when each output needs only the last few inputs?"""
     return Experiment(
-        name="06-span-local-mean",
+        name="span-local-mean",
         question="Does adaptive span (which can learn to narrow its view) learn a local task better than "
                  "standard attention with the same rotary embedding, after the same number of steps?",
         task="every position of a causal sequence outputs the mean of its last 4 inputs; 16 random sequences of "
@@ -177,6 +179,8 @@ def span_local_mean(quick: bool = True) -> Experiment:
         trial=_span_trial, **_budget(quick, 70, 200))
 
 
-#: lesson number → the function that builds its experiment (``quick`` → budget)
+#: lesson topic (its notebook's name without the number, as in ``05_myelinated_attention``) → the function
+#: that builds its experiment (``quick`` → budget). Topics, not numbers: reordering the lessons changes nothing.
 LESSON_EXPERIMENTS: dict[str, Callable[[bool], Experiment]] = {
-    "04": myelinated_routing, "05": refiner_lookback, "06": span_local_mean}
+    "myelinated_attention": myelinated_routing, "q_learning_refiner": refiner_lookback,
+    "adaptive_windows": span_local_mean}

@@ -33,8 +33,8 @@ from ..errors import ConfigError, TrainingError
 from ..utils import cache_root
 from .stats import VERDICTS, PairedInterval, paired_interval, verdict_of
 
-__all__ = ["MIN_SEEDS", "Comparison", "Experiment", "PairedResult", "default_results_dir", "save_result", "load_or_run",
-           "results_markdown"]
+__all__ = ["MIN_SEEDS", "Comparison", "Experiment", "PairedResult", "default_results_dir", "save_result", "load_saved",
+           "load_or_run", "results_markdown"]
 
 #: a lesson experiment runs at least this many seeds (two seeds cannot separate an effect from noise)
 MIN_SEEDS = 5
@@ -52,7 +52,7 @@ class Comparison:
     """What a paired comparison compares: shared by its plan (:class:`Experiment`) and its outcome (:class:`PairedResult`).
 
     Attributes:
-        name: short identifier, also the file name of a saved result (``"04-myelinated-routing"``).
+        name: short identifier, also the file name of a saved result (``"myelinated-routing"``).
         mechanism, baseline: labels of the two arms; metric: what is measured on held-out examples.
         lower_is_better: direction of the metric; steps: the fixed training budget of every run.
         seeds: the seeds, in order, one pair of runs each.
@@ -262,9 +262,9 @@ def save_result(experiment: Experiment, result: PairedResult, folder: str | Path
     return path
 
 
-def load_or_run(experiment: Experiment, folder: str | Path | None = None, progress: bool = False) -> PairedResult:
-    """The saved result of exactly this experiment if there is one (``source`` says so), else a fresh run,
-    which is then saved. A file that does not parse or whose fingerprint differs is ignored and replaced."""
+def load_saved(experiment: Experiment, folder: str | Path | None = None) -> PairedResult | None:
+    """The result saved in ``folder`` for exactly this experiment (same fingerprint; ``source`` says it was
+    loaded), or ``None`` when there is none, it does not parse, or it was made by another plan, code or torch."""
     path = _path(experiment, folder)
     try:
         saved = json.loads(path.read_text())
@@ -272,6 +272,15 @@ def load_or_run(experiment: Experiment, folder: str | Path | None = None, progre
             return PairedResult.from_dict(saved["result"], source=f"loaded from {path.name}")
     except (OSError, ValueError, KeyError, TypeError):
         pass
+    return None
+
+
+def load_or_run(experiment: Experiment, folder: str | Path | None = None, progress: bool = False) -> PairedResult:
+    """The saved result of exactly this experiment if there is one (``source`` says so), else a fresh run,
+    which is then saved. A file that does not parse or whose fingerprint differs is ignored and replaced."""
+    saved = load_saved(experiment, folder)
+    if saved is not None:
+        return saved
     result = experiment.run(progress=progress)
     save_result(experiment, result, folder)
     return result

@@ -1,4 +1,4 @@
-"""Views for lesson 07: from a waveform to the log-mel picture Echo hears, and a corpus browser.
+"""Views for lesson 04: from a waveform to the log-mel picture Echo hears, and a corpus browser.
 
 * ``feature_pipeline(wave)`` — every stage as tensors: waveform, power STFT, mel filterbank,
   mel power, log-mel. ``feature_pipeline_figure / _static / _widget`` draw the four pictures

@@ -1,4 +1,4 @@
-"""Views for the Q-learning refiner (lesson 05): the Q-table, learning curves, stepping the agent, spans.
+"""Views for the Q-learning refiner (lesson 06): the Q-table, learning curves, stepping the agent, spans.
 
 * :func:`q_table_figure` / :func:`q_table_static` — ``Q[s, a]`` as a heatmap, the greedy action of each
   state outlined (and the known best one, when given, marked with a star).

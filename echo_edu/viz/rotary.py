@@ -1,4 +1,4 @@
-"""Views for lesson 02: RoPE planes turning with position, and the q·k similarity map over positions.
+"""Views for lesson 03: RoPE planes turning with position, and the q·k similarity map over positions.
 
 Each view is a pure plotly builder (``*_figure``), a matplotlib twin (``*_static``) and a widget
 (``*_widget``) built with :func:`echo_edu.viz.widgets.interactive_figure`.

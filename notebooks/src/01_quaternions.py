@@ -249,7 +249,7 @@ assert torch.allclose(torch.linalg.det(quat_to_matrix(quat_from_axis_angle(E[0],
 # * Euler angles have gimbal lock (the Jacobian drops rank); quaternions do not.
 # * Slerp interpolates at constant angular speed; averaging matrices (or non-unit quaternions) is not a rotation.
 #
-# Next, lesson 02 uses these rotations to encode *positions* in attention.
+# Next, lesson 02 builds attention, and lesson 03 uses these rotations to encode *positions* in it.
 #
 # ## Exercises
 #
@@ -270,7 +270,7 @@ assert torch.allclose(torch.linalg.det(quat_to_matrix(quat_from_axis_angle(E[0],
 # Solution 1: |q r|² expands into (Σ q_i²)(Σ r_j²); numerically, on quaternions of many lengths:
 import torch
 from echo_edu import quat_multiply, quat_norm
-from echo_edu.exercises.lesson01 import check_norm_product
+from echo_edu.exercises.quaternions import check_norm_product
 
 gen1 = torch.Generator().manual_seed(1)
 q1, r1 = torch.randn(2, 100, 4, generator=gen1) * torch.rand(2, 100, 1, generator=gen1) * 3
@@ -282,7 +282,7 @@ assert check_norm_product(q1, r1, norm_qr)
 # Solution 2: slerp extrapolates along the same great circle; the angle from q0 grows like |t|·Ω.
 import torch
 from echo_edu import quat_angle_between, quat_from_axis_angle, quat_norm, quat_slerp
-from echo_edu.exercises.lesson01 import check_slerp_outside
+from echo_edu.exercises.quaternions import check_slerp_outside
 
 q0 = quat_from_axis_angle(torch.tensor([0.0, 0.0, 1.0]), 0.2)
 q1 = quat_from_axis_angle(torch.tensor([0.0, 0.0, 1.0]), 0.8)           # 0.6 rad from q0
@@ -298,7 +298,7 @@ import math
 
 import torch
 from echo_edu import quat_from_axis_angle, quat_rotate
-from echo_edu.exercises.lesson01 import check_x_to_y
+from echo_edu.exercises.quaternions import check_x_to_y
 
 ex, ey = torch.tensor([1.0, 0.0, 0.0]), torch.tensor([0.0, 1.0, 0.0])
 axis3 = torch.linalg.cross(ex, ey)
@@ -312,7 +312,7 @@ import math
 
 import torch
 from echo_edu import rodrigues_matrix
-from echo_edu.exercises.lesson01 import check_lock_pitches
+from echo_edu.exercises.quaternions import check_lock_pitches
 
 E4 = torch.eye(3)
 turns = lambda a: [rodrigues_matrix(E4[axis], a[i]) for i, axis in enumerate((2, 1, 0))]  # noqa: E731
@@ -330,7 +330,7 @@ import math
 
 import torch
 from echo_edu import quat_from_axis_angle, quat_to_matrix
-from echo_edu.exercises.lesson01 import check_naive_from_matrix
+from echo_edu.exercises.quaternions import check_naive_from_matrix
 
 
 def naive_from_matrix(m):

@@ -24,7 +24,7 @@
 # 5. Three health checks of a fresh model: loss ≈ ln(vocab), causality, KV cache = full recompute.
 # 6. The seed's usage snippet, run live, and `save_pretrained` / `from_pretrained`.
 #
-# **What you need:** lessons 03 (attention, KV cache) and 07 (log-mel, tokenizer).
+# **What you need:** lessons 02 (attention, KV cache) and 04 (log-mel, tokenizer).
 
 # %%
 import math
@@ -52,7 +52,7 @@ torch.set_printoptions(precision=4, sci_mode=False)
 # (integrated self-attention) and a CTC head. Follow the log-mel down the left column and the characters
 # down the right one; the blue arrows are cross-attention, one in every decoder block. Layer-A blocks
 # are always standard; layer B of both sides uses `self_attention_type`. The side panel says what
-# drives each type's choice (lessons 04–06): the Q-learning refiner sets integrated attention's band,
+# drives each type's choice (lessons 05–07): the Q-learning refiner sets integrated attention's band,
 # the predicted span sets adaptive's ramp, the activity sets focus's window.
 
 # %%
@@ -168,7 +168,7 @@ assert torch.allclose(x, encoded, atol=1e-5)
 # %% [markdown]
 # Each block is pre-norm: `x + attention(norm(x))`, then `x + MLP(norm(x))`. **Layer-A** blocks use
 # standard attention, **layer-B** blocks the experimental `self_attention_type` (myelinated, integrated,
-# adaptive — lessons 04–06). A wrong input length is an error that says what to do, not a crash deep in
+# adaptive — lessons 05–07). A wrong input length is an error that says what to do, not a crash deep in
 # torch:
 
 # %%
@@ -341,7 +341,7 @@ with tempfile.TemporaryDirectory() as folder:
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # Solution 1: only matrices that read the encoder's output need the encoder's width on their input side.
 from echo_edu import Dimensions, Echo
-from echo_edu.exercises.lesson08 import check_width_mismatch
+from echo_edu.exercises.echo_model import check_width_mismatch
 
 wide = Echo(Dimensions.tiny(audio_dims=96, audio_head=3))
 names1 = [n for n, p in wide.decoder.named_parameters() if p.ndim == 2 and p.shape[1] == wide.dims.audio_dims]
@@ -354,7 +354,7 @@ assert check_width_mismatch(wide, names1)
 # last position sees its earlier characters as a bag (order lost), which a swap shows.
 import torch
 from echo_edu import Dimensions, Echo
-from echo_edu.exercises.lesson08 import check_no_rotary_positions
+from echo_edu.exercises.echo_model import check_no_rotary_positions
 
 torch.manual_seed(0)
 plain = Echo(Dimensions.tiny(rotary=False)).eval()
@@ -382,7 +382,7 @@ import math
 
 import torch
 from echo_edu import Dimensions, Echo
-from echo_edu.exercises.lesson08 import check_embedding_scale
+from echo_edu.exercises.echo_model import check_embedding_scale
 
 torch.manual_seed(0)
 model3 = Echo(Dimensions.tiny())
@@ -402,7 +402,7 @@ import time
 
 import torch
 from echo_edu import Dimensions, Echo
-from echo_edu.exercises.lesson08 import check_cache_speed
+from echo_edu.exercises.echo_model import check_cache_speed
 
 torch.manual_seed(0)
 model4 = Echo(Dimensions.tiny(text_ctx=256)).eval()

@@ -12,8 +12,8 @@
 # Lesson 08 built an Echo that hears audio but knows nothing. Here we teach it: synthesise a small
 # corpus, turn clips into batches, pick an optimizer and a schedule, train while watching the loss and
 # the **word error rate of real transcriptions**, save a checkpoint that resumes exactly, and watch the
-# experimental attention mechanisms change as the model learns. At the end: the ablation table and
-# the bundled model's own training record.
+# experimental attention mechanisms change as the model learns. At the end: the ablation table, the
+# verdicts of the three mechanism lessons' experiments side by side, and the bundled model's own training record.
 #
 # **What you'll learn**
 #
@@ -24,8 +24,9 @@
 # 5. Why validation must *decode* (the original Echo's teacher-forced "WER" flattered it).
 # 6. Checkpoints that resume bit-for-bit.
 # 7. Refiner windows and myelinated gates evolving during training; the ablation; the bundled model.
+# 8. The pre-registered experiments of lessons 05–07 collected: predictions, effects, intervals, verdicts.
 #
-# **What you need:** lessons 07 (audio, tokenizer, corpus) and 08 (the model).
+# **What you need:** lessons 04 (audio, tokenizer, corpus) and 08 (the model).
 #
 # In quick mode (`ECHO_EDU_QUICK=1`) everything is tiny and runs in well under a minute; the full
 # version trains a bigger model on more data for a few minutes (about 5 min on 2 CPU cores).
@@ -345,7 +346,46 @@ if ablation.exists():
 # whether it survives.
 
 # %% [markdown]
-# ## 10. The bundled model's own training
+# ## 10. The verdicts of lessons 05–07, collected
+#
+# Each mechanism lesson ended with a pre-registered experiment: one small task where the mechanism could
+# plausibly matter, a baseline, five or more paired seeds at a fixed budget, a 95 % interval and a verdict
+# read off it. Here they are side by side. `collect` takes, for each experiment, your own saved result (the
+# lessons save theirs in `default_results_dir()`), else the committed one (`assets/results/experiments/`,
+# made by `tools/run_experiments.py`), else runs it now — but only a result of *exactly* this plan, trial
+# code and torch version counts. Quick mode collects the quick budget, the full version the full one.
+#
+# **Your predictions.** Copy what you wrote down in lessons 05–07 over the defaults below: "helps" for each,
+# the claim the original Echo's design makes by including all three.
+
+# %%
+from echo_edu.experiments import VERDICTS, collect, default_results_dir, overlap_sentence, verdicts_markdown
+
+predictions = {"myelinated_attention": "helps", "q_learning_refiner": "helps", "adaptive_windows": "helps"}
+verdicts = collect(QUICK, {"your runs": default_results_dir(),
+                           "committed": ROOT / "assets" / "results" / "experiments"}, progress=not QUICK)
+display(Markdown(verdicts_markdown(verdicts, predictions)))
+print(overlap_sentence(verdicts))
+assert set(verdicts) == set(predictions) and all(r.interval.n >= 5 for r in verdicts.values())
+
+# %% [markdown]
+# The same numbers, read by the cell rather than by us: which predictions the measurements contradict, and
+# for which experiments the interval contains zero.
+
+# %%
+wrong = [topic for topic, r in verdicts.items() if predictions[topic] != r.verdict]
+open_ = [topic for topic, r in verdicts.items() if r.interval.low <= 0 <= r.interval.high]
+print("predictions the measurements contradict:", wrong or "none")
+print("intervals that contain 0 (no detectable difference at this budget):", open_ or "none")
+assert all((verdicts[t].verdict == VERDICTS[2]) == (t in open_) for t in verdicts)
+
+# %% [markdown]
+# None of these is a verdict on speech: each is one toy task at one budget, and section 9's ablation (two
+# seeds, too few for an interval that says much) is the only place the mechanisms met audio. A verdict that
+# contradicts your prediction is the useful kind: find the step of your reasoning that it breaks.
+
+# %% [markdown]
+# ## 11. The bundled model's own training
 #
 # `assets/echo-digits/` was trained with `tools/train_bundled.py` (see its `MODEL_CARD.md`). Its
 # training log has the same history we plotted above, and its scores on the held-out-voice test split.
@@ -368,6 +408,8 @@ training_static(log["history"], "the bundled echo-digits model");
 # * Validation **transcribes** (autoregressive decoding); teacher-forced scores flatter a model.
 # * Checkpoints hold weights, buffers, optimizer, schedule, RNG and step, so a resumed run is identical.
 # * The trainer records spans, windows, rewards and gates, so the experimental mechanisms can be watched.
+# * The mechanism lessons' experiments, collected, are verdicts on one toy task at one budget each; an
+#   interval that contains zero says "cannot tell", not "equal".
 #
 # ## Exercises
 #
@@ -401,7 +443,7 @@ import torch
 import torch.nn.functional as F
 from echo_edu import Dimensions, Echo
 from echo_edu.data import load_samples
-from echo_edu.exercises.lesson09 import check_accumulation
+from echo_edu.exercises.training import check_accumulation
 from echo_edu.train import TrainConfig, train
 
 
@@ -431,7 +473,7 @@ assert abs(first[4, 1] - first[2, 2]) < 1e-5
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # Solution 2: one norm over every gradient, one factor for all of them.
 import torch
-from echo_edu.exercises.lesson09 import check_clip
+from echo_edu.exercises.training import check_clip
 
 
 def clip(parameters, max_norm):
@@ -448,7 +490,7 @@ assert check_clip(clip)
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # Solution 3: matrices decay; vectors, embeddings and position tables do not.
 from echo_edu import Dimensions, Echo
-from echo_edu.exercises.lesson09 import check_decay_rule
+from echo_edu.exercises.training import check_decay_rule
 
 
 def decays(name, parameter):

@@ -391,7 +391,7 @@ upload_transcriber(model)
 #
 # * the **transcript** — what the model wrote (it starts with a bundled example clip until you record);
 # * the **waveform** — your recording at 16 kHz, the samples the model was given;
-# * the **log-mel** — lesson 07's 80-band picture, what the encoder actually reads: your voice's
+# * the **log-mel** — lesson 04's 80-band picture, what the encoder actually reads: your voice's
 #   harmonics are the bright bands, pauses are dark;
 # * the **cross-attention alignment** — section 4's picture for *your* words: one row per character,
 #   and a diagonal if the decoder found each one where you said it.
@@ -458,7 +458,7 @@ import torch
 from echo_edu import Echo, transcribe
 from echo_edu.cli import digits_model_dir
 from echo_edu.data import load_samples
-from echo_edu.exercises.lesson10 import check_digit_errors
+from echo_edu.exercises.transcription import check_digit_errors
 
 
 def digit_errors(reference, hypothesis):
@@ -497,7 +497,7 @@ import torch
 from echo_edu import Echo
 from echo_edu.cli import digits_model_dir
 from echo_edu.data import load_samples
-from echo_edu.exercises.lesson10 import check_alignment_peaks
+from echo_edu.exercises.transcription import check_alignment_peaks
 from echo_edu.viz.transcription import cross_attention_alignment
 
 
@@ -524,7 +524,7 @@ import torch
 from echo_edu import Echo
 from echo_edu.cli import digits_model_dir
 from echo_edu.data import load_samples
-from echo_edu.exercises.lesson10 import check_no_overlap
+from echo_edu.exercises.transcription import check_no_overlap
 from echo_edu.metrics import error_rates
 from echo_edu.transcribe import split_windows, transcribe_detailed
 
@@ -548,7 +548,7 @@ from echo_edu import Echo
 from echo_edu.cli import digits_model_dir
 from echo_edu.data import load_samples
 from echo_edu.decode import decode, greedy_decode
-from echo_edu.exercises.lesson10 import check_decode_work
+from echo_edu.exercises.transcription import check_decode_work
 
 model4 = Echo.from_pretrained(digits_model_dir())
 longest = max(load_samples("digits").filter(lambda r: r["held_out"]), key=lambda r: len(r["text"]))

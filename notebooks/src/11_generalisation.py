@@ -23,7 +23,7 @@
 # 4. Why we normalise every utterance's features per mel bin, and what that does and does not remove.
 # 5. How to measure generalisation honestly: the leave-one-engine-out table.
 #
-# **What you need:** lesson 07 (waveforms, STFT, log-mel). Everything below uses
+# **What you need:** lesson 04 (waveforms, STFT, log-mel). Everything below uses
 # `echo_edu.augmentation`; figures come from `echo_edu.viz.augmentation`.
 
 # %%
@@ -406,7 +406,7 @@ if results.exists():
 import torch
 from echo_edu.augmentation import band_limit
 from echo_edu.data import load_samples
-from echo_edu.exercises.lesson11 import check_band_limited_separation
+from echo_edu.exercises.generalisation import check_band_limited_separation
 from echo_edu.viz.augmentation import engine_separation, long_term_spectra
 
 samples1 = load_samples("digits")
@@ -424,7 +424,7 @@ import math
 
 import torch
 from IPython.display import Audio, display
-from echo_edu.exercises.lesson11 import check_hard_clip
+from echo_edu.exercises.generalisation import check_hard_clip
 from echo_edu.viz.augmentation import demo_clip
 
 
@@ -445,7 +445,7 @@ assert check_hard_clip(clip)
 # Solution 3: a tilt of ±0.25 (±10 dB) across the bins; per-bin CMVN takes it out, one global mean cannot.
 import torch
 from echo_edu.audio import log_mel_spectrogram, normalize_features
-from echo_edu.exercises.lesson11 import check_channel_offset
+from echo_edu.exercises.generalisation import check_channel_offset
 from echo_edu.viz.augmentation import demo_clip
 
 mel3 = log_mel_spectrogram(demo_clip()[0])                                 # (mels, frames)

@@ -1,4 +1,4 @@
-"""Checkers for lesson 04 (myelinated attention). Each prints a verdict and returns a bool.
+"""Checkers for lesson 05 (myelinated attention). Each prints a verdict and returns a bool.
 
 ``routing_batch`` and ``train_router`` are section 6's task and loop as functions, so a solution can
 change one setting (the cost, the policy's learning rate, the seed) and train again in a second.

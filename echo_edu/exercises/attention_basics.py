@@ -1,4 +1,4 @@
-"""Checkers for lesson 03 (attention from scratch). Each prints a verdict and returns a bool."""
+"""Checkers for lesson 02 (attention from scratch). Each prints a verdict and returns a bool."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 
 from . import verdict
 
-__all__ = ["bag_of_tokens_bound", "check_scale", "check_no_rotary", "check_layers_needed", "check_cross_cache"]
+__all__ = ["check_scale", "check_layers_needed", "check_cross_cache"]
 
 
 def check_scale(max_weight_default: float, max_weight_unscaled: float) -> bool:
@@ -20,44 +20,18 @@ def check_scale(max_weight_default: float, max_weight_unscaled: float) -> bool:
                    "with scale = 1/16 and scale = 1; raw dot products have a standard deviation of √256 = 16.")
 
 
-def bag_of_tokens_bound(vocab: int = 10, length: int = 14, lag: int = 2, samples: int = 20000) -> float:
-    """Best accuracy of a causal guess that knows only *which* tokens query ``t`` sees, not their order.
-
-    Query ``t`` knows its own token and the multiset of ``x_0 … x_{t-1}``; the target ``x_{t-lag}`` is one
-    of them, so the best order-blind guess is the most frequent one. Averaged over ``t = lag … length-1``.
-    """
-    gen = torch.Generator().manual_seed(0)
-    ids = torch.randint(vocab, (samples, length), generator=gen)
-    rates = []
-    for t in range(lag, length):
-        counts = torch.nn.functional.one_hot(ids[:, :t], vocab).sum(1)  # (N, vocab) over the t earlier tokens
-        rates.append((counts.max(1).values / t).mean().item())
-    return sum(rates) / len(rates)
-
-
-def check_no_rotary(accuracy_plain: float, accuracy_rotary: float) -> bool:
-    """Exercise 2: accuracies of ``LookBack`` trained with ``rotary=None`` and with rotary, same steps and seed."""
-    bound = bag_of_tokens_bound()
-    ok = accuracy_rotary > 0.9 and abs(accuracy_plain - bound) < 0.1 and accuracy_plain < accuracy_rotary - 0.3
-    return verdict(ok, f"without rotary the model reaches {accuracy_plain:.0%} (chance 10 %, rotary {accuracy_rotary:.0%}): "
-                       f"about what guessing the most frequent visible token gives ({bound:.0%}). It never finds t−2; "
-                       "the causal mask only tells each query which tokens exist before it.",
-                   f"train both for the lesson's number of steps and measure on fresh sequences; an order-blind "
-                   f"guess of the most frequent visible token scores {bound:.0%} (bag_of_tokens_bound()).")
-
-
 def check_layers_needed(layers_needed) -> bool:
-    """Exercise 3: ``layers_needed(lag, w)`` — fewest causal-band layers (keys ``0 ≤ t − j < w``) that reach ``t − lag``."""
+    """Exercise 2: ``layers_needed(lag, w)`` — fewest causal-band layers (keys ``0 ≤ t − j < w``) that reach ``t − lag``."""
     cases = [(5, 4), (2, 4), (3, 4), (4, 4), (7, 4), (5, 2), (5, 6), (9, 3)]
     wrong = [(lag, w) for lag, w in cases if layers_needed(lag, w) != math.ceil(lag / (w - 1))]
     return verdict(not wrong, "each causal band layer moves information back by at most w − 1 = 3 positions, so "
-                              "LAG = 5 needs ⌈5 / 3⌉ = 2 layers.",
+                              "lag = 5 needs ⌈5 / 3⌉ = 2 layers.",
                    f"wrong for (lag, w) in {wrong}; multiply the boolean band mask by itself (one product per layer) "
                    "and find the first power whose row t reaches column t − lag.")
 
 
 def check_cross_cache(cached_cross_attention) -> bool:
-    """Exercise 4: ``cached_cross_attention(attn, x, context) -> (out, cache)`` — step by step through one cache."""
+    """Exercise 3: ``cached_cross_attention(attn, x, context) -> (out, cache)`` — step by step through one cache."""
     from ..attention import build_attention
 
     gen = torch.Generator().manual_seed(3)

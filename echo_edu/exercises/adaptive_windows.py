@@ -1,4 +1,4 @@
-"""Checkers for lesson 06 (adaptive spans and focus windows). Each prints a verdict and returns a bool."""
+"""Checkers for lesson 07 (adaptive spans and focus windows). Each prints a verdict and returns a bool."""
 
 from __future__ import annotations
 

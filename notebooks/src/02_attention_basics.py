@@ -7,34 +7,30 @@
 # ---
 
 # %% [markdown]
-# # 03 · Attention from scratch: masks, heads, rotary, caches
+# # 02 · Attention from scratch: masks, heads, caches
 #
 # Every Echo layer — standard, myelinated, integrated, adaptive — is a variation on one operation:
-# *scaled dot-product attention*. This lesson builds it by hand, checks it against `echo_edu.attention`,
-# and introduces the attention-map widget that later lessons reuse.
+# *scaled dot-product attention*. This lesson builds it by hand and checks it against `echo_edu.attention`.
 #
 # **What you'll learn**
 #
 # 1. `softmax(q kᵀ / √d) v`, written out, and why the `1/√d` is there.
 # 2. Boolean masks with one convention — **True = may attend** — for causality, padding and sliding windows.
 # 3. Multi-head attention: splitting the width into heads, and the `(B, H, T, d)` layout.
-# 4. Rotary embeddings *inside* attention: scores that depend on relative position only.
+# 4. Why attention by itself is blind to the order of its keys (lesson 03's rotary embeddings fix that).
 # 5. The KV cache: decoding token by token gives exactly the full pass.
-# 6. Reading attention maps of a tiny trained model with a widget (layer / head / example, hover for weights).
 #
-# **What you need:** lesson 02 (rotary), matrix products, softmax.
+# **What you need:** matrix products, softmax, PyTorch tensors (as in lesson 01).
 
 # %%
 import math
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 import echo_edu
 from echo_edu.attention import (KVCache, attention_core, band_mask, build_attention, causal_mask, combine_masks,
                                 lengths_to_padding_mask, padding_mask, split_heads)
-from echo_edu.viz.attention import (attention_map_static, attention_map_widget, masks_figure, masks_static)
+from echo_edu.viz.attention import masks_figure, masks_static
 
 gen = echo_edu.set_seed(0)
 QUICK = echo_edu.quick_mode()
@@ -138,120 +134,36 @@ print("output", tuple(out.shape), " weights", tuple(info["weights"].shape))
 assert out.shape == x.shape and info["weights"].shape == (B, H, T, T)
 
 # %% [markdown]
-# ## 4. Rotary position inside attention
+# ## 4. Attention is blind to order
 #
-# Attention by itself is blind to order: permute the tokens and the outputs are permuted the same way.
-# Rotary embeddings (lesson 02) rotate each query and key by an angle proportional to its position,
-# so the score `⟨R(m) q, R(n) k⟩ = ⟨q, R(n − m) k⟩` depends only on the **distance** `n − m`.
-# One `RotaryEmbedding` per layer is applied to both q and k.
+# Nothing in `softmax(q kᵀ/√d) v` says *where* a key sits: permute the tokens and the outputs are permuted
+# the same way. Without a causal mask a query cannot tell "two back" from "five back"; with one it only
+# knows *which* tokens come before it. Lesson 03 puts position into the scores with rotary embeddings.
 
 # %%
-rot_attn = build_attention("standard", D, H, rotary={"theta": 10000.0}).eval()
-qv, kv_ = torch.randn(2, 1, 1, 1, D // H, generator=gen)
-Tpos = 10
-qs = rot_attn.rotary.rotate_queries_or_keys(qv.expand(1, 1, Tpos, -1))
-ks = rot_attn.rotary.rotate_queries_or_keys(kv_.expand(1, 1, Tpos, -1))
-score = (qs @ ks.transpose(-1, -2))[0, 0]                 # (T, T) scores of the same q and k at all positions
-for offset in range(-3, 4):                               # constant along every diagonal: relative position
-    diagonal = torch.diagonal(score, offset)
-    assert torch.allclose(diagonal, diagonal[0].expand_as(diagonal), atol=1e-5)
-print(score[:4, :4])
-
 perm = torch.randperm(T, generator=gen)
 plain_out, _ = attn(x)
-assert torch.allclose(attn(x[:, perm])[0], plain_out[:, perm], atol=1e-5)        # no rotary: order-blind
-assert not torch.allclose(rot_attn(x[:, perm])[0], rot_attn(x)[0][:, perm], atol=1e-3)  # rotary: order matters
+assert torch.allclose(attn(x[:, perm])[0], plain_out[:, perm], atol=1e-5)        # order-blind: outputs just permute
+print("largest change after permuting the tokens and un-permuting the outputs:",
+      float((attn(x[:, perm])[0] - plain_out[:, perm]).abs().max()))
 
 # %% [markdown]
 # ## 5. The KV cache
 #
 # When a decoder generates text it produces one token at a time. Recomputing keys and values of the
-# whole prefix at every step costs `O(T²)` projections; a `KVCache` keeps them. The new token's
-# rotary offset is `cache.length`, and the causal mask is aligned bottom-right, so the cached
-# computation is *exactly* the full one.
+# whole prefix at every step costs `O(T²)` projections; a `KVCache` keeps them. The causal mask is
+# aligned bottom-right (the new query is the *last* row), so the cached computation is *exactly* the
+# full one. (Lesson 03 adds the one more thing a cache must know with rotary: the new token's position.)
 
 # %%
 x = torch.randn(1, 7, D, generator=gen)
-full, _ = rot_attn(x, causal=True)
+full, _ = attn(x, causal=True)
 cache, steps = KVCache(), []
 for t in range(7):
-    step, _ = rot_attn(x[:, t:t + 1], causal=True, cache=cache)
+    step, _ = attn(x[:, t:t + 1], causal=True, cache=cache)
     steps.append(step)
 print(cache)
 assert torch.allclose(torch.cat(steps, 1), full, atol=1e-5)
-
-# %% [markdown]
-# ## 6. Watching a tiny model learn to look back
-#
-# Task: at each position, output the token that appeared **two steps earlier**. To solve it exactly a
-# head must attend from position `t` to `t − 2`, and "two back" is a *relative* position — what rotary
-# puts into the scores. Two pre-norm attention layers and a linear read-out; a few dozen Adam steps on
-# random sequences. (Exercise 2 asks what the same model does without rotary: it does better than
-# chance, but not by finding `t − 2`.)
-
-# %%
-V, LAG, T = 10, 2, 14
-
-
-class LookBack(nn.Module):
-    """Embedding → 2 × (x + attention(norm(x))) → logits. Returns the attention maps when asked."""
-
-    def __init__(self, dims=32, heads=4):
-        super().__init__()
-        self.embed = nn.Embedding(V, dims)
-        self.norms = nn.ModuleList(nn.LayerNorm(dims) for _ in range(2))
-        self.layers = nn.ModuleList(build_attention("standard", dims, heads, rotary={"theta": 100.0}) for _ in range(2))
-        self.head = nn.Linear(dims, V)
-
-    def forward(self, ids, need_weights=False):
-        x, maps = self.embed(ids), {}
-        for i, (norm, attn) in enumerate(zip(self.norms, self.layers)):
-            update, info = attn(norm(x), causal=True, need_weights=need_weights)
-            x = x + update
-            maps[f"layer {i}"] = info.get("weights")
-        return self.head(x), maps
-
-
-model = LookBack()
-opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-losses = []
-for step in range(60 if QUICK else 300):
-    ids = torch.randint(V, (16, T), generator=gen)
-    logits, _ = model(ids)
-    loss = F.cross_entropy(logits[:, LAG:].reshape(-1, V), ids[:, :-LAG].reshape(-1))
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    losses.append(loss.item())
-print(f"loss {losses[0]:.2f} → {losses[-1]:.3f}")
-
-model.eval()
-probe = torch.randint(V, (4, T), generator=gen)
-with torch.no_grad():
-    logits, maps = model(probe, need_weights=True)
-accuracy = (logits[:, LAG:].argmax(-1) == probe[:, :-LAG]).float().mean()
-print(f"accuracy on fresh sequences: {accuracy:.0%}")
-assert losses[-1] < 0.5 * losses[0] and accuracy > 0.6
-
-# %% [markdown]
-# The head-averaged map of a layer should show a bright diagonal two places left of the main one
-# (query `t` reading key `t − 2`). A static picture first, then the live widget: pick the layer, the head
-# (or their mean) and the example, and hover over a cell to read its weight.
-
-# %%
-tokens = [str(t) for t in probe[0].tolist()]
-attention_map_static(maps, layer="layer 0", head="mean", example=0, query_tokens=tokens);
-
-# %%
-attention_map_widget(maps, query_tokens=None)
-
-# %% [markdown]
-# A check in numbers: some head of some layer puts most of its weight exactly two positions back.
-
-# %%
-back2 = torch.stack([torch.diagonal(w, offset=-LAG, dim1=-2, dim2=-1).mean(-1) for w in maps.values()])  # (L, B, H)
-print("mean weight on t−2, per layer and head:\n", back2.mean(1))
-assert back2.mean(1).max() > 0.5
 
 # %% [markdown]
 # ## Summary
@@ -260,10 +172,10 @@ assert back2.mean(1).max() > 0.5
 # * Masks are boolean with **True = may attend** and combine by AND: causal, padding and sliding-window
 #   bands are all just masks. Rows without any key return zeros, not NaN.
 # * Heads split the width; tensors are `(B, H, T, d)`.
-# * Rotary on q and k (one module, both sides) makes scores depend on relative position only.
+# * Attention alone is order-blind: permuting the tokens permutes the outputs.
 # * A KV cache reproduces the full pass exactly while decoding token by token.
-# * `echo_edu.viz.attention_map_widget` shows any layer's maps; every Echo attention type returns its
-#   weights with `need_weights=True`, so the later lessons reuse it.
+#
+# Next, lesson 03 makes the scores depend on relative position and trains a tiny model that uses it.
 #
 # ## Exercises
 #
@@ -271,14 +183,10 @@ assert back2.mean(1).max() > 0.5
 #    `q, k` of shape `(64, 32, 256)`, compute the mean of the largest weight of each row with the default
 #    scale and with `scale=1.0`. What happens to the softmax without `1/√d`, and what does that do to
 #    its gradients? Check with `check_scale(default, unscaled)`.
-# 2. Train `LookBack` with `rotary=None` (copy the class with a `rotary` argument), same steps, and
-#    measure the accuracy on fresh sequences. Chance is 10 %: why does it score clearly more, yet far
-#    less than with rotary? (Hint: section 4 — without rotary, what does query `t` know about its keys
-#    besides *which* tokens it may see?) Check with `check_no_rotary(plain, rotary)`.
-# 3. Change `LAG` to 5 and replace the full causal mask by a causal band with `w = 4`
-#    (`band_mask(T, T, 4, causal=True)`). Why can't a single layer succeed, and how many layers are needed?
-#    Write `layers_needed(lag, w)` and check it with `check_layers_needed(layers_needed)`.
-# 4. Write the cache test of section 5 for cross-attention: call once with `context`, then with
+# 2. A token must read the token 5 positions back (`lag = 5`), but every layer sees only a causal band of
+#    `w = 4` keys (`band_mask(T, T, 4, causal=True)`). Why can't a single layer reach it, and how many
+#    stacked layers are needed? Write `layers_needed(lag, w)` and check it with `check_layers_needed(layers_needed)`.
+# 3. Write the cache test of section 5 for cross-attention: call once with `context`, then with
 #    `context=None` and the same cache. Which tensors does the cache hold? Check your
 #    `cached_cross_attention(attn, x, context) -> (out, cache)` with `check_cross_cache`.
 #
@@ -288,7 +196,7 @@ assert back2.mean(1).max() > 0.5
 # Solution 1: without 1/√d the logits of width-256 vectors have std 16, the softmax is nearly one-hot.
 import torch
 from echo_edu.attention import attention_core
-from echo_edu.exercises.lesson03 import check_scale
+from echo_edu.exercises.attention_basics import check_scale
 
 gen1 = torch.Generator().manual_seed(0)
 q1, k1, v1 = torch.randn(3, 64, 32, 256, generator=gen1).unbind(0)
@@ -301,58 +209,10 @@ for name, scale in (("default", None), ("unscaled", 1.0)):
 assert check_scale(top["default"], top["unscaled"])
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-# Solution 2: without rotary the layers are order-blind over the keys a query may see.
-import torch
-import torch.nn.functional as F
-from torch import nn
-
-import echo_edu
-from echo_edu.attention import build_attention
-from echo_edu.exercises.lesson03 import bag_of_tokens_bound, check_no_rotary
-
-
-class LookBack2(nn.Module):
-    def __init__(self, rotary, dims=32, heads=4, vocab=10):
-        super().__init__()
-        self.embed = nn.Embedding(vocab, dims)
-        self.norms = nn.ModuleList(nn.LayerNorm(dims) for _ in range(2))
-        self.layers = nn.ModuleList(build_attention("standard", dims, heads, rotary=rotary) for _ in range(2))
-        self.head = nn.Linear(dims, vocab)
-
-    def forward(self, ids):
-        x = self.embed(ids)
-        for norm, attn in zip(self.norms, self.layers):
-            x = x + attn(norm(x), causal=True)[0]
-        return self.head(x)
-
-
-def lookback_accuracy(rotary, steps, seed=0, vocab=10, lag=2, length=14):
-    gen2 = echo_edu.set_seed(seed)
-    model2 = LookBack2(rotary)
-    opt2 = torch.optim.Adam(model2.parameters(), lr=1e-2)
-    for _ in range(steps):
-        ids = torch.randint(vocab, (16, length), generator=gen2)
-        loss = F.cross_entropy(model2(ids)[:, lag:].reshape(-1, vocab), ids[:, :-lag].reshape(-1))
-        opt2.zero_grad()
-        loss.backward()
-        opt2.step()
-    probe2 = torch.randint(vocab, (256, length), generator=gen2)
-    with torch.no_grad():
-        return (model2(probe2)[:, lag:].argmax(-1) == probe2[:, :-lag]).float().mean().item()
-
-
-steps2 = 60 if echo_edu.quick_mode() else 300
-plain, rotary = lookback_accuracy(None, steps2), lookback_accuracy({"theta": 100.0}, steps2)
-print(f"no rotary {plain:.0%}, rotary {rotary:.0%}, most-frequent-visible-token guess {bag_of_tokens_bound():.0%}")
-# Query t sees tokens x_0..x_t but not their order: it can only guess a token that occurs before it.
-# Early queries see few tokens, so the guess is often right there; that is all the causal mask leaks.
-assert check_no_rotary(plain, rotary)
-
-# %% tags=["solution"] jupyter={"source_hidden": true}
-# Solution 3: compose the band mask with itself, one boolean product per layer, until t sees t − lag.
+# Solution 2: compose the band mask with itself, one boolean product per layer, until t sees t − lag.
 import torch
 from echo_edu.attention import band_mask
-from echo_edu.exercises.lesson03 import check_layers_needed
+from echo_edu.exercises.attention_basics import check_layers_needed
 
 
 def layers_needed(lag, w, length=32):
@@ -369,10 +229,10 @@ print("LAG = 5, w = 4 needs", layers_needed(5, 4), "layers")   # one layer reach
 assert check_layers_needed(layers_needed)
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-# Solution 4: the first call stores the context's keys and values; every later step reuses them.
+# Solution 3: the first call stores the context's keys and values; every later step reuses them.
 import torch
 from echo_edu.attention import KVCache
-from echo_edu.exercises.lesson03 import check_cross_cache
+from echo_edu.exercises.attention_basics import check_cross_cache
 
 
 def cached_cross_attention(attn, x, context):

@@ -7,7 +7,7 @@
 # ---
 
 # %% [markdown]
-# # 02 · Rotary position embeddings: positions as rotations
+# # 03 · Rotary position embeddings: positions as rotations, inside attention
 #
 # Attention compares every query with every key by a dot product, and a dot product knows nothing about
 # *where* the tokens are. Rotary position embeddings (RoPE, Su et al. 2021) fix that by **rotating** each
@@ -22,9 +22,12 @@
 # 4. Partial rotary (`rot_scale`, `rot_count`), negative `theta`, and the `offset` used when decoding.
 # 5. The quaternion and projection modes — what they add, and what they cannot add.
 # 6. Why q and k must share **one** rotary module.
-# 7. How fast `echo_edu.RotaryEmbedding` is next to `rotary-embedding-torch`, measured here.
+# 7. Rotary inside attention: scores by distance, a KV cache that passes its length as the offset.
+# 8. A tiny two-layer model that learns to read the token two back, seen with the attention-map widget
+#    (layer / head / example, hover for weights) that later lessons reuse.
+# 9. How fast `echo_edu.RotaryEmbedding` is next to `rotary-embedding-torch`, measured here.
 #
-# **What you need:** lesson 01 (rotations, quaternions), the dot-product attention score `q·k`.
+# **What you need:** lessons 01 (rotations, quaternions) and 02 (attention scores `q·k`, masks, the KV cache).
 
 # %%
 import math
@@ -250,7 +253,125 @@ print(f"spread along diagonals — one module: {shared['spread']:.1e}, two modul
 assert shared["spread"] < 1e-9 < 0.1 < separate["spread"]
 
 # %% [markdown]
-# ## 8. Speed, measured here
+# ## 8. Rotary inside attention
+#
+# Lesson 02 showed that attention alone is blind to order. `build_attention(..., rotary={...})` gives the
+# layer one `RotaryEmbedding`, applied to both its queries and its keys after they are split into heads, so
+# the score `⟨R(m) q, R(n) k⟩ = ⟨q, R(n − m) k⟩` depends only on the **distance** `n − m`.
+
+# %%
+from echo_edu.attention import KVCache, build_attention
+
+B, T, D, H = 2, 6, 32, 4
+xa = torch.randn(B, T, D, generator=gen)
+attn = build_attention("standard", D, H).eval()
+rot_attn = build_attention("standard", D, H, rotary={"theta": 10000.0}).eval()
+qv, kv_ = torch.randn(2, 1, 1, 1, D // H, generator=gen)
+Tpos = 10
+qs = rot_attn.rotary.rotate_queries_or_keys(qv.expand(1, 1, Tpos, -1))
+ks = rot_attn.rotary.rotate_queries_or_keys(kv_.expand(1, 1, Tpos, -1))
+score = (qs @ ks.transpose(-1, -2))[0, 0]                 # (T, T) scores of the same q and k at all positions
+for offset in range(-3, 4):                               # constant along every diagonal: relative position
+    diagonal = torch.diagonal(score, offset)
+    assert torch.allclose(diagonal, diagonal[0].expand_as(diagonal), atol=1e-5)
+print(score[:4, :4])
+
+perm = torch.randperm(T, generator=gen)
+assert torch.allclose(attn(xa[:, perm])[0], attn(xa)[0][:, perm], atol=1e-5)              # no rotary: order-blind
+assert not torch.allclose(rot_attn(xa[:, perm])[0], rot_attn(xa)[0][:, perm], atol=1e-3)  # rotary: order matters
+
+# %% [markdown]
+# With a KV cache (lesson 02) the new token's rotary offset is `cache.length`, the number of tokens already
+# cached (section 4's `offset`), so decoding token by token still reproduces the full pass exactly:
+
+# %%
+xc = torch.randn(1, 7, D, generator=gen)
+full_pass, _ = rot_attn(xc, causal=True)
+cache = KVCache()
+steps = [rot_attn(xc[:, t:t + 1], causal=True, cache=cache)[0] for t in range(7)]
+assert torch.allclose(torch.cat(steps, 1), full_pass, atol=1e-5)
+
+# %% [markdown]
+# ## 9. Watching a tiny model learn to look back
+#
+# Task: at each position, output the token that appeared **two steps earlier**. To solve it exactly a
+# head must attend from position `t` to `t − 2`, and "two back" is a *relative* position — what rotary
+# puts into the scores. Two pre-norm attention layers and a linear read-out; a few dozen Adam steps on
+# random sequences. (Exercise 6 asks what the same model does without rotary: it does better than
+# chance, but not by finding `t − 2`.)
+
+# %%
+import torch.nn.functional as F
+from torch import nn
+
+from echo_edu.viz.attention import attention_map_static, attention_map_widget
+
+V, LAG, T = 10, 2, 14
+
+
+class LookBack(nn.Module):
+    """Embedding → 2 × (x + attention(norm(x))) → logits. Returns the attention maps when asked."""
+
+    def __init__(self, dims=32, heads=4):
+        super().__init__()
+        self.embed = nn.Embedding(V, dims)
+        self.norms = nn.ModuleList(nn.LayerNorm(dims) for _ in range(2))
+        self.layers = nn.ModuleList(build_attention("standard", dims, heads, rotary={"theta": 100.0}) for _ in range(2))
+        self.head = nn.Linear(dims, V)
+
+    def forward(self, ids, need_weights=False):
+        x, maps = self.embed(ids), {}
+        for i, (norm, attn) in enumerate(zip(self.norms, self.layers)):
+            update, info = attn(norm(x), causal=True, need_weights=need_weights)
+            x = x + update
+            maps[f"layer {i}"] = info.get("weights")
+        return self.head(x), maps
+
+
+model = LookBack()
+opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+losses = []
+for step in range(60 if QUICK else 300):
+    ids = torch.randint(V, (16, T), generator=gen)
+    logits, _ = model(ids)
+    loss = F.cross_entropy(logits[:, LAG:].reshape(-1, V), ids[:, :-LAG].reshape(-1))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    losses.append(loss.item())
+print(f"loss {losses[0]:.2f} → {losses[-1]:.3f}")
+
+model.eval()
+probe = torch.randint(V, (4, T), generator=gen)
+with torch.no_grad():
+    logits, maps = model(probe, need_weights=True)
+accuracy = (logits[:, LAG:].argmax(-1) == probe[:, :-LAG]).float().mean()
+print(f"accuracy on fresh sequences: {accuracy:.0%}")
+assert losses[-1] < 0.5 * losses[0] and accuracy > 0.6
+
+# %% [markdown]
+# The head-averaged map of a layer should show a bright diagonal two places left of the main one
+# (query `t` reading key `t − 2`). A static picture first, then the live widget: pick the layer, the head
+# (or their mean) and the example, and hover over a cell to read its weight. Every Echo
+# attention type returns its weights with `need_weights=True`, so the later lessons reuse this widget.
+
+# %%
+tokens = [str(t) for t in probe[0].tolist()]
+attention_map_static(maps, layer="layer 0", head="mean", example=0, query_tokens=tokens);
+
+# %%
+attention_map_widget(maps, query_tokens=None)
+
+# %% [markdown]
+# A check in numbers: some head of some layer puts most of its weight exactly two positions back.
+
+# %%
+back2 = torch.stack([torch.diagonal(w, offset=-LAG, dim1=-2, dim2=-1).mean(-1) for w in maps.values()])  # (L, B, H)
+print("mean weight on t−2, per layer and head:\n", back2.mean(1))
+assert back2.mean(1).max() > 0.5
+
+# %% [markdown]
+# ## 10. Speed, measured here
 #
 # The same `(B, H, T, head_dim)` tensor through `rotary-embedding-torch` and each of our modes, timed with
 # `torch.utils.benchmark` on this machine (small sizes in quick mode; `benchmarks/rotary.py` runs larger ones).
@@ -282,6 +403,8 @@ for name, sec in times.items():
 # * Quaternion blocks rotate 3-D blocks about learned axes: a valid relative encoding, but a 2-D rotation in a
 #   learned basis. The projection mode does the same in a learned orthonormal 3-D subspace and leaves the rest alone.
 # * q and k must be rotated by **one** module; different rotaries make scores depend on absolute positions.
+# * Inside attention, rotary makes scores depend on distance; a cache passes its length as the offset; a tiny
+#   two-layer model finds `t − 2` with it. `attention_map_widget` shows any layer's maps.
 #
 # ## Exercises
 #
@@ -296,6 +419,10 @@ for name, sec in times.items():
 #    relative property fails: `check_two_axes(rotation)`.
 # 5. Why is a position-*independent* rotation applied to both q and k useless? (Hint: `(Rq)·(Rk)`.) Measure the
 #    largest score change over random q, k: `check_fixed_rotation(R, gap)`.
+# 6. Train section 9's `LookBack` with `rotary=None` (copy the class with a `rotary` argument), same steps, and
+#    measure the accuracy on fresh sequences. Chance is 10 %: why does it score clearly more, yet far
+#    less than with rotary? (Hint: lesson 02's section 4 — without rotary, what does query `t` know about its
+#    keys besides *which* tokens it may see?) Check with `check_no_rotary(plain, rotary)`.
 #
 # Worked solutions follow, one collapsed cell each (click to expand; try first).
 
@@ -304,7 +431,7 @@ for name, sec in times.items():
 # since 2-D rotations commute and add angles. A block-diagonal stack multiplies block by block.
 import torch
 from echo_edu import RotaryEmbedding
-from echo_edu.exercises.lesson02 import check_relative_rotation
+from echo_edu.exercises.rotary_embeddings import check_relative_rotation
 
 d1 = 16
 omega1 = 10000.0 ** (-torch.arange(0, d1, 2, dtype=torch.float64) / d1)
@@ -326,7 +453,7 @@ import math
 
 import torch
 from echo_edu.viz.rotary import similarity_map
-from echo_edu.exercises.lesson02 import check_theta
+from echo_edu.exercises.rotary_embeddings import check_theta
 
 length2 = 48
 means2 = {theta: similarity_map(theta=theta, length=length2)["mean"][length2 - 1:] for theta in (10.0, 10000.0)}
@@ -340,7 +467,7 @@ assert check_theta(means2[10.0], means2[10000.0])
 # Solution 3: a channel carries position when its row of R(p) is not the identity's row for some p.
 import torch
 from echo_edu import RotaryEmbedding
-from echo_edu.exercises.lesson02 import check_rotated_channels
+from echo_edu.exercises.rotary_embeddings import check_rotated_channels
 
 dim3 = 64
 M3 = RotaryEmbedding(dim3, rot_scale=0.25).rotation_matrix(torch.arange(1.0, 20.0))     # (19, dim, dim)
@@ -352,7 +479,7 @@ assert check_rotated_channels(dim3, channels3)
 # Solution 4: compose turns about x and about z, both proportional to p.
 import torch
 from echo_edu import rodrigues_matrix
-from echo_edu.exercises.lesson02 import check_two_axes
+from echo_edu.exercises.rotary_embeddings import check_two_axes
 
 E4 = torch.eye(3, dtype=torch.float64)
 
@@ -369,7 +496,7 @@ assert check_two_axes(rotation_two_axes)
 # Solution 5: (R q)·(R k) = qᵀ RᵀR k = q·k, so a shared fixed rotation changes no score at all.
 import torch
 from echo_edu import RotaryEmbedding
-from echo_edu.exercises.lesson02 import check_fixed_rotation
+from echo_edu.exercises.rotary_embeddings import check_fixed_rotation
 
 gen5 = torch.Generator().manual_seed(5)
 R5 = RotaryEmbedding(32).rotation_matrix(torch.tensor([9.0]))[0].double()    # any rotation, same for every token
@@ -377,3 +504,51 @@ q5, k5 = torch.randn(2, 500, 32, generator=gen5, dtype=torch.float64)
 gap5 = float(((q5 @ R5.T) * (k5 @ R5.T)).sum(-1).sub((q5 * k5).sum(-1)).abs().max())
 print(f"largest score change: {gap5:.1e}")
 assert check_fixed_rotation(R5, gap5)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 6: without rotary the layers are order-blind over the keys a query may see.
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import echo_edu
+from echo_edu.attention import build_attention
+from echo_edu.exercises.rotary_embeddings import bag_of_tokens_bound, check_no_rotary
+
+
+class LookBack2(nn.Module):
+    def __init__(self, rotary, dims=32, heads=4, vocab=10):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dims)
+        self.norms = nn.ModuleList(nn.LayerNorm(dims) for _ in range(2))
+        self.layers = nn.ModuleList(build_attention("standard", dims, heads, rotary=rotary) for _ in range(2))
+        self.head = nn.Linear(dims, vocab)
+
+    def forward(self, ids):
+        x = self.embed(ids)
+        for norm, attn in zip(self.norms, self.layers):
+            x = x + attn(norm(x), causal=True)[0]
+        return self.head(x)
+
+
+def lookback_accuracy(rotary, steps, seed=0, vocab=10, lag=2, length=14):
+    gen2 = echo_edu.set_seed(seed)
+    model2 = LookBack2(rotary)
+    opt2 = torch.optim.Adam(model2.parameters(), lr=1e-2)
+    for _ in range(steps):
+        ids = torch.randint(vocab, (16, length), generator=gen2)
+        loss = F.cross_entropy(model2(ids)[:, lag:].reshape(-1, vocab), ids[:, :-lag].reshape(-1))
+        opt2.zero_grad()
+        loss.backward()
+        opt2.step()
+    probe2 = torch.randint(vocab, (256, length), generator=gen2)
+    with torch.no_grad():
+        return (model2(probe2)[:, lag:].argmax(-1) == probe2[:, :-lag]).float().mean().item()
+
+
+steps2 = 60 if echo_edu.quick_mode() else 300
+plain, rotary = lookback_accuracy(None, steps2), lookback_accuracy({"theta": 100.0}, steps2)
+print(f"no rotary {plain:.0%}, rotary {rotary:.0%}, most-frequent-visible-token guess {bag_of_tokens_bound():.0%}")
+# Query t sees tokens x_0..x_t but not their order: it can only guess a token that occurs before it.
+# Early queries see few tokens, so the guess is often right there; that is all the causal mask leaks.
+assert check_no_rotary(plain, rotary)

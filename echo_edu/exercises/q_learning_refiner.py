@@ -1,4 +1,4 @@
-"""Checkers for lesson 05 (the Q-learning refiner). Each prints a verdict and returns a bool."""
+"""Checkers for lesson 06 (the Q-learning refiner). Each prints a verdict and returns a bool."""
 
 from __future__ import annotations
 

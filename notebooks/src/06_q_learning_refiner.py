@@ -7,7 +7,7 @@
 # ---
 
 # %% [markdown]
-# # 05 · The Q-learning refiner: learning how far to look
+# # 06 · The Q-learning refiner: learning how far to look
 #
 # Echo's *integrated attention* has a local branch that only looks at a window of nearby tokens. How
 # wide should that window be? Too narrow and it misses what matters; too wide and it wastes compute
@@ -23,7 +23,7 @@
 # 4. How integrated attention turns its global view into a state, and its choice into a reward.
 # 5. Watching the chosen spans change while a model learns.
 #
-# **What you need:** lesson 03 (attention, masks, sliding windows).
+# **What you need:** lessons 02 (attention, masks, sliding windows) and 03 (rotary, the attention-map widget).
 
 # %%
 import torch
@@ -317,7 +317,7 @@ q_table_static(model.attn.refiner.q_table, action_labels=[f"w={w}" for w in (2, 
 # Solution 1: a ten-times cheaper width leaves the best actions but shrinks their lead below the noise.
 import torch
 from echo_edu.attention.refiner import QLearningRefiner, ToySpanTask
-from echo_edu.exercises.lesson05 import check_cheap_width
+from echo_edu.exercises.q_learning_refiner import check_cheap_width
 
 every1 = torch.arange(4)
 cheap = ToySpanTask(cost=0.05)
@@ -348,7 +348,7 @@ assert check_cheap_width(cheap.best_actions().tolist(), gap1, *runs1)
 # Solution 2: no random exploration at all; only the initial values can make the agent try things.
 import torch
 from echo_edu.attention.refiner import QLearningRefiner, ToySpanTask
-from echo_edu.exercises.lesson05 import check_no_exploration
+from echo_edu.exercises.q_learning_refiner import check_no_exploration
 
 found = {}
 for initial2 in (0.0, 1.0):
@@ -365,7 +365,7 @@ assert check_no_exploration(found[0.0], found[1.0], seeds=10)
 # Solution 3: bootstrapping from a next state that does not depend on the action.
 import torch
 from echo_edu.attention.refiner import QLearningRefiner, ToySpanTask
-from echo_edu.exercises.lesson05 import check_gamma
+from echo_edu.exercises.q_learning_refiner import check_gamma
 
 
 def random_next_run(gamma, rounds, seed=0):
@@ -397,7 +397,7 @@ from torch import nn
 
 import echo_edu
 from echo_edu.attention import build_attention
-from echo_edu.exercises.lesson05 import check_width_cost
+from echo_edu.exercises.q_learning_refiner import check_width_cost
 
 
 def lookback_windows(width_cost, seed, vocab=10, lag=6, length=24):
@@ -445,7 +445,7 @@ assert check_width_cost(summary4[0.25][0], summary4[0.8][0], summary4[0.25][1], 
 # ## Experiment: does the refiner help?
 #
 # The refiner learns, and its windows narrow as the model learns (section 5). Does that make the model
-# *better*? This section asks, with the same pre-registered experiment that ends lessons 04 and 06
+# *better*? This section asks, with the same pre-registered experiment that ends lessons 05 and 07
 # (`echo_edu.experiments`; lesson 09 collects the verdicts): the plan is fixed first, you write down a
 # prediction, both arms train once per seed on the same batches and are scored on the same held-out
 # sequences, and the verdict is read off a 95 % confidence interval of the paired differences.

@@ -7,7 +7,7 @@
 # ---
 
 # %% [markdown]
-# # 04 · Myelinated attention: node importance, learned skips, working memory
+# # 05 · Myelinated attention: node importance, learned skips, working memory
 #
 # Myelin lets a nerve impulse *jump* from node to node instead of crawling along the whole axon. Echo's
 # "myelinated" layer borrows the picture: a stack of attention **sub-layers** (the nodes), a small
@@ -24,7 +24,7 @@
 # 5. Reading a layer with plots: important tokens, skipped sub-layers, memory over time.
 # 6. Training the policy: it learns to skip every sub-layer on examples that do not need attention.
 #
-# **What you need:** lesson 03 (attention, masks, the KV cache, the attention-map widget).
+# **What you need:** lessons 02 (attention, masks, the KV cache) and 03 (rotary, the attention-map widget).
 
 # %%
 import torch
@@ -305,7 +305,7 @@ print("one open sub-layer == standard attention")
 #
 # ## Exercises
 #
-# `echo_edu.exercises.lesson04` has section 6's task and loop as functions, `routing_batch(generator)` and
+# `echo_edu.exercises.myelinated_attention` has section 6's task and loop as functions, `routing_batch(generator)` and
 # `train_router(compute_cost, policy_lr, steps, seed) -> (router, history, generator)`, so each run below
 # takes about a second.
 #
@@ -329,7 +329,7 @@ print("one open sub-layer == standard attention")
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # Solution 1: the same router with and without the cost, three seeds.
-from echo_edu.exercises.lesson04 import check_no_cost, routing_batch, train_router
+from echo_edu.exercises.myelinated_attention import check_no_cost, routing_batch, train_router
 
 easy_free, easy_paid, hard_free = [], [], []
 for seed1 in range(3):
@@ -349,7 +349,7 @@ assert check_no_cost(easy_free, easy_paid, hard_free)
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # Solution 2: a fast policy, five seeds; then the gradients of a router that has shut its sub-layers.
 import torch.nn.functional as F
-from echo_edu.exercises.lesson04 import check_death_spiral, routing_batch, train_router
+from echo_edu.exercises.myelinated_attention import check_death_spiral, routing_batch, train_router
 
 fast, slow = [], []
 for seed2 in range(5):
@@ -378,7 +378,7 @@ import torch
 import echo_edu.attention.myelinated as myelinated3
 from echo_edu.attention import MyelinatedAttention
 from echo_edu.attention.pooling import running_mean
-from echo_edu.exercises.lesson04 import check_future_leak
+from echo_edu.exercises.myelinated_attention import check_future_leak
 
 
 def whole_mean(x, valid=None, *, causal=False, cache=None, name=None):
@@ -403,7 +403,7 @@ assert check_future_leak(changes["causal"], changes["leaky"])
 # Solution 4: importance against skips on the trained router; then the importance gradient where it skips.
 import torch
 import torch.nn.functional as F
-from echo_edu.exercises.lesson04 import check_importance, routing_batch, train_router
+from echo_edu.exercises.myelinated_attention import check_importance, routing_batch, train_router
 
 router4, _, gen4 = train_router()
 router4.eval()
@@ -436,7 +436,7 @@ assert check_importance(imp_hard, imp_easy, skip_hard, skip_easy, imp_grad)
 #
 # Everything above shows that the layer *works*: its skips train, its memory never looks ahead, a cache
 # reproduces the full pass. None of it shows that the layer *helps*. This section asks that, the way an
-# experiment should be run, with `echo_edu.experiments` (the same helper ends lessons 05 and 06, and
+# experiment should be run, with `echo_edu.experiments` (the same helper ends lessons 06 and 07, and
 # lesson 09 collects the three verdicts):
 #
 # 1. **The plan is fixed first**: one task, two arms, one metric, a fixed budget of training steps, at

@@ -7,7 +7,7 @@
 # ---
 
 # %% [markdown]
-# # 06 · Adaptive windows: learned attention spans and content-chosen focus windows
+# # 07 · Adaptive windows: learned attention spans and content-chosen focus windows
 #
 # Speech is local most of the time — a phoneme lasts a few frames — but not always: a long vowel, a
 # pause, a word spoken twice. Full attention pays `O(T²)` for context that most heads never use. This
@@ -27,8 +27,8 @@
 # 5. Where the windows fall on a real log-mel spectrogram, next to the attention maps.
 # 6. Focus iterations `z ← z + Attn(q(LN z), K, V)`, and the checks that keep all this honest.
 #
-# **What you need:** lesson 03 (attention, masks, bands, the KV cache); lesson 07 explains the log-mel
-# front end in detail, but here we only need to know it turns sound into a `(mels, frames)` image.
+# **What you need:** lessons 02 (attention, masks, bands, the KV cache) and 04 (the log-mel front end, which
+# turns sound into a `(mels, frames)` image).
 
 # %%
 import torch
@@ -316,7 +316,7 @@ import torch
 
 import echo_edu
 from echo_edu.attention import AdaptiveSpanAttention
-from echo_edu.exercises.lesson06 import check_span_penalty
+from echo_edu.exercises.adaptive_windows import check_span_penalty
 
 
 def long_task_span(penalty, seed, steps=70):
@@ -349,7 +349,7 @@ assert check_span_penalty(spans_low, spans_high, mse_low, mse_high)
 import torch.nn.functional as F
 
 from echo_edu import log_mel_spectrogram
-from echo_edu.exercises.lesson06 import check_energy_after_norm
+from echo_edu.exercises.adaptive_windows import check_energy_after_norm
 from echo_edu.viz.windows import demo_signals
 
 waves2, labels2 = demo_signals()
@@ -370,7 +370,7 @@ import math
 import torch
 from echo_edu import log_mel_spectrogram
 from echo_edu.attention import AdaptiveFocusAttention
-from echo_edu.exercises.lesson06 import check_fast_warble
+from echo_edu.exercises.adaptive_windows import check_fast_warble
 
 sr3 = 16000
 t3 = torch.arange(int(1.6 * sr3)) / sr3
@@ -405,7 +405,7 @@ import time
 import torch
 import echo_edu.attention.windows as windows4
 from echo_edu.attention import AdaptiveFocusAttention, StandardAttention
-from echo_edu.exercises.lesson06 import check_focus_speed
+from echo_edu.exercises.adaptive_windows import check_focus_speed
 
 calls4 = []
 blocked_kernel = windows4.blocked_local_attention
@@ -449,7 +449,7 @@ assert check_focus_speed(length4, max(focus4.windows), bool(calls4), *seconds)
 #
 # The span *learns* (section 2): it grows when a task needs context and shrinks when it does not. Does
 # learning it make a model *better* than plain attention? This section asks, with the same pre-registered
-# experiment that ends lessons 04 and 05 (`echo_edu.experiments`; lesson 09 collects the verdicts): the
+# experiment that ends lessons 05 and 06 (`echo_edu.experiments`; lesson 09 collects the verdicts): the
 # plan is fixed first, you write down a prediction, both arms train once per seed on the same batches and
 # are scored on the same held-out sequences, and the verdict is read off a 95 % confidence interval of
 # the paired differences.

@@ -7,7 +7,7 @@
 # ---
 
 # %% [markdown]
-# # 07 · Sound in, text out: log-mel features, a synthetic speech corpus, a character tokenizer
+# # 04 · Sound in, text out: log-mel features, a synthetic speech corpus, a character tokenizer
 #
 # A speech recogniser never sees sound. It sees a *picture* of sound — a log-mel spectrogram — and
 # writes *token ids*. This lesson builds both ends, and the data in between: speech we synthesise
@@ -244,7 +244,7 @@ print(batch.input_ids)
 # * espeak-ng and piper give many voices offline; the corpus holds voices *and* texts out of training.
 # * One normalisation function and a 31-symbol character tokenizer connect transcripts to ids.
 #
-# Next, lesson 08 feeds these features to Echo's encoder.
+# Lesson 07 places adaptive attention windows on these features; lesson 08 feeds them to Echo's encoder.
 #
 # ## Exercises
 #
@@ -270,7 +270,7 @@ import math
 import torch
 from echo_edu.data import load_samples
 from echo_edu.viz.audio import feature_pipeline
-from echo_edu.exercises.lesson07 import check_half_volume
+from echo_edu.exercises.audio_and_data import check_half_volume
 
 wave1 = torch.tensor(load_samples()[0]["audio"]["array"])
 full1, half1 = feature_pipeline(wave1), feature_pipeline(0.5 * wave1)
@@ -284,7 +284,7 @@ assert check_half_volume(full1, half1)
 # Solution 2: a 5 ms click in silence, seen through 25 ms and 100 ms windows.
 import torch
 from echo_edu.audio import SAMPLE_RATE, log_mel_spectrogram
-from echo_edu.exercises.lesson07 import check_long_fft
+from echo_edu.exercises.audio_and_data import check_long_fft
 
 click = torch.zeros(SAMPLE_RATE)
 click[8000:8080] = 1.0                                        # 80 samples = 5 ms
@@ -301,7 +301,7 @@ import torch
 import torchaudio.functional as AF
 from echo_edu.audio import load_audio, log_mel_spectrogram
 from echo_edu.data import load_samples
-from echo_edu.exercises.lesson07 import check_dark_bands
+from echo_edu.exercises.audio_and_data import check_dark_bands
 
 wave3 = torch.tensor(load_samples()[0]["audio"]["array"])
 narrow = load_audio({"array": AF.resample(wave3, 16000, 8000).numpy(), "sampling_rate": 8000})
@@ -316,7 +316,7 @@ assert check_dark_bands(dark3)
 import tempfile
 
 from echo_edu.data import available_engines, build_corpus, plan_corpus
-from echo_edu.exercises.lesson07 import check_corpus_voices
+from echo_edu.exercises.audio_and_data import check_corpus_voices
 
 if "espeak" in available_engines():
     corpus4 = build_corpus("commands", 60, seed=0, engines=("espeak",), cache_dir=tempfile.mkdtemp(), workers=1)
@@ -329,7 +329,7 @@ assert check_corpus_voices(voices4)
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # Solution 5: one word per digit can always be read back; "twenty twenty four" could not keep "02024".
 from echo_edu.text import normalize_text
-from echo_edu.exercises.lesson07 import check_digit_inverse
+from echo_edu.exercises.audio_and_data import check_digit_inverse
 
 WORD_DIGIT = {normalize_text(str(d)): str(d) for d in range(10)}
 

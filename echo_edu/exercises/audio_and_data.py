@@ -1,4 +1,4 @@
-"""Checkers for lesson 07 (audio features and the corpus). Each prints a verdict and returns a bool."""
+"""Checkers for lesson 04 (audio features and the corpus). Each prints a verdict and returns a bool."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Checkers for lesson 02 (rotary position embeddings). Each prints a verdict and returns a bool."""
+"""Checkers for lesson 03 (rotary position embeddings). Each prints a verdict and returns a bool."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from . import verdict
 
 __all__ = ["check_relative_rotation", "check_theta", "check_rotated_channels", "check_two_axes",
-           "check_fixed_rotation"]
+           "check_fixed_rotation", "bag_of_tokens_bound", "check_no_rotary"]
 
 PAIRS = [(3, 7), (0, 5), (10, 2), (4, 4), (25, 31)]
 
@@ -80,3 +80,29 @@ def check_fixed_rotation(rotation: torch.Tensor, gap: float) -> bool:
                        "every score, hence every attention weight, exactly as it was.",
                    "use one rotation R (not the identity) for both q and k, the same for every position, and "
                    "measure the score change over many random q, k.")
+
+
+def bag_of_tokens_bound(vocab: int = 10, length: int = 14, lag: int = 2, samples: int = 20000) -> float:
+    """Best accuracy of a causal guess that knows only *which* tokens query ``t`` sees, not their order.
+
+    Query ``t`` knows its own token and the multiset of ``x_0 … x_{t-1}``; the target ``x_{t-lag}`` is one
+    of them, so the best order-blind guess is the most frequent one. Averaged over ``t = lag … length-1``.
+    """
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.randint(vocab, (samples, length), generator=gen)
+    rates = []
+    for t in range(lag, length):
+        counts = torch.nn.functional.one_hot(ids[:, :t], vocab).sum(1)  # (N, vocab) over the t earlier tokens
+        rates.append((counts.max(1).values / t).mean().item())
+    return sum(rates) / len(rates)
+
+
+def check_no_rotary(accuracy_plain: float, accuracy_rotary: float) -> bool:
+    """Exercise 6: accuracies of section 9's ``LookBack`` trained with ``rotary=None`` and with rotary, same steps and seed."""
+    bound = bag_of_tokens_bound()
+    ok = accuracy_rotary > 0.9 and abs(accuracy_plain - bound) < 0.1 and accuracy_plain < accuracy_rotary - 0.3
+    return verdict(ok, f"without rotary the model reaches {accuracy_plain:.0%} (chance 10 %, rotary {accuracy_rotary:.0%}): "
+                       f"about what guessing the most frequent visible token gives ({bound:.0%}). It never finds t−2; "
+                       "the causal mask only tells each query which tokens exist before it.",
+                   f"train both for the lesson's number of steps and measure on fresh sequences; an order-blind "
+                   f"guess of the most frequent visible token scores {bound:.0%} (bag_of_tokens_bound()).")
