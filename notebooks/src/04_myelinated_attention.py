@@ -281,8 +281,8 @@ assert forced["run all"] < forced["skip all (memory only)"] < forced["output zer
 # on every speech frame, the mean of its window's speech frames, and 0 on silence. So the gates have
 # something to learn: skipping a window without speech saves the compute cost and loses nothing, and a
 # silent frame inside a speech window needs its update switched off. This layer has no working memory
-# (`memory=False`): with it, the memory's mean would answer instead of attention, as the cell before
-# measured. `train_speech_gates` trains on the twelve training clips (clean, and with white noise at
+# (`memory=False`): the memory carries a mean of its own that no skip turns off (the cell before
+# measured how far it gets on the routing task), and we want the answer to have to come through the gates. `train_speech_gates` trains on the twelve training clips (clean, and with white noise at
 # 30 and 15 dB SNR) and returns the layer before training too, from the same initial weights.
 
 # %%
