@@ -8,6 +8,10 @@ All views read the ``info`` dict of :class:`echo_edu.attention.MyelinatedAttenti
   memory each token keeps) and the size of the working memory, sub-layer by sub-layer.
 * :func:`skip_rates_figure` / :func:`skip_rates_static` — over a batch: how often the policy skips each
   sub-layer (hard decisions) next to its mean skip probability.
+* :func:`speech_gates_figure` / :func:`speech_gates_static` / :func:`speech_gates_widget` — a layer's gates on
+  a real clip (see :mod:`echo_edu.experiments.speech_gates`): the log-mel with its speech frames, and the
+  importance of every frame in every sub-layer with skipped windows crossed out; the widget picks the
+  clip, the weights (trained / untrained) and added noise, and runs the layer again on every change.
 * :func:`sublayer_maps` — ``{"sub-layer i": (B, H, T, S)}``, ready for
   :func:`echo_edu.viz.attention.attention_map_widget`.
 """
@@ -22,7 +26,7 @@ from ..errors import ShapeError
 from .attention import _labels  # token labels that stay distinct in plotly
 from .widgets import interactive_figure
 
-__all__ = ["sublayer_maps", "myelinated_figure", "myelinated_static", "myelinated_widget", "skip_rates_figure",
+__all__ = ["speech_gates_figure", "speech_gates_static", "speech_gates_widget", "sublayer_maps", "myelinated_figure", "myelinated_static", "myelinated_widget", "skip_rates_figure",
            "skip_rates_static"]
 
 _PANELS = ("node importance (× = skipped)", "memory gate γ (share of old memory kept)", "‖working memory‖")
@@ -155,3 +159,81 @@ def skip_rates_static(info: dict, title: str = "How often each sub-layer is skip
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def _gates_title(report: dict, title: str | None) -> str:
+    stats = (f"skipped: {report['skip_silence']:.0%} of silent windows, {report['skip_speech']:.0%} of speech windows"
+             f" · importance: speech {report['importance_speech']:.2f}, silence {report['importance_silence']:.2f}")
+    return f"{title}<br><sub>{stats}</sub>" if title else stats
+
+
+def speech_gates_figure(report: dict, title: str | None = None):
+    """Plotly: a :func:`~echo_edu.experiments.speech_gates.gate_report` — log-mel (speech frames marked) over
+    the importance ``(L, frames)`` of each sub-layer, skipped cells crossed out."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    x, imp, skip = report["features"].float(), report["importance"], report["skip"]
+    L, frames = imp.shape
+    t = list(range(frames))
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.6, 0.4],
+                        subplot_titles=("log-mel above the floor (white dots: speech frames)",
+                                        "node importance (× = sub-layer skipped)"))
+    fig.add_trace(go.Heatmap(z=x.T.numpy(), colorscale="Viridis", colorbar=dict(title="mel", len=0.55, y=0.75),
+                             hovertemplate="frame %{x}<br>band %{y}<br>%{z:.2f}<extra></extra>"), 1, 1)
+    speech = torch.nonzero(report["speech"]).flatten().tolist()
+    fig.add_trace(go.Scatter(x=speech, y=[77] * len(speech), mode="markers", name="speech",
+                             marker=dict(color="white", size=4)), 1, 1)
+    ys = [f"sub-layer {i}" for i in range(L)]
+    fig.add_trace(go.Heatmap(z=imp.numpy(), x=t, y=ys, zmin=0, zmax=1, colorscale="Blues",
+                             colorbar=dict(title="importance", len=0.38, y=0.18),
+                             hovertemplate="%{y}<br>frame %{x}<br>importance %{z:.3f}<extra></extra>"), 2, 1)
+    layer_idx, tok_idx = torch.nonzero(skip > 0.5, as_tuple=True)
+    fig.add_trace(go.Scatter(x=tok_idx.tolist(), y=[ys[i] for i in layer_idx.tolist()], mode="markers",
+                             name="skipped", marker=dict(symbol="x", size=6, color="crimson")), 2, 1)
+    fig.update_xaxes(title_text="frame (10 ms)", row=2, col=1)
+    fig.update_layout(title=_gates_title(report, title), width=900, height=520, showlegend=False,
+                      margin=dict(l=90, r=20, t=90, b=40))
+    return fig
+
+
+def speech_gates_static(report: dict, title: str | None = None):
+    """Matplotlib twin of :func:`speech_gates_figure`."""
+    import matplotlib.pyplot as plt
+
+    x, imp, skip = report["features"].float(), report["importance"], report["skip"]
+    L = imp.shape[0]
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(9, 4.6), sharex=True, gridspec_kw=dict(height_ratios=[1.5, 1]))
+    a1.imshow(x.T.numpy(), origin="lower", aspect="auto", cmap="viridis")
+    speech = torch.nonzero(report["speech"]).flatten()
+    a1.scatter(speech.numpy(), [77] * len(speech), s=4, color="white")
+    a1.set_title(_gates_title(report, title).replace("<br><sub>", "\n").replace("</sub>", ""), fontsize=9)
+    a1.set_ylabel("mel band")
+    a2.imshow(imp.numpy(), aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+    layer_idx, tok_idx = torch.nonzero(skip > 0.5, as_tuple=True)
+    a2.scatter(tok_idx.numpy(), layer_idx.numpy(), marker="x", s=10, color="crimson")
+    a2.set_yticks(range(L), [f"sub-layer {i}" for i in range(L)])
+    a2.set_xlabel("frame (10 ms)")
+    fig.tight_layout()
+    return fig
+
+
+def speech_gates_widget(clips: dict, layers: dict, noise_levels=(None, 30.0, 15.0, 5.0), window: int = 24,
+                        threshold: float = 0.6):
+    """Dropdowns for the clip (``{name: path or waveform}``), the weights (``{name: MyelinatedAttention}``) and
+    added white noise (SNR in dB); each change recomputes the features and runs the layer's gates again."""
+    import ipywidgets as widgets
+
+    from ..experiments.speech_gates import clip_features, gate_report
+
+    noise_names = {"no noise" if snr is None else f"noise at {snr:g} dB SNR": snr for snr in noise_levels}
+    controls = {"clip": widgets.Dropdown(options=list(clips), description="clip"),
+                "weights": widgets.Dropdown(options=list(layers), description="weights"),
+                "noise": widgets.Dropdown(options=list(noise_names), description="noise")}
+
+    def report(clip, weights, noise):
+        x = clip_features(clips[clip], noise_names[noise])
+        return gate_report(layers[weights], x, window, threshold), f"{clip} · {weights} · {noise}"
+
+    return interactive_figure(controls, lambda **v: speech_gates_figure(*report(**v)),
+                              lambda **v: speech_gates_static(*report(**v)))

@@ -22,7 +22,8 @@
 # 3. Skips that train: the straight-through binary Gumbel sample (hard forward, soft gradient, seeded).
 # 4. A working memory that never looks ahead: the **prefix mean** in the decoder, exact under a KV cache.
 # 5. Reading a layer with plots: important tokens, skipped sub-layers, memory over time.
-# 6. Training the policy: it learns to skip every sub-layer on examples that do not need attention.
+# 6. Training the policy: it learns to skip every sub-layer on examples that do not need attention;
+#    then a layer trained on real speech features skips silence, compared with its untrained self.
 #
 # **What you need:** lessons 02 (attention, masks, the KV cache) and 03 (rotary, the attention-map widget).
 
@@ -269,6 +270,65 @@ forced = {"run all": hard_loss(60.0), "skip all (memory only)": hard_loss(-60.0)
 for name, value in forced.items():
     print(f"hard-example loss, {name:22s} {value:.3f}")
 assert forced["run all"] < forced["skip all (memory only)"] < forced["output zeros"]
+
+# %% [markdown]
+# ### The same gates on real speech
+#
+# Everything so far ran on random vectors. Now real features: the log-mel (lesson 07 builds it) of the
+# bundled synthetic clips in `assets/samples/`, each padded with 0.3 s of silence, measured above the
+# clip's floor so digital silence is 0. A clip is cut into windows of 24 frames (0.24 s), one example
+# each; a frame counts as **speech** when its mean over the 80 bands exceeds 0.6. The layer must output,
+# on every speech frame, the mean of its window's speech frames, and 0 on silence. So the gates have
+# something to learn: skipping a window without speech saves the compute cost and loses nothing, and a
+# silent frame inside a speech window needs its update switched off. This layer has no working memory
+# (`memory=False`): the memory carries a mean of its own that no skip turns off (the cell before
+# measured how far it gets on the routing task), and we want the answer to have to come through the gates. `train_speech_gates` trains on the twelve training clips (clean, and with white noise at
+# 30 and 15 dB SNR) and returns the layer before training too, from the same initial weights.
+
+# %%
+from echo_edu.data.locate import find_data_root
+from echo_edu.experiments.speech_gates import SAMPLES, clip_features, gate_report, train_speech_gates
+from echo_edu.viz.myelinated import speech_gates_static, speech_gates_widget
+
+speech_layer, untrained_layer, speech_history = train_speech_gates(steps=150, seed=0)
+print(f"training loss {speech_history[0]:.3f} → {speech_history[-1]:.3f}")
+clips = {"held-out piper voice": SAMPLES / "digits_heldout_piper_0.flac",
+         "held-out espeak voice": SAMPLES / "digits_heldout_espeak_0.flac"}
+data_root = find_data_root("an4")
+if data_root is not None:   # a real person (AN4 test set) when ../shared/data or $ECHO_EDU_DATA has it
+    clips["AN4 test speaker (real)"] = sorted((data_root / "an4" / "wav" / "an4test_clstk").glob("*/*.flac"))[0]
+else:
+    print("no AN4 recordings here (set ECHO_EDU_DATA): the real-speech row is left out")
+print(f"{'clip':24s} {'weights':10s} skip: silence  speech   importance: silence  speech   MSE")
+reports = {}
+for clip_name, path in clips.items():
+    features = clip_features(path)
+    for weights, net in (("untrained", untrained_layer), ("trained", speech_layer)):
+        r = reports[clip_name, weights] = gate_report(net, features)
+        print(f"{clip_name:24s} {weights:10s} {r['skip_silence']:8.0%} {r['skip_speech']:8.0%} "
+              f"{r['importance_silence']:14.2f} {r['importance_speech']:8.2f}   {r['mse']:.3f}")
+for clip_name in clips:
+    before, after = reports[clip_name, "untrained"], reports[clip_name, "trained"]
+    assert before["skip_silence"] == 0 and after["skip_silence"] > 0.5 and after["skip_speech"] < 0.1
+    assert after["mse"] < 0.3 * before["mse"] and after["importance_speech"] < before["importance_speech"] - 0.2
+
+# %% [markdown]
+# Read the table: the untrained policy runs every sub-layer on every window (its run logit starts at
+# +0.5). After training it skips most of the silent windows and none with speech — on voices and, when
+# the AN4 row is there, a real speaker it never heard. Importance moved too: on speech frames it fell
+# by more than 0.2 from the untrained layer's value (the output projection can make up any scale, so a
+# smaller gate costs nothing). Compare its value on silent and on speech frames row by row, and
+# remember exercise 4's point: on a skipped window importance gets no gradient at all, so its value there
+# is whatever it drifted to. The MSE column is the task itself: training cut it several-fold. The widget runs
+# the layer again for the clip, weights and added noise you pick: watch the crosses (skipped
+# sub-layers) sit on the silent stretches, and the noise turn silence into something the policy
+# must judge.
+
+# %%
+speech_gates_static(reports["held-out piper voice", "trained"], title="held-out piper voice · trained");
+
+# %%
+speech_gates_widget(clips, {"trained": speech_layer, "untrained": untrained_layer})
 
 # %% [markdown]
 # ## 7. A sanity anchor: one sub-layer with open gates *is* standard attention

@@ -19,7 +19,8 @@
 #
 # 1. Tabular Q-learning: states, actions, rewards and the update `Q ← Q + α(r + γ max Q' − Q)`.
 # 2. Why span choice is a *contextual bandit* (`γ = 0`), and what the original Echo got wrong.
-# 3. ε-greedy exploration with a seeded generator, optimistic starts, and a frozen table in eval.
+# 3. ε-greedy exploration with a seeded generator, optimistic starts, and a frozen table in eval;
+#    regret on a bandit that only shows the pulled arm's reward, re-run live as you change ε, α and Q₀.
 # 4. How integrated attention turns its global view into a state, and its choice into a reward.
 # 5. Watching the chosen spans change while a model learns.
 #
@@ -145,6 +146,60 @@ pessimist = QLearningRefiner(4, 4, alpha=0.1, epsilon=0.1, seed=0, initial_q=0.0
 ToySpanTask(seed=0).train(pessimist, steps=steps, batch=8)
 print("initial_q = 0:", pessimist.greedy(torch.arange(4)).tolist(), "  initial_q = 1:",
       agent.greedy(torch.arange(4)).tolist(), "  best:", task.best_actions().tolist())
+
+# %% [markdown]
+# ### Regret: what exploration buys when only the pulled arm pays
+#
+# The toy task above hands the agent only the reward of the window it tried — *partial feedback*.
+# That is what makes ε and `Q₀` matter: an arm never pulled is never learned about. (Section 5 shows
+# that inside integrated attention the reward of every window is known in closed form, so there this
+# problem does not arise.) To see the cost of exploring, or of not exploring, take the classic
+# **multi-armed bandit**: one situation, five arms with hidden mean rewards, each pull paying its
+# arm's mean plus noise `N(0, 0.3²)`. The **regret** after `n` pulls is the expected reward an oracle
+# (always the best arm) would have earned minus what the learner's choices earn in expectation,
+# `Σₜ (max μ − μ_{aₜ})`: it levels off once the learner has found the best arm, and grows for ever while
+# it is stuck on a worse one.
+#
+# `play_bandit` plays 200 independent games at once with one `QLearningRefiner` — the same class,
+# `act` and `update` that integrated attention calls — game `i` being its state `i`.
+
+# %%
+from echo_edu.attention.bandit import GaussianBandit, play_bandit
+from echo_edu.viz.bandit import bandit_regret_widget, play_pair, regret_static
+
+bandit = GaussianBandit()
+print("arm means:", bandit.means, " noise:", bandit.noise, " best arm:", bandit.best_arm)
+settings = {"greedy, Q₀ = 0": (0.0, 0.1, 0.0), "ε = 0.1, Q₀ = 0": (0.1, 0.1, 0.0), "greedy, Q₀ = 1": (0.0, 0.1, 1.0),
+            "greedy, Q₀ = 2, α = 0.02": (0.0, 0.02, 2.0), "greedy, Q₀ = 2, α = 0.3": (0.0, 0.3, 2.0)}
+played = {name: play_bandit(bandit, epsilon=e, alpha=a, initial_q=q, steps=300, runs=200, seed=0)
+          for name, (e, a, q) in settings.items()}
+print("setting                    regret after 300   games stuck (no best arm in the last 50 pulls)")
+for name, run in played.items():
+    print(f"{name:26s} {run.mean_regret()[-1]:8.1f}           {run.stuck().float().mean():.0%}")
+regret = {name: run.mean_regret()[-1].item() for name, run in played.items()}
+stuck = {name: run.stuck().float().mean().item() for name, run in played.items()}
+assert stuck["greedy, Q₀ = 0"] > 0.5 and stuck["ε = 0.1, Q₀ = 0"] < stuck["greedy, Q₀ = 0"]
+assert regret["greedy, Q₀ = 1"] < regret["ε = 0.1, Q₀ = 0"] < regret["greedy, Q₀ = 0"]
+assert regret["greedy, Q₀ = 2, α = 0.02"] > regret["greedy, Q₀ = 2, α = 0.3"]
+
+# %% [markdown]
+# Read the table: greedy from `Q₀ = 0` locks onto the first arm that pays and most games never find
+# the best one. ε = 0.1 frees most of them, at a price it keeps paying: a tenth of all pulls stay random.
+# An optimistic `Q₀ = 1` (above every arm's mean) makes the greedy learner try every arm, and has the
+# lowest regret of the three. α decides how long optimism lasts: an entry falls toward its arm's rewards
+# by a factor `1 − α` per pull, so with `Q₀ = 2` and α = 0.02 the learner keeps pulling bad arms
+# long after α = 0.3 has moved on.
+#
+# The widget plays all 200 games again on every change (a fraction of a second): the learner (blue)
+# against the greedy learner from the same `Q₀` (red), the band from the 10th to the 90th percentile
+# game, the oracle dashed. Try ε = 0 with `Q₀` 0 and then 1; raise α to 1 (each entry is just the last
+# reward it saw); change the seed to see how much one set of games varies.
+
+# %%
+regret_static(*play_pair(bandit, epsilon=0.1, alpha=0.1, initial_q=0.0), title="ε = 0.1, α = 0.1, Q₀ = 0");
+
+# %%
+bandit_regret_widget(bandit, epsilon=0.1, alpha=0.1, initial_q=0.0)
 
 # %% [markdown]
 # ## 5. Inside integrated attention
@@ -289,7 +344,8 @@ q_table_static(model.attn.refiner.q_table, action_labels=[f"w={w}" for w in (2, 
 # * Tabular Q-learning keeps `Q[s, a]` and nudges it toward observed rewards; `γ = 0` makes it a
 #   contextual bandit — the right model when an action does not change the next situation.
 # * ε-greedy exploration (seeded) and optimistic initial values make the agent try everything; in eval
-#   the agent is greedy, deterministic and does not learn.
+#   the agent is greedy, deterministic and does not learn. With partial feedback, greedy from `Q₀ = 0`
+#   gets stuck (high regret); ε buys the way out at a lasting price, optimism at a one-off one.
 # * Integrated attention asks the refiner for one window per token, from a fixed set of widths, using
 #   its global attention as the state and "covered mass minus width price" as the reward.
 # * The table is a persistent buffer: saved, loaded and moved with the model.
