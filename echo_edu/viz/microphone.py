@@ -1,7 +1,8 @@
 """Lesson 10's microphone: press record, speak, and see what Echo hears, where it listens and what it writes.
 
-* :func:`microphone_model_dir` — which model listens: ``assets/echo-an4`` (real speech) once it ships,
-  else the bundled digits model.
+* :func:`microphone_model_dir` — which model listens: the default model's one rule,
+  :func:`echo_edu.bundled.bundled_model_dir` (``assets/echo-an4``, else the ``fallback`` named), by
+  lesson 10's name.
 * :func:`decode_pcm` — the browser's binary buffer (int16 or float32 PCM) as a numpy array.
 * :func:`analyse_recording` — the pure "samples → what the widget shows" step, testable without a
   browser: checks the recording (empty, too short, too long, NaN, silent raise :class:`RecordingError`),
@@ -24,14 +25,14 @@ import numpy as np
 import torch
 import traitlets
 
-from ..errors import AudioError, CheckpointError, EchoError
+from ..bundled import bundled_model_dir
+from ..errors import AudioError, EchoError
 from .widgets import figure_to_png
 
 __all__ = ["RecordingError", "Recording", "microphone_model_dir", "decode_pcm", "analyse_recording",
            "recording_figures", "recording_static", "MicrophoneRecorder", "MicrophoneWidget",
            "microphone_widget"]
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 MAX_SECONDS = 30.0      # longer recordings are refused (the browser also stops by itself at this length)
 MIN_SECONDS = 0.1
 SILENCE_PEAK = 1e-3     # a peak below this (−60 dBFS) is a muted microphone, not speech
@@ -61,22 +62,8 @@ class Recording:
     alignment: object
 
 
-def _has_model(folder: Path) -> bool:
-    return (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
-
-
-def microphone_model_dir(assets: Path | str = ASSETS, fallback: Path | str | None = None) -> Path:
-    """``assets/echo-an4`` when it holds a saved model, else ``fallback`` (default ``assets/echo-digits``).
-
-    Raises:
-        CheckpointError: neither folder holds ``model.safetensors`` + ``config.json``.
-    """
-    assets = Path(assets)
-    for folder in (assets / "echo-an4", Path(fallback) if fallback is not None else assets / "echo-digits"):
-        if _has_model(folder):
-            return folder
-    raise CheckpointError(f"no model for the microphone: neither {assets / 'echo-an4'} nor the fallback "
-                          "holds model.safetensors + config.json (train one with `echo-edu train`)")
+#: Which model listens: the same function, and so the same rule, as the CLI's default model.
+microphone_model_dir = bundled_model_dir
 
 
 def decode_pcm(buffer, dtype: str = "int16") -> np.ndarray:
