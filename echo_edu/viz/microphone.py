@@ -28,6 +28,10 @@ import traitlets
 from ..bundled import bundled_model_dir
 from ..errors import AudioError, EchoError
 from .widgets import figure_to_png
+from .. import SAMPLE_RATE, Echo, load_audio
+from ..transcribe import transcribe_detailed
+from .audio import draw_waveform_logmel, waveform_logmel_figure
+from .transcription import alignment_figure, cross_attention_alignment, draw_alignment
 
 __all__ = ["RecordingError", "Recording", "microphone_model_dir", "decode_pcm", "analyse_recording",
            "recording_figures", "recording_static", "MicrophoneRecorder", "MicrophoneWidget",
@@ -113,9 +117,6 @@ def analyse_recording(model, samples, sample_rate) -> Recording:
     Raises:
         RecordingError: empty, shorter than 0.1 s, longer than 30 s, NaN/Inf, silent, or a bad rate.
     """
-    from .. import SAMPLE_RATE, load_audio
-    from ..transcribe import transcribe_detailed
-    from .transcription import cross_attention_alignment
 
     array = samples.detach().cpu().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
     array, rate = _check(array, sample_rate)
@@ -140,8 +141,6 @@ def _heading(recording: Recording) -> str:
 
 def recording_figures(recording: Recording) -> list:
     """Plotly: the waveform over the log-mel the model heard, and the cross-attention alignment."""
-    from .audio import waveform_logmel_figure
-    from .transcription import alignment_figure
 
     return [waveform_logmel_figure(recording.wave, f"What Echo heard: {_heading(recording)}"),
             alignment_figure(recording.alignment)]
@@ -151,8 +150,6 @@ def recording_static(recording: Recording):
     """Matplotlib: waveform, log-mel and alignment in one figure (the static fallback)."""
     import matplotlib.pyplot as plt
 
-    from .audio import draw_waveform_logmel
-    from .transcription import draw_alignment
 
     tokens = len(recording.alignment.tokens)
     fig, axes = plt.subplots(3, 1, figsize=(9, 6.5 + 0.12 * tokens),
@@ -199,7 +196,6 @@ class MicrophoneWidget(widgets.VBox):
         super().__init__([self.recorder, self.transcript, self.output])
         self.recorder.on_msg(self._on_message)
         if example is not None:
-            from .. import SAMPLE_RATE, load_audio
             self.show(analyse_recording(model, load_audio(example), SAMPLE_RATE), "Example (a bundled clip)")
 
     def receive(self, content: dict, buffers) -> Recording | None:
@@ -257,7 +253,6 @@ def microphone_widget(model=None, example=None, model_name: str | None = None) -
         model_name: named after each transcript (default: the folder's name when the model is loaded here).
     """
     if model is None:
-        from .. import Echo
         folder = microphone_model_dir()
         model, model_name = Echo.from_pretrained(folder), model_name or folder.name
     return MicrophoneWidget(model, example, model_name)
