@@ -23,8 +23,10 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from .attention import ATTENTION_TYPES
-from .audio import HOP_LENGTH, NORMALIZATION_MODES, SAMPLE_RATE
+from .audio import HOP_LENGTH, NORMALIZATION_MODES, SAMPLE_RATE, encoder_positions
 from .errors import ConfigError
 
 __all__ = ["Dimensions", "ACTIVATIONS", "NORMS", "AUDIO_STRIDES"]
@@ -129,6 +131,18 @@ class Dimensions:
     @property
     def audio_seconds(self) -> float:
         return self.n_audio_samples / SAMPLE_RATE
+
+    def audio_ctx_for(self, seconds: float) -> int:
+        """The smallest ``audio_ctx`` whose window holds a clip of ``seconds`` whole (this ``audio_stride``).
+
+        The clip is ``round(seconds * SAMPLE_RATE)`` samples (durations are stored as float32, off by far
+        less than half a sample), ``ceil(samples / HOP_LENGTH)`` frames, and
+        :func:`~echo_edu.audio.encoder_positions` of those frames; it fits when that is ``<= audio_ctx``,
+        i.e. when no sample is trimmed.
+        """
+        samples = round(float(seconds) * SAMPLE_RATE)
+        frames = torch.tensor([-(-samples // HOP_LENGTH)])                        # ceil: a partial hop is cut off
+        return int(encoder_positions(frames, self.audio_stride))
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> "Dimensions":

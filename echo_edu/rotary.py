@@ -147,7 +147,6 @@ class RotaryEmbedding(nn.Module):
         self.n_blocks = sum(size == 3 for _, size in units)        # 3-D blocks (quaternion rotations)
         self.n_pairs = n_rot - self.n_blocks                       # 2-D pairs (Givens rotations)
         self.rot_dim = 3 * self.n_blocks + 2 * self.n_pairs        # rotated channels (or subspace size)
-        self._all_pairs = not use_projection and self.n_blocks == 0 and self.rot_dim == dim   # plain full RoPE
 
         self._base = abs(theta) * theta_rescale_factor ** (dim / (dim - 2)) if dim > 2 else abs(theta)
         self._starts = [c for c, _ in units]
@@ -241,14 +240,11 @@ class RotaryEmbedding(nn.Module):
 
         Runs with autocast switched off, so under mixed precision the matmuls and einsums here stay in
         (at least) float32 and the rotation stays orthogonal; the result is cast back to ``t``'s dtype.
-        (The autocast context is entered only when autocast is on: entering it costs as much as a
-        small kernel, and a decoding step rotates q and k of every layer.) ``sin_pm`` ``(T, n_pairs, 2)``
-        is the pairs' signed sine table when the caller has it cached; otherwise it is built here.
+        ``sin_pm`` ``(T, n_pairs, 2)`` is the pairs' signed sine table when the caller has it cached;
+        otherwise it is built here.
         """
-        if torch.is_autocast_enabled(t.device.type):
-            with torch.autocast(device_type=t.device.type, enabled=False):
-                return self._rotate(t, cos, sin, sin_pm)
-        return self._rotate(t, cos, sin, sin_pm)
+        with torch.autocast(device_type=t.device.type, enabled=False):
+            return self._rotate(t, cos, sin, sin_pm)
 
     def _rotate(self, t: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
                 sin_pm: torch.Tensor | None = None) -> torch.Tensor:
@@ -291,13 +287,6 @@ class RotaryEmbedding(nn.Module):
         if isinstance(offset, bool) or not isinstance(offset, (int, torch.SymInt)) or offset < 0:
             raise ConfigError(f"RotaryEmbedding offset must be a Python int >= 0 (positions already cached), "
                               f"got {offset!r}")
-        end = offset + t.shape[-2]
-        if self._all_pairs and end <= self.cos_cached.shape[0] and t.dtype == self.cos_cached.dtype:
-            # Standard RoPE on every channel, positions inside the table, nothing to cast: the same
-            # arithmetic as _rotate without its bookkeeping (a decoding step comes here 2× per layer).
-            # Safe under autocast too: flip, multiply and add are not autocast ops.
-            pairs = t.unflatten(-1, (self.n_pairs, 2))                         # (..., T, P, 2)
-            return _turn_pairs(pairs, self.cos_cached[offset:end], self.sin_pm_cached[offset:end]).flatten(-2)
         cos, sin, sin_pm = self._cos_sin(offset, t.shape[-2], t.device)
         return self.rotate(t, cos, sin, sin_pm)
 

@@ -240,7 +240,7 @@ class _Run:
         tokenizer = model.tokenizer if tokenizer is None else tokenizer
         dist, device = init_distributed(config.device)
         train_set, val_set = splits(corpus)
-        check_lengths(train_set, model)
+        check_lengths(train_set, model.dims)
         if config.output_dir is not None and dist.is_main:
             check_writable(config.output_dir)
         model.to(device)

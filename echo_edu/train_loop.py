@@ -18,8 +18,6 @@ bookkeeping, in ``echo_edu.train``.
 from __future__ import annotations
 
 import copy
-
-import math
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -28,7 +26,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .audio import FRAMES_PER_SECOND
 from .ctc import ctc_loss_sum, ctc_targets, joint_loss
 from .data.collate import IGNORE_INDEX, Batch, SpeechCollator, select_rows
 from .distributed import all_reduce_sum
@@ -48,17 +45,24 @@ def splits(corpus) -> tuple[Any, Any]:
     return corpus, None
 
 
-def check_lengths(train_set, model) -> None:
-    """Refuse clips longer than the encoder window: their end (and its words) would be cut off silently."""
+def check_lengths(train_set, dims, advice: str = "raise Dimensions.audio_ctx to at least {needed}") -> None:
+    """Refuse clips longer than the encoder window: their end (and its words) would be cut off silently.
+
+    Args:
+        train_set: a split with a ``duration`` column (seconds); anything else is not checked.
+        dims: the model's :class:`~echo_edu.dimensions.Dimensions`; a clip fits when
+            ``dims.audio_ctx_for(duration) <= dims.audio_ctx``.
+        advice: what the error tells the user to do, formatted with ``needed`` (the smallest audio_ctx).
+    """
     cols = getattr(train_set, "column_names", None)
     if cols is None or "duration" not in cols or len(train_set) == 0:
         return
     longest = max(float(d) for d in train_set["duration"])
-    window = model.dims.audio_seconds
-    if longest > window + 1e-6:
+    needed = dims.audio_ctx_for(longest)
+    if needed > dims.audio_ctx:
         raise TrainingError(f"the longest training clip lasts {longest:.2f} s but the model hears only "
-                            f"{window:.2f} s (Dimensions.audio_ctx={model.dims.audio_ctx}); raise audio_ctx "
-                            f"to at least {math.ceil(longest * FRAMES_PER_SECOND / model.dims.audio_stride)}")
+                            f"{dims.audio_seconds:.2f} s (Dimensions.audio_ctx={dims.audio_ctx}); "
+                            + advice.format(needed=needed))
 
 
 def durations(train_set) -> list[float] | None:

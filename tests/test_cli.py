@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from echo_edu import Echo, cli
+from echo_edu.bundled import bundled_model_dir
 from echo_edu.audio import save_audio
 
 
@@ -42,7 +43,7 @@ def test_bad_model_folder_is_one_clear_line(tmp_path, clips, capsys):
 
 
 def test_demo_says_clearly_when_the_bundled_model_is_missing(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli.common, "bundled_model_dir", lambda: tmp_path / "echo-an4")
+    monkeypatch.setattr(cli.common, "bundled_model_dir", lambda: bundled_model_dir(tmp_path))
     assert cli.main(["demo"]) == 2
     err = capsys.readouterr().err
     assert "bundled model" in err and "echo-an4" in err and "tools/train_an4.py" in err

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from echo_edu import Echo, load_audio
-from echo_edu.errors import AudioError, CheckpointError
-from echo_edu.viz.microphone import (ASSETS, MAX_SECONDS, MicrophoneRecorder, MicrophoneWidget, RecordingError,
+from echo_edu.bundled import ASSETS_DIR, bundled_model_dir, holds_model
+from echo_edu.errors import AudioError
+from echo_edu.viz.microphone import (MAX_SECONDS, MicrophoneRecorder, MicrophoneWidget, RecordingError,
                                      analyse_recording, decode_pcm, microphone_model_dir, microphone_widget,
                                      recording_figures, recording_static)
 
@@ -43,32 +44,13 @@ def clip_48k():
 
 # ------------------------------------------------------------------ which model listens
 
-def _fake_model(folder: Path, files=("model.safetensors", "config.json")) -> Path:
-    folder.mkdir(parents=True)
-    for name in files:
-        (folder / name).write_text("{}")
-    return folder
-
-
-def test_model_dir_prefers_an4_once_it_holds_a_model(tmp_path):
-    digits = _fake_model(tmp_path / "echo-digits")
-    assert microphone_model_dir(tmp_path) == digits
-    _fake_model(tmp_path / "echo-an4", files=("config.json",))        # training, weights not written yet
-    assert microphone_model_dir(tmp_path) == digits
-    (tmp_path / "echo-an4" / "model.safetensors").write_text("{}")
-    assert microphone_model_dir(tmp_path) == tmp_path / "echo-an4"
-
-
-def test_model_dir_fallback_and_missing(tmp_path):
-    other = _fake_model(tmp_path / "stand-in")
-    assert microphone_model_dir(tmp_path, fallback=other) == other
-    with pytest.raises(CheckpointError, match="no model for the microphone"):
-        microphone_model_dir(tmp_path)
+def test_the_microphone_asks_the_one_default_model_rule():
+    assert microphone_model_dir is bundled_model_dir          # one function: the CLI's rule, not a second one
 
 
 def test_model_dir_in_this_checkout_is_a_loadable_model():
     folder = microphone_model_dir()
-    assert folder.parent == ASSETS and folder.name in ("echo-an4", "echo-digits")
+    assert folder == ASSETS_DIR / "echo-an4" and holds_model(folder)
 
 
 # ------------------------------------------------------------------ PCM from the browser

@@ -1,7 +1,8 @@
 """What several subcommands share: the bundled model, the decoding options, the corpus options.
 
-Each rule lives here once: where the bundled model is, how ``--beam-size`` picks the decoding method,
-and which options describe a corpus (``train`` and ``evaluate`` must read the same corpus). A corpus is
+Each rule lives here once: how ``--beam-size`` picks the decoding method and which options describe a
+corpus (``train`` and ``evaluate`` must read the same corpus); the default model's rule is
+:func:`echo_edu.bundled.bundled_model_dir`, re-exported here. A corpus is
 either the synthetic recipe (``--task/--n/--corpus-seed/--engines``, the default) or, when ``--data``
 is given (once per source), the mix ``load_speech(specs, balance=not --no-balance)`` of real and
 synthetic sources (spec syntax: :mod:`echo_edu.data.spec`).
@@ -12,28 +13,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..bundled import bundled_model_dir, digits_model_dir
 from ..data import build_corpus, load_speech, parse_data_spec
-from ..errors import CheckpointError
 from ..model import Echo
 from ..utils import default_device
 
 __all__ = ["bundled_model_dir", "digits_model_dir", "add_decoding_arguments", "decoding", "load_model", "add_corpus_arguments",
            "corpus_from_args", "corpus_recipe", "corpus_name"]
-
-
-#: The repository's ``assets/`` folder, where the trained models ship.
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
-
-
-def bundled_model_dir() -> Path:
-    """``assets/echo-an4/``: the default model, trained on real speech (AN4, Speech Commands, FSDD) and
-    AN4-style synthetic speech. ``assets/echo-digits`` (synthetic digits only) stays for the lessons."""
-    return ASSETS_DIR / "echo-an4"
-
-
-def digits_model_dir() -> Path:
-    """``assets/echo-digits/``: the lessons' small model, trained on synthetic digits only."""
-    return ASSETS_DIR / "echo-digits"
 
 
 def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,16 +42,12 @@ def decoding(args: argparse.Namespace) -> dict:
 
 
 def load_model(args: argparse.Namespace) -> tuple[Echo, Path]:
-    """The model of ``--model`` (default: the bundled one) on ``--device``, and its folder.
+    """The model of ``--model`` (default: :func:`echo_edu.bundled.bundled_model_dir`) on ``--device``, and its folder.
 
     Raises:
-        CheckpointError: the bundled folder is missing (with how to make it), or the folder is not a model.
+        CheckpointError: the bundled model is missing (with how to make it), or the folder is not a model.
     """
     directory = Path(args.model) if args.model else bundled_model_dir()
-    if not args.model and not directory.exists():
-        raise CheckpointError(f"the bundled model folder {str(directory)!r} is missing. Train one with "
-                              "`python tools/train_an4.py` (it writes assets/echo-an4) or pass --model DIR "
-                              "(any folder written by save_pretrained).")
     return Echo.from_pretrained(directory, device=args.device or default_device()), directory
 
 

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
 
 import torch
 
-from ..audio import FRAMES_PER_SECOND
 from ..augmentation import AugmentConfig
 from ..dimensions import Dimensions
 from ..distributed import barrier, init_distributed
@@ -35,11 +33,12 @@ from ..evaluate import evaluate_model
 from ..model import Echo
 from ..tokenizer import build_tokenizer
 from ..train import TrainConfig, train
+from ..train_loop import check_lengths
 from ..utils import set_seed
 from .common import add_corpus_arguments, corpus_from_args, corpus_recipe
 from .evaluate import format_report
 
-__all__ = ["HELP", "add_arguments", "run", "dims_from_args", "augment_from_args", "check_window"]
+__all__ = ["HELP", "add_arguments", "run", "dims_from_args", "augment_from_args"]
 
 HELP = "train an Echo model on a synthetic corpus or on real speech (--data)"
 
@@ -130,23 +129,6 @@ def augment_from_args(args: argparse.Namespace):
     return AugmentConfig(noise_dir=args.noise_dir, **fraction).to_dict()
 
 
-def check_window(train_set, dims) -> None:
-    """Refuse, before training, clips longer than the model's window, naming the ``--dims`` that fits.
-
-    ``train()`` refuses them too (their end would be cut off silently); here the message is the
-    command's: ``--dims audio_ctx=N`` with the smallest ``N`` (encoder positions, 50 per second at audio_stride 2, 25 at 4).
-    """
-    cols = getattr(train_set, "column_names", None) or []
-    if "duration" not in cols or len(train_set) == 0:
-        return
-    longest = max(float(d) for d in train_set["duration"])
-    needed = math.ceil((longest - 1e-6) * FRAMES_PER_SECOND / dims.audio_stride)    # 1e-6 s: float32 durations
-    if needed > dims.audio_ctx:
-        raise TrainingError(f"the longest training clip lasts {longest:.2f} s but the model hears only "
-                            f"{dims.audio_seconds:.2f} s (audio_ctx={dims.audio_ctx}); pass "
-                            f"--dims audio_ctx={needed} (or more)")
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``echo-edu train``."""
     if args.threads:
@@ -162,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     corpus_seconds = time.perf_counter() - t0
     tokenizer = build_tokenizer()
     dims = dims_from_args(args, tokenizer)
-    check_window(corpus["train"] if "train" in corpus else [], dims)
+    check_lengths(corpus["train"] if "train" in corpus else [], dims, advice="pass --dims audio_ctx={needed} (or more)")
     set_seed(args.seed)
     model = Echo(dims, tokenizer=tokenizer)
     config = TrainConfig(steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,

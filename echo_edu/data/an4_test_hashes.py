@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .locate import find_data_root
+from ..text import normalize_text
 
 __all__ = ["AN4_TEST_SHA1", "text_sha1", "transcript_texts", "transcription_sha1", "find_an4_test_file",
            "verify_test_exclusion"]
@@ -101,7 +102,6 @@ def transcript_texts(path: str | os.PathLike) -> list[str]:
     Lines are ``<s> WORDS </s> (id)`` (AN4 train) or ``WORDS (id)`` (AN4 test); the id and the
     sentence markers are dropped and the words normalised (``P I T T S`` -> ``p i t t s``).
     """
-    from ..text import normalize_text
 
     texts = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..audio import SAMPLE_RATE
 from ..augmentation.corpus import CorpusAugmentConfig, random_augment
 from ..errors import ConfigError, EngineUnavailableError
 from ..utils import cache_root
@@ -216,14 +217,14 @@ def _split_dataset(jobs: list[dict], waves: list[np.ndarray], fingerprint: str):
         offsets[1:] = np.cumsum([len(w) for w in part])
         values = np.concatenate(part).astype(np.float32) if part else np.zeros(0, np.float32)
         arrays = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values))
-        rates = pa.array(np.full(len(part), 16000, dtype=np.int32))
+        rates = pa.array(np.full(len(part), SAMPLE_RATE, dtype=np.int32))
         chunks.append(pa.StructArray.from_arrays([arrays, rates], names=["array", "sampling_rate"]))
     table = pa.table({
         "audio": pa.chunked_array(chunks, type=chunks[0].type),
         "text": pa.array([j["text"] for j in jobs], pa.string()),
         "voice": pa.array([j["voice"] for j in jobs], pa.string()),
         "engine": pa.array([j["engine"] for j in jobs], pa.string()),
-        "duration": pa.array([len(w) / 16000 for w in waves], pa.float32()),
+        "duration": pa.array([len(w) / SAMPLE_RATE for w in waves], pa.float32()),
     })
     return Dataset(InMemoryTable(table), info=DatasetInfo(features=_features()), fingerprint=fingerprint)
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AudioError, EngineUnavailableError
+from ..audio import SAMPLE_RATE, load_audio
 
 __all__ = ["ENGINES", "DEFAULT_ENGINES", "Voice", "available_engines", "check_engine", "list_voices", "synthesize",
            "synthesize_job", "ESPEAK_ACCENTS", "ESPEAK_VARIANTS", "PIPER_PRESETS", "FLITE_VOICES",
@@ -169,7 +170,6 @@ def list_voices(engine: str) -> list[Voice]:
 # --------------------------------------------------------------------------- synthesis
 
 def _resample(wave: np.ndarray, rate: int) -> np.ndarray:
-    from ..audio import SAMPLE_RATE, load_audio
 
     return load_audio(wave, SAMPLE_RATE, orig_sr=rate).numpy()
 

@@ -29,6 +29,7 @@ import torch
 from ..errors import ConfigError, ShapeError
 from .rows import REAL_COLUMNS
 from .splits import SPLITS
+from .corpus import _formatted
 
 __all__ = ["mix", "with_real_columns", "sample_weights", "source_shares", "WeightedStepSampler"]
 
@@ -62,7 +63,6 @@ def mix(parts: Sequence[tuple[str, object, float]], *, balance: bool = True):
     """
     from datasets import DatasetDict, concatenate_datasets
 
-    from .corpus import _formatted
 
     if not parts:
         raise ConfigError("mix needs at least one source")

@@ -41,6 +41,8 @@ import numpy as np
 from ..errors import ConfigError, SkippedTranscriptsWarning, TranscriptError
 from .splits import SPLITS, speaker_splits
 from .transcripts import ON_UNKNOWN, normalize_transcript
+from ..audio import load_audio
+from .corpus import _formatted, _split_dataset as corpus_split   # the same Arrow layout as build_corpus
 
 __all__ = ["Clip", "normalise_clips", "split_clips", "clips_to_corpus", "REAL_COLUMNS"]
 
@@ -104,14 +106,12 @@ def split_clips(clips: Sequence[Clip], fractions: Sequence[float] = (0.8, 0.1, 0
 
 
 def _read(clip: Clip) -> np.ndarray:
-    from ..audio import load_audio
 
     wave = load_audio(clip.audio if clip.audio is not None else clip.path)
     return wave.numpy()
 
 
 def _split_dataset(clips: Sequence[Clip], waves: Sequence[np.ndarray], source: str, fingerprint: str):
-    from .corpus import _split_dataset as corpus_split   # the same Arrow layout as build_corpus
 
     jobs = [dict(text=c.text, voice=c.speaker, engine=source) for c in clips]
     dataset = corpus_split(jobs, list(waves), fingerprint)
@@ -134,7 +134,6 @@ def clips_to_corpus(clips: Sequence[Clip], source: str, skipped: Sequence[tuple[
     """
     from datasets import DatasetDict
 
-    from .corpus import _formatted
 
     unassigned = [c.path for c in clips if c.split not in SPLITS]
     if unassigned:

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from ..audio import SAMPLE_RATE, load_audio, save_audio
+from ..bundled import ASSETS_DIR
 from ..errors import AudioFileNotFoundError, ConfigError
 from .corpus import plan_corpus
 from .engines import available_engines, synthesize_job
@@ -23,7 +24,7 @@ from .tasks import TASKS
 
 __all__ = ["SAMPLES_DIR", "load_samples", "write_samples"]
 
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "samples"
+SAMPLES_DIR = ASSETS_DIR / "samples"
 
 #: (task, split, clips per engine) picked from a seeded corpus plan.
 _PICKS = (("digits", "train", 3), ("digits", "test", 3), ("commands", "train", 2),

@@ -29,6 +29,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import ConfigError
+from .corpus import build_corpus
+from .an4 import load_an4
+from .audiofolder import load_audiofolder
+from .fsdd import load_fsdd
+from .hf import load_hf
+from .manifest import load_manifest, load_speech_commands
+from .mixture import mix
 
 __all__ = ["DataSpec", "parse_data_spec", "load_source", "load_speech", "KINDS", "LOADERS"]
 
@@ -36,18 +43,12 @@ __all__ = ["DataSpec", "parse_data_spec", "load_source", "load_speech", "KINDS",
 def _synth(task: str, *, n: int = 5000, seed: int = 0, engines: Sequence[str] = ("espeak", "piper"),
            cache_dir: str | None = None, workers: int = 2, progress: bool = False):
     """``build_corpus(task, n, seed, engines, cache_dir)`` (the synthetic corpus) for ``synth:TASK``."""
-    from .corpus import build_corpus
 
     return build_corpus(task, n, seed=seed, engines=tuple(engines), cache_dir=cache_dir, workers=workers,
                         progress=progress)
 
 
 def _loaders() -> dict[str, Callable]:
-    from .an4 import load_an4
-    from .audiofolder import load_audiofolder
-    from .fsdd import load_fsdd
-    from .hf import load_hf
-    from .manifest import load_manifest, load_speech_commands
 
     return {"an4": load_an4, "fsdd": load_fsdd, "commands": load_speech_commands, "manifest": load_manifest,
             "audiofolder": load_audiofolder, "hf": load_hf, "synth": _synth}
@@ -186,7 +187,6 @@ def load_speech(specs: str | DataSpec | Sequence[str | DataSpec], *, balance: bo
         columns of :data:`echo_edu.data.rows.REAL_COLUMNS`, and in ``train`` a ``sample_weight`` column
         for :class:`echo_edu.data.mixture.WeightedStepSampler`.
     """
-    from .mixture import mix
 
     specs = [specs] if isinstance(specs, (str, DataSpec)) else list(specs)
     if not specs:

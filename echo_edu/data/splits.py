@@ -17,6 +17,7 @@ import random
 from typing import Callable, Mapping, Sequence
 
 from ..errors import ConfigError
+from ..errors import CorpusFormatError
 
 __all__ = ["speaker_splits", "hold_out_speakers", "canonical_split", "SPLITS"]
 
@@ -31,7 +32,6 @@ def canonical_split(name: str, where: str) -> str:
     Raises:
         CorpusFormatError: an unknown name (``where`` says which file or dataset wrote it).
     """
-    from ..errors import CorpusFormatError
 
     split = _ALIASES.get(str(name).strip().lower())
     if split is None:

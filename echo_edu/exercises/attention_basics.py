@@ -7,6 +7,7 @@ import math
 import torch
 
 from . import verdict
+from ..attention import build_attention
 
 __all__ = ["check_scale", "check_layers_needed", "check_cross_cache"]
 
@@ -32,7 +33,6 @@ def check_layers_needed(layers_needed) -> bool:
 
 def check_cross_cache(cached_cross_attention) -> bool:
     """Exercise 3: ``cached_cross_attention(attn, x, context) -> (out, cache)`` — step by step through one cache."""
-    from ..attention import build_attention
 
     gen = torch.Generator().manual_seed(3)
     attn = build_attention("standard", 16, 2, context_dims=12).eval()

@@ -8,6 +8,9 @@ import random
 import torch
 
 from . import verdict
+from ..audio import SAMPLE_RATE, mel_filters
+from ..data import held_out_voices, plan_corpus
+from ..text import normalize_text
 
 __all__ = ["check_half_volume", "check_long_fft", "check_dark_bands", "check_corpus_voices", "check_digit_inverse"]
 
@@ -39,7 +42,6 @@ def check_long_fft(spread_400: int, spread_1600: int) -> bool:
 
 def check_dark_bands(dark, mels: int = 80) -> bool:
     """Exercise 3: the mel bands that sit at the floor for the whole clip after an 8 kHz round trip."""
-    from ..audio import SAMPLE_RATE, mel_filters
 
     filters = mel_filters(mels)                                        # (mels, freqs)
     hz = torch.arange(filters.shape[1]) * SAMPLE_RATE / (2 * (filters.shape[1] - 1))
@@ -57,7 +59,6 @@ def check_dark_bands(dark, mels: int = 80) -> bool:
 
 def check_corpus_voices(train_voices) -> bool:
     """Exercise 4: the ``voice`` column of the train split of ``commands``, 60 clips, seed 0, espeak only."""
-    from ..data import held_out_voices, plan_corpus
 
     plan = [job["voice"] for job in plan_corpus("commands", 60, 0, ("espeak",)) if job["split"] == "train"]
     held = {v.name for v in held_out_voices("espeak")}
@@ -72,7 +73,6 @@ def check_corpus_voices(train_voices) -> bool:
 
 def check_digit_inverse(digits_back) -> bool:
     """Exercise 5: ``digits_back(words)`` that turns ``normalize_text`` output for a digit string back into it."""
-    from ..text import normalize_text
 
     rng = random.Random(7)
     cases = ["2024", "007", "0", "911", "1000000"] + ["".join(rng.choice("0123456789") for _ in range(rng.randint(1, 9)))

@@ -7,6 +7,10 @@ import math
 import torch
 
 from . import verdict
+from ..augmentation import band_limit
+from ..data import load_samples
+from ..viz.augmentation import engine_separation, long_term_spectra
+from ..audio import normalize_features
 
 __all__ = ["check_band_limited_separation", "check_hard_clip", "check_channel_offset"]
 
@@ -15,9 +19,6 @@ SR = 16000
 
 def _separation_ratios() -> tuple[float, float]:
     """Between/within ratio of the bundled digit clips' long-term spectra, as recorded and through a phone line."""
-    from ..augmentation import band_limit
-    from ..data import load_samples
-    from ..viz.augmentation import engine_separation, long_term_spectra
 
     samples = load_samples("digits")
     waves = [torch.tensor(a["array"], dtype=torch.float32) for a in samples["audio"]]
@@ -75,7 +76,6 @@ def check_hard_clip(clip) -> bool:
 def check_channel_offset(mel: torch.Tensor, offset: torch.Tensor, gap_utterance: float, gap_cmvn: float) -> bool:
     """Exercise 3: a per-bin ``offset`` (a fixed filter) added to ``mel`` ``(mels, frames)``, and the mean
     absolute change it leaves after ``normalize_features`` with ``mode="utterance"`` and ``mode="cmvn"``."""
-    from ..audio import normalize_features
 
     shift = torch.as_tensor(offset, dtype=mel.dtype).expand_as(mel)           # (mels, frames)
     if not torch.allclose(shift, shift[:, :1].expand_as(shift)):

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from . import verdict
+from ..attention import MyelinatedAttention
+from ..utils import set_seed
 
 __all__ = ["routing_batch", "train_router", "check_no_cost", "check_death_spiral", "check_future_leak",
            "check_importance"]
@@ -29,8 +31,6 @@ def train_router(compute_cost: float = 0.1, policy_lr: float = 5e-3, steps: int 
 
     Returns ``(router, history, generator)``; ``history[step] = (P(skip | hard), P(skip | easy))`` in training.
     """
-    from ..attention import MyelinatedAttention
-    from ..utils import set_seed
 
     generator = set_seed(seed)
     router = MyelinatedAttention(32, 4, layers=2, compute_cost=compute_cost)

@@ -7,6 +7,8 @@ import math
 import torch
 
 from . import verdict
+from .. import (quat_conjugate, quat_from_axis_angle, quat_multiply, quat_norm, quat_rotate, quat_to_axis_angle,
+                quat_to_matrix)
 
 __all__ = ["check_norm_product", "check_slerp_outside", "check_x_to_y", "check_lock_pitches",
            "check_naive_from_matrix"]
@@ -14,7 +16,6 @@ __all__ = ["check_norm_product", "check_slerp_outside", "check_x_to_y", "check_l
 
 def check_norm_product(q: torch.Tensor, r: torch.Tensor, product_norm: torch.Tensor) -> bool:
     """Exercise 1: ``product_norm = |q r|`` for a batch of random, *not* unit, quaternions ``q, r`` (N, 4)."""
-    from .. import quat_multiply, quat_norm
 
     nq, nr = quat_norm(q), quat_norm(r)
     varied = q.shape[0] >= 10 and float(nq.std()) > 0.05 and float(nr.std()) > 0.05
@@ -29,7 +30,6 @@ def check_norm_product(q: torch.Tensor, r: torch.Tensor, product_norm: torch.Ten
 
 def check_slerp_outside(q0: torch.Tensor, q1: torch.Tensor, ts: torch.Tensor, results: torch.Tensor) -> bool:
     """Exercise 2: ``results[i] = quat_slerp(q0, q1, ts[i])`` for some ``ts`` outside [0, 1]."""
-    from .. import quat_conjugate, quat_from_axis_angle, quat_multiply, quat_norm, quat_to_axis_angle
 
     q1 = q1 if float((q0 * q1).sum()) >= 0 else -q1                   # the shorter arc
     axis, angle = quat_to_axis_angle(quat_multiply(quat_conjugate(q0), q1))
@@ -45,7 +45,6 @@ def check_slerp_outside(q0: torch.Tensor, q1: torch.Tensor, ts: torch.Tensor, re
 
 def check_x_to_y(q: torch.Tensor) -> bool:
     """Exercise 3: the unit quaternion (w, x, y, z) of the shortest rotation taking the x-axis to the y-axis."""
-    from .. import quat_rotate
 
     q = torch.as_tensor(q, dtype=torch.float32)
     unit = abs(float(q.norm()) - 1) < 1e-4
@@ -73,7 +72,6 @@ def check_lock_pitches(pitches) -> bool:
 
 def check_naive_from_matrix(naive_from_matrix) -> bool:
     """Exercise 5: ``naive_from_matrix(m)`` with ``w = √(1 + trace)/2`` and ``(x, y, z)`` from the off-diagonal."""
-    from .. import quat_from_axis_angle, quat_to_matrix
 
     gen = torch.Generator().manual_seed(5)
     axes = torch.nn.functional.normalize(torch.randn(8, 3, generator=gen), dim=-1)

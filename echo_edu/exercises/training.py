@@ -12,6 +12,10 @@ import torch
 import torch.nn.functional as F
 
 from . import verdict
+from .. import Dimensions, Echo
+from ..data.collate import SpeechCollator
+from ..tokenizer import build_tokenizer
+from ..train import parameter_groups
 
 __all__ = ["check_accumulation", "check_clip", "check_decay_rule"]
 
@@ -22,9 +26,6 @@ _TEXTS = ("four", "seven three nine two", "eight eight one oh", "five six zero t
 
 def _accumulation_case():
     """A seeded tiny Echo (no dropout), its four-clip batch and the same clips as micro-batches of 1 and 3."""
-    from .. import Dimensions, Echo
-    from ..data.collate import SpeechCollator
-    from ..tokenizer import build_tokenizer
 
     torch.manual_seed(0)
     model = Echo(Dimensions.tiny(audio_ctx=25, text_ctx=32))
@@ -112,8 +113,6 @@ def check_clip(clip) -> bool:
 def check_decay_rule(decays) -> bool:
     """Exercise 3: ``decays(name, parameter) -> bool``, True for the tensors AdamW should shrink with weight
     decay, on an Echo with every kind of block; compared with ``echo_edu.train.parameter_groups``."""
-    from .. import Dimensions, Echo
-    from ..train import parameter_groups
 
     model = Echo(Dimensions.tiny(audio_layerB=1, text_layerB=1, self_attention_type="myelinated", rotary=False))
     truth = set(parameter_groups(model, 0.05)[0]["names"])

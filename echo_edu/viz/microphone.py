@@ -1,7 +1,8 @@
 """Lesson 10's microphone: press record, speak, and see what Echo hears, where it listens and what it writes.
 
-* :func:`microphone_model_dir` — which model listens: ``assets/echo-an4`` (real speech) once it ships,
-  else the bundled digits model.
+* :func:`microphone_model_dir` — which model listens: the default model's one rule,
+  :func:`echo_edu.bundled.bundled_model_dir` (``assets/echo-an4``, else the ``fallback`` named), by
+  lesson 10's name.
 * :func:`decode_pcm` — the browser's binary buffer (int16 or float32 PCM) as a numpy array.
 * :func:`analyse_recording` — the pure "samples → what the widget shows" step, testable without a
   browser: checks the recording (empty, too short, too long, NaN, silent raise :class:`RecordingError`),
@@ -24,14 +25,18 @@ import numpy as np
 import torch
 import traitlets
 
-from ..errors import AudioError, CheckpointError, EchoError
+from ..bundled import bundled_model_dir
+from ..errors import AudioError, EchoError
 from .widgets import figure_to_png
+from .. import SAMPLE_RATE, Echo, load_audio
+from ..transcribe import transcribe_detailed
+from .audio import draw_waveform_logmel, waveform_logmel_figure
+from .transcription import alignment_figure, cross_attention_alignment, draw_alignment
 
 __all__ = ["RecordingError", "Recording", "microphone_model_dir", "decode_pcm", "analyse_recording",
            "recording_figures", "recording_static", "MicrophoneRecorder", "MicrophoneWidget",
            "microphone_widget"]
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 MAX_SECONDS = 30.0      # longer recordings are refused (the browser also stops by itself at this length)
 MIN_SECONDS = 0.1
 SILENCE_PEAK = 1e-3     # a peak below this (−60 dBFS) is a muted microphone, not speech
@@ -61,22 +66,8 @@ class Recording:
     alignment: object
 
 
-def _has_model(folder: Path) -> bool:
-    return (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
-
-
-def microphone_model_dir(assets: Path | str = ASSETS, fallback: Path | str | None = None) -> Path:
-    """``assets/echo-an4`` when it holds a saved model, else ``fallback`` (default ``assets/echo-digits``).
-
-    Raises:
-        CheckpointError: neither folder holds ``model.safetensors`` + ``config.json``.
-    """
-    assets = Path(assets)
-    for folder in (assets / "echo-an4", Path(fallback) if fallback is not None else assets / "echo-digits"):
-        if _has_model(folder):
-            return folder
-    raise CheckpointError(f"no model for the microphone: neither {assets / 'echo-an4'} nor the fallback "
-                          "holds model.safetensors + config.json (train one with `echo-edu train`)")
+#: Which model listens: the same function, and so the same rule, as the CLI's default model.
+microphone_model_dir = bundled_model_dir
 
 
 def decode_pcm(buffer, dtype: str = "int16") -> np.ndarray:
@@ -126,9 +117,6 @@ def analyse_recording(model, samples, sample_rate) -> Recording:
     Raises:
         RecordingError: empty, shorter than 0.1 s, longer than 30 s, NaN/Inf, silent, or a bad rate.
     """
-    from .. import SAMPLE_RATE, load_audio
-    from ..transcribe import transcribe_detailed
-    from .transcription import cross_attention_alignment
 
     array = samples.detach().cpu().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
     array, rate = _check(array, sample_rate)
@@ -153,8 +141,6 @@ def _heading(recording: Recording) -> str:
 
 def recording_figures(recording: Recording) -> list:
     """Plotly: the waveform over the log-mel the model heard, and the cross-attention alignment."""
-    from .audio import waveform_logmel_figure
-    from .transcription import alignment_figure
 
     return [waveform_logmel_figure(recording.wave, f"What Echo heard: {_heading(recording)}"),
             alignment_figure(recording.alignment)]
@@ -164,8 +150,6 @@ def recording_static(recording: Recording):
     """Matplotlib: waveform, log-mel and alignment in one figure (the static fallback)."""
     import matplotlib.pyplot as plt
 
-    from .audio import draw_waveform_logmel
-    from .transcription import draw_alignment
 
     tokens = len(recording.alignment.tokens)
     fig, axes = plt.subplots(3, 1, figsize=(9, 6.5 + 0.12 * tokens),
@@ -212,7 +196,6 @@ class MicrophoneWidget(widgets.VBox):
         super().__init__([self.recorder, self.transcript, self.output])
         self.recorder.on_msg(self._on_message)
         if example is not None:
-            from .. import SAMPLE_RATE, load_audio
             self.show(analyse_recording(model, load_audio(example), SAMPLE_RATE), "Example (a bundled clip)")
 
     def receive(self, content: dict, buffers) -> Recording | None:
@@ -270,7 +253,6 @@ def microphone_widget(model=None, example=None, model_name: str | None = None) -
         model_name: named after each transcript (default: the folder's name when the model is loaded here).
     """
     if model is None:
-        from .. import Echo
         folder = microphone_model_dir()
         model, model_name = Echo.from_pretrained(folder), model_name or folder.name
     return MicrophoneWidget(model, example, model_name)

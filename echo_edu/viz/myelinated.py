@@ -23,6 +23,7 @@ from typing import Sequence
 import torch
 
 from ..errors import ShapeError
+from ..experiments.speech_gates import clip_features, gate_report
 from .attention import _labels  # token labels that stay distinct in plotly
 from .widgets import interactive_figure
 
@@ -223,8 +224,6 @@ def speech_gates_widget(clips: dict, layers: dict, noise_levels=(None, 30.0, 15.
     """Dropdowns for the clip (``{name: path or waveform}``), the weights (``{name: MyelinatedAttention}``) and
     added white noise (SNR in dB); each change recomputes the features and runs the layer's gates again."""
     import ipywidgets as widgets
-
-    from ..experiments.speech_gates import clip_features, gate_report
 
     noise_names = {"no noise" if snr is None else f"noise at {snr:g} dB SNR": snr for snr in noise_levels}
     controls = {"clip": widgets.Dropdown(options=list(clips), description="clip"),

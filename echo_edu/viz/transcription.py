@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..audio import load_audio, process_audio
+from ..audio import SAMPLE_RATE, load_audio, process_audio
 from ..decode import decode
 from ..errors import EchoError, ShapeError
 from ..metrics import error_rates
@@ -65,7 +65,7 @@ def cross_attention_alignment(model, audio, *, method: str = "greedy", beam_size
     maps = [info["cross"]["weights"][0].float().cpu() for info in infos]          # each (H, T, S)
     labels = [tokenizer.convert_ids_to_tokens(t) for t in result.tokens[0]] + ["⏎"]
     labels = ["␣" if t == " " else t for t in labels]
-    return Alignment(torch.stack(maps), labels, result.texts[0], wave.shape[-1] / 16000)
+    return Alignment(torch.stack(maps), labels, result.texts[0], wave.shape[-1] / SAMPLE_RATE)
 
 
 def _pick(alignment: Alignment, block, head) -> torch.Tensor:

@@ -18,6 +18,7 @@ import math
 
 import torch
 
+from ..audio import SAMPLE_RATE
 from ..errors import ShapeError
 from .widgets import interactive_figure
 
@@ -41,7 +42,7 @@ def _head_map(weights: torch.Tensor, example: int, head) -> torch.Tensor:
     return w.mean(0) if head == MEAN else w[int(head)]
 
 
-def demo_signals(seconds: float = 1.6, sr: int = 16000, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
+def demo_signals(seconds: float = 1.6, sr: int = SAMPLE_RATE, seed: int = 0) -> tuple[torch.Tensor, list[str]]:
     """Four synthetic clips from calm to busy, for looking at windows on a real spectrogram.
 
     * ``"tone + silences"`` — a 440 Hz tone, 0.4 s on, 0.4 s off;

@@ -1,0 +1,52 @@
+"""Where the trained models ship: ``assets/`` of the checkout, and the one rule for the default model.
+
+* :data:`ASSETS_DIR` — the repository's ``assets/`` folder (models, ``samples/``, figures).
+* :func:`bundled_model_dir` — the default model: ``assets/echo-an4`` (trained on real speech) when it
+  holds a saved model, else a ``fallback`` the caller names, else a :class:`CheckpointError` saying how
+  to make one. ``echo-edu transcribe/evaluate/demo`` and the microphone widget both ask it.
+* :func:`digits_model_dir` — ``assets/echo-digits``, the lessons' small synthetic-digits model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import CheckpointError
+
+__all__ = ["ASSETS_DIR", "bundled_model_dir", "digits_model_dir", "holds_model"]
+
+#: The repository's ``assets/`` folder, where the trained models and the sample clips ship.
+ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
+
+
+def holds_model(folder: Path | str) -> bool:
+    """True when ``folder`` holds what ``Echo.from_pretrained`` reads first: ``model.safetensors`` + ``config.json``."""
+    folder = Path(folder)
+    return (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
+
+
+def bundled_model_dir(assets: Path | str | None = None, fallback: Path | str | None = None) -> Path:
+    """The default model's folder: ``assets/echo-an4`` when it holds a model, else ``fallback`` when it does.
+
+    Args:
+        assets: the assets folder (default :data:`ASSETS_DIR`).
+        fallback: a folder to use while ``echo-an4`` is not there (default: none; lesson 10 passes its
+            digits model).
+
+    Raises:
+        CheckpointError: neither folder holds ``model.safetensors`` + ``config.json``; the message names
+            the missing folder and how to make it.
+    """
+    default = Path(assets if assets is not None else ASSETS_DIR) / "echo-an4"
+    for folder in (default, *(() if fallback is None else (Path(fallback),))):
+        if holds_model(folder):
+            return folder
+    also = f" (nor does the fallback {str(fallback)!r})" if fallback is not None else ""
+    raise CheckpointError(f"the bundled model folder {str(default)!r} holds no model.safetensors + config.json"
+                          f"{also}. Train one with `python tools/train_an4.py` (it writes assets/echo-an4) or "
+                          "pass --model DIR (any folder written by save_pretrained).")
+
+
+def digits_model_dir() -> Path:
+    """``assets/echo-digits/``: the lessons' small model, trained on synthetic digits only."""
+    return ASSETS_DIR / "echo-digits"
