@@ -12,7 +12,8 @@ package asks the other question, the way an experiment should:
    ``"hurts"`` or ``"no detectable difference at this budget"``.
 
 Modules: :mod:`.stats` (Student's t, intervals, verdicts), :mod:`.paired` (plans, runs, results, saving),
-:mod:`.lessons` (the three lessons' experiments, :data:`LESSON_EXPERIMENTS`).
+:mod:`.lessons` (the three lessons' experiments, :data:`LESSON_EXPERIMENTS`), :mod:`.mixtures` (lesson 12:
+reading the real / synthetic / both training-data table, :func:`compare_mixtures`).
 
     from echo_edu.experiments import myelinated_routing
     experiment = myelinated_routing(quick=True)
@@ -24,6 +25,8 @@ Modules: :mod:`.stats` (Student's t, intervals, verdicts), :mod:`.paired` (plans
 from __future__ import annotations
 
 from ..errors import ConfigError
+from .mixtures import (MIXTURE_COLUMNS, MixtureVerdict, compare_mixtures, find_mixture_table, load_mixture_table,
+                       seed_scores)
 from .lessons import LESSON_EXPERIMENTS, myelinated_routing, refiner_lookback, span_local_mean
 from .paired import (MIN_SEEDS, Experiment, PairedResult, default_results_dir, load_or_run, results_markdown,
                      save_result)
@@ -32,7 +35,8 @@ from .stats import HELPS, HURTS, NO_DIFFERENCE, VERDICTS, PairedInterval, paired
 __all__ = ["Experiment", "PairedResult", "PairedInterval", "paired_interval", "t_quantile", "verdict_of",
            "VERDICTS", "HELPS", "HURTS", "NO_DIFFERENCE", "MIN_SEEDS", "LESSON_EXPERIMENTS", "myelinated_routing",
            "refiner_lookback", "span_local_mean", "save_result", "load_or_run", "default_results_dir",
-           "results_markdown", "from_ablation"]
+           "results_markdown", "from_ablation", "MIXTURE_COLUMNS", "MixtureVerdict", "compare_mixtures",
+           "find_mixture_table", "load_mixture_table", "seed_scores"]
 
 
 def from_ablation(results: dict, variant: str, baseline: str = "standard", metric: str = "wer") -> PairedResult:
