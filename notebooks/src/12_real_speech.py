@@ -73,8 +73,8 @@ print("echo-an4's training data:", *logs["echo-an4"]["recipe"]["data"], sep="\n 
 
 # %% [markdown]
 # `echo-digits` aces synthetic voices it never heard. The question is what happens with people. We score
-# both models, with greedy decoding, on three sets of speakers that `echo-an4` never heard either
-# (the same speaker-disjoint splits its model card reports, `tools/an4_report.py`):
+# both models, with greedy decoding, on three sets of speakers that `echo-an4` never heard either (the
+# speaker-disjoint splits of `tools/an4_report.py`, which wrote its model card):
 #
 # * **FSDD** — the held-out FSDD speaker saying single digits, recorded at 8 kHz;
 # * **Speech Commands digits** — the digit words of the Speech Commands validation and test speakers (the
@@ -113,8 +113,10 @@ if HAVE_DATA:
 
 # %% [markdown]
 # The words are the same ten digits `echo-digits` transcribes almost perfectly from synthetic voices, so
-# what fails is the voices and the recordings: real speakers, their microphones and rooms, FSDD's 8 kHz
-# band, background noise. Listen to one clip of each set, with what each model wrote:
+# what changed is not the words but the voices and the recordings: real speakers, their microphones and
+# rooms, FSDD's 8 kHz band, background noise. Which of these matters most, this lesson does not measure
+# (lesson 11's augmentations imitate several of them). Listen to one clip of each set, with what each
+# model wrote:
 
 # %%
 if HAVE_DATA:
@@ -281,8 +283,9 @@ else:
 #
 # * Score the worst dev speaker with beam search (`evaluate_model(..., method="beam", beam_size=4)`) and
 #   with the CTC head (`method="ctc"`): which errors of section 3 does each one fix?
-# * Run `python tools/an4_experiment.py --steps 400 --seeds 2` to add a third seed to every arm, then
-#   rerun section 2: does the verdict on AN4 dev change?
+# * Run `python tools/an4_experiment.py --steps 400 --seeds 0 1 2` (finished arms are read, not retrained)
+#   to add a third seed to every arm, then rerun section 2 on `runs/an4-experiment/table.json`: does the
+#   verdict on AN4 dev change? (`load_mixture_table` reads any such file.)
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # Solution 1: no overlap, and a gap larger than the seeds' own spread.
