@@ -50,3 +50,28 @@ def test_speakers_are_sorted_worst_first_with_their_error_kinds():
     assert list(fig.data[1].y) == [0.0, 50.0, 0.0] and fig.data[0].x[0].startswith("s3")
     assert speaker_rows({k: v.to_dict() for k, v in report.items()}) == rows
     assert len(speaker_errors_static(report).axes[0].patches) == 9
+
+
+def test_simulated_arms_have_the_true_gap_plus_seeded_noise():
+    from echo_edu.experiments import compare_mixtures
+    from echo_edu.viz.real_speech import simulated_arms
+
+    exact = simulated_arms(gap=3.0, sd=1e-6, seeds=4)
+    assert exact["table"]["better"]["dev"]["wer_each"] == approx([30.0] * 4)
+    assert exact["table"]["worse"]["dev"]["wer_each"] == approx([33.0] * 4)
+    assert compare_mixtures(exact, "dev").winner == "better"
+    noisy = [simulated_arms(2.0, 2.0, 2, draw)["table"]["better"]["dev"]["wer_each"] for draw in (0, 0, 1)]
+    assert noisy[0] == noisy[1] != noisy[2]                                       # seeded by the draw
+    assert any(compare_mixtures(simulated_arms(2.0, 2.0, 2, d), "dev").winner == "worse" for d in range(20))
+
+
+def test_seed_noise_views_state_the_computed_verdict_and_recompute():
+    from echo_edu.viz.real_speech import seed_noise_figure, seed_noise_static, seed_noise_widget
+
+    fig = seed_noise_figure(gap=8.0, sd=0.5, seeds=5)
+    assert [len(t.y) for t in fig.data] == [5, 5] and fig.layout.title.text.endswith(": a result")
+    assert seed_noise_figure(gap=8.0, sd=0.5, seeds=1).layout.title.text.endswith("not a result")
+    assert len(seed_noise_static(gap=8.0, sd=0.5, seeds=5).axes[0].collections) == 2
+    widget = seed_noise_widget()
+    widget.controls["seeds"].value = 7
+    assert [len(t.y) for t in widget.figure.data] == [7, 7]

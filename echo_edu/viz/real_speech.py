@@ -4,6 +4,9 @@
 * :func:`mixture_figure` / :func:`mixture_static` / :func:`mixture_widget` — the real / synthetic / both
   table (:mod:`echo_edu.experiments.mixtures`): one bar per mixture (mean WER over seeds) and one point
   per seed, so the seed spread is visible next to the gap; the widget picks the column.
+* :func:`seed_noise_figure` / :func:`seed_noise_static` / :func:`seed_noise_widget` — two simulated arms
+  whose true WERs differ by ``gap``, each seed drawn with spread ``sd``: how often the ranking counts as a
+  result (:func:`~echo_edu.experiments.mixtures.compare_mixtures`) at a given number of seeds.
 * :func:`speaker_errors_figure` / :func:`speaker_errors_static` — per-speaker substitutions, deletions
   and insertions (an :class:`~echo_edu.evaluate.EvalReport`'s sclite word table), worst speaker first.
 """
@@ -14,11 +17,13 @@ from typing import Mapping
 
 import plotly.graph_objects as go
 
-from ..experiments.mixtures import MIXTURE_COLUMNS, seed_scores
+import torch
+
+from ..experiments.mixtures import MIXTURE_COLUMNS, compare_mixtures, seed_scores
 from .widgets import interactive_figure
 
 __all__ = ["model_gap_figure", "model_gap_static", "mixture_figure", "mixture_static", "mixture_widget",
-           "speaker_rows", "speaker_errors_figure", "speaker_errors_static"]
+           "simulated_arms", "seed_noise_figure", "seed_noise_static", "seed_noise_widget", "speaker_rows", "speaker_errors_figure", "speaker_errors_static"]
 
 _KINDS = (("sub", "substitutions"), ("dele", "deletions"), ("ins", "insertions"))
 
@@ -102,6 +107,67 @@ def mixture_widget(table: Mapping, column: str = "dev"):
                                            description="scored on")}
     return interactive_figure(controls, lambda column: mixture_figure(table, column),
                               lambda column: mixture_static(table, column))
+
+
+def simulated_arms(gap: float, sd: float, seeds: int, draw: int = 0, base: float = 30.0) -> dict:
+    """A table of two arms ("better", true WER ``base``; "worse", ``base + gap``), ``seeds`` draws each.
+
+    Each seed's WER is the arm's true WER plus Gaussian noise of standard deviation ``sd`` (seeded by ``draw``:
+    another ``draw`` is another set of training runs). Returns the ``{"steps", "table"}`` schema of
+    :mod:`echo_edu.experiments.mixtures` (column ``"dev"``), so :func:`compare_mixtures` can judge it.
+    """
+    noise = torch.randn(2, seeds, generator=torch.Generator().manual_seed(draw)) * sd          # (arms, seeds)
+    wers = (torch.tensor([[base], [base + gap]]) + noise).tolist()
+    return {"steps": 0, "table": {arm: {"dev": {"wer": sum(w) / len(w), "wer_sd": None, "cer": 0.0,
+                                                "seeds": list(range(seeds)), "wer_each": w}}
+                                  for arm, w in zip(("better", "worse"), wers)}}
+
+
+def _verdict_line(table: dict) -> str:
+    v = compare_mixtures(table, "dev")
+    word = "a result" if v.is_result else "not a result"
+    swapped = " (the truly worse arm leads!)" if v.winner == "worse" else ""
+    return f"'{v.winner}' leads by {v.gap:.1f}{swapped}: {word}"
+
+
+def seed_noise_figure(gap: float = 2.0, sd: float = 2.0, seeds: int = 2, draw: int = 0) -> go.Figure:
+    """The simulated seeds of :func:`simulated_arms` as points, the true WERs as dashed lines, the verdict as title."""
+    table = simulated_arms(gap, sd, seeds, draw)
+    fig = go.Figure()
+    for i, (arm, cols) in enumerate(table["table"].items()):
+        fig.add_trace(go.Scatter(x=[arm] * seeds, y=cols["dev"]["wer_each"], mode="markers", name=arm,
+                                 marker=dict(size=11)))
+        fig.add_hline(y=30.0 + i * gap, line_dash="dash", annotation_text=f"true {arm}")
+    fig.update_layout(title=f"{seeds} seeds per arm, true gap {gap:g}, seed sd {sd:g}: {_verdict_line(table)}",
+                      yaxis_title="WER %", height=340, margin=dict(t=50, b=40, l=60, r=20), title_font_size=13)
+    return fig
+
+
+def seed_noise_static(gap: float = 2.0, sd: float = 2.0, seeds: int = 2, draw: int = 0):
+    """Matplotlib twin of :func:`seed_noise_figure`."""
+    import matplotlib.pyplot as plt
+
+    table = simulated_arms(gap, sd, seeds, draw)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for i, (arm, cols) in enumerate(table["table"].items()):
+        ax.scatter([i] * seeds, cols["dev"]["wer_each"], label=arm, zorder=3)
+        ax.axhline(30.0 + i * gap, ls="--", color=f"C{i}", lw=1)
+    ax.set_xticks([0, 1], list(table["table"]))
+    ax.set_ylabel("WER %")
+    ax.set_title(f"{seeds} seeds, true gap {gap:g}, sd {sd:g}: {_verdict_line(table)}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def seed_noise_widget(gap: float = 2.0, sd: float = 2.0, seeds: int = 2):
+    """Sliders for the true gap, the seed spread, the number of seeds and the draw (another set of runs)."""
+    import ipywidgets as widgets
+
+    controls = {"gap": widgets.FloatSlider(value=gap, min=0.0, max=10.0, step=0.5, description="true gap"),
+                "sd": widgets.FloatSlider(value=sd, min=0.1, max=5.0, step=0.1, description="seed sd"),
+                "seeds": widgets.IntSlider(value=seeds, min=1, max=10, description="seeds"),
+                "draw": widgets.IntSlider(value=0, min=0, max=20, description="draw")}
+    return interactive_figure(controls, seed_noise_figure, seed_noise_static, columns=2)
 
 
 def speaker_rows(sclite_words: Mapping) -> list[tuple[str, dict]]:

@@ -44,8 +44,8 @@ from echo_edu.evaluate import evaluate_model, evaluation_subset
 from echo_edu.experiments import MIXTURE_COLUMNS, compare_mixtures, find_mixture_table, load_mixture_table
 from echo_edu.metrics import DELETED, format_sclite, utterance_errors, word_confusions, word_error_counts
 from echo_edu.text import DIGIT_WORDS
-from echo_edu.viz.real_speech import (mixture_static, mixture_widget, model_gap_static, speaker_errors_static,
-                                      speaker_rows)
+from echo_edu.viz.real_speech import (mixture_static, mixture_widget, model_gap_static, seed_noise_widget,
+                                      simulated_arms, speaker_errors_static, speaker_rows)
 
 gen = echo_edu.set_seed(0)
 QUICK = echo_edu.quick_mode()
@@ -172,6 +172,35 @@ mixture_widget(table, "dev") if table is not None else print("no experiment tabl
 # overlap, it is **not a result**, whatever the means say. The stricter paired 95 % interval is printed
 # too: with few seeds its t multiplier is large (printed below), so only a huge gap passes it. AN4 dev is the column the
 # question is decided on (it is the selection split); the others are shown for what they add.
+
+# %% [markdown]
+# ### How often does seed noise fake a winner?
+# Before reading the verdict, a simulation with known truth: two arms whose true WERs differ by `gap`,
+# every training run (seed) landing at its arm's true WER plus noise of spread `sd`. Move the sliders:
+# with 2 seeds and a gap about the size of the spread, how often does the truly worse arm lead, and how
+# often does the rule call a lead a result? (`draw` is another set of training runs.)
+
+# %%
+seed_noise_widget(gap=2.0, sd=2.0, seeds=2)
+
+# %% [markdown]
+# The same question over many draws, counted:
+
+# %%
+result_rate = {}
+for n_seeds in (2, 5):
+    judged = [compare_mixtures(simulated_arms(2.0, 2.0, n_seeds, draw), "dev") for draw in range(200)]
+    swapped = sum(v.winner == "worse" for v in judged) / len(judged)
+    result_rate[n_seeds] = sum(v.is_result for v in judged) / len(judged)
+    wrong = sum(v.is_result and v.winner == "worse" for v in judged) / len(judged)
+    print(f"{n_seeds} seeds, true gap 2 = seed sd: the worse arm leads in {swapped:.0%} of 200 draws; the rule "
+          f"calls {result_rate[n_seeds]:.0%} a result, {wrong:.0%} with the wrong winner")
+assert result_rate[2] > result_rate[5]
+
+# %% [markdown]
+# With two seeds the spread is itself estimated from two numbers and often comes out too small, so the
+# rule passes more leads than it does with five seeds (the counts above): it is the least a lead must
+# show, not a proof. That is why each verdict below also prints the stricter paired 95 % interval.
 
 # %%
 if table is not None:
