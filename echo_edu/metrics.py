@@ -11,6 +11,7 @@ per-utterance rates. WER can exceed 1 when the hypothesis inserts many words.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from collections import Counter
 from typing import Iterable, Mapping, Sequence
 
 import jiwer
@@ -19,7 +20,7 @@ from .errors import ShapeError
 from .text import normalize_text
 
 __all__ = ["ErrorRates", "error_rates", "wer", "cer", "breakdown", "format_table", "SclitePoint", "sclite_point",
-           "sclite_report", "format_sclite"]
+           "sclite_report", "format_sclite", "DELETED", "word_confusions", "word_error_counts", "utterance_errors"]
 
 
 @dataclass(frozen=True)
@@ -175,3 +176,62 @@ def format_sclite(report: Mapping[str, SclitePoint], unit: str = "word", title: 
         lines.append(f"|{name}|{r.snt}|{r.units}|{r.corr:.1f}|{r.sub:.1f}|{r.dele:.1f}|{r.ins:.1f}|"
                      f"{r.err:.1f}|{r.s_err:.1f}|")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- which words go wrong
+#: The stand-in for "no word" in :func:`word_confusions`: a deletion is ``(word, DELETED)``, an insertion
+#: ``(DELETED, word)``.
+DELETED = "∅"
+
+
+def _alignment(references: Sequence[str], hypotheses: Sequence[str]):
+    refs, hyps = _normalised(references, hypotheses)
+    return jiwer.process_words(refs, hyps) if refs else None
+
+
+def word_confusions(references: Sequence[str], hypotheses: Sequence[str]) -> Counter:
+    """Every word error of the minimum-edit alignment, counted: ``{(reference word, hypothesis word): n}``.
+
+    A substitution of "b" by "d" counts under ``("b", "d")``, a deleted "b" under ``("b", DELETED)``, an
+    inserted "d" under ``(DELETED, "d")``. ``Counter.most_common(k)`` gives the most confused pairs; the
+    counts add up to the substitutions + deletions + insertions of :func:`error_rates`.
+    """
+    out = _alignment(references, hypotheses)
+    pairs: Counter = Counter()
+    if out is None:
+        return pairs
+    for ref, hyp, chunks in zip(out.references, out.hypotheses, out.alignments):
+        for c in chunks:
+            if c.type == "substitute":
+                pairs.update(zip(ref[c.ref_start_idx:c.ref_end_idx], hyp[c.hyp_start_idx:c.hyp_end_idx]))
+            elif c.type == "delete":
+                pairs.update((w, DELETED) for w in ref[c.ref_start_idx:c.ref_end_idx])
+            elif c.type == "insert":
+                pairs.update((DELETED, w) for w in hyp[c.hyp_start_idx:c.hyp_end_idx])
+    return pairs
+
+
+def word_error_counts(references: Sequence[str], hypotheses: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """``{reference word: (times it was said, times it was missed)}``, most missed first.
+
+    "Missed" is substituted or deleted in the alignment (an insertion belongs to no reference word), so
+    ``missed / said`` is that word's own error rate. Ties keep the order of the most said word first.
+    """
+    out = _alignment(references, hypotheses)
+    if out is None:
+        return {}
+    said = Counter(w for ref in out.references for w in ref)
+    missed: Counter = Counter()
+    for (w, _), n in word_confusions(references, hypotheses).items():
+        missed[w] += n if w != DELETED else 0
+    order = sorted(said, key=lambda w: (-missed[w], -said[w], w))
+    return {w: (said[w], missed[w]) for w in order}
+
+
+def utterance_errors(references: Sequence[str], hypotheses: Sequence[str]) -> list[int]:
+    """Word edits (substitutions + deletions + insertions) of each utterance, in order: ``N`` counts."""
+    out = _alignment(references, hypotheses)
+    if out is None:
+        return []
+    return [sum(max(c.ref_end_idx - c.ref_start_idx, c.hyp_end_idx - c.hyp_start_idx)
+                for c in chunks if c.type != "equal") for chunks in out.alignments]

@@ -313,3 +313,34 @@ def test_generalisation_checkers_reject_wrong_answers(capsys):
             for m in ("utterance", "cmvn")]
     assert rejected(ex.check_channel_offset(mel, tilt, gaps[1], gaps[0]), capsys)            # swapped
 
+
+
+def test_real_speech_checkers_reject_wrong_answers(capsys):
+    import statistics
+
+    from echo_edu.exercises import real_speech as ex
+
+    def means_only(a, b):                                                                   # ignores the seeds
+        return statistics.fmean(a) < statistics.fmean(b)
+
+    def no_overlap_only(a, b):                                                              # forgets the spread
+        return len(a) > 1 and max(a) < min(b)
+
+    def crashes_on_one_seed(a, b):
+        return max(a) < min(b) and statistics.fmean(b) - statistics.fmean(a) > max(statistics.stdev(a),
+                                                                                  statistics.stdev(b))
+    for wrong in (means_only, no_overlap_only, crashes_on_one_seed):
+        assert rejected(ex.check_lead_holds(wrong), capsys)
+
+    from collections import Counter
+
+    from echo_edu.metrics import word_confusions
+    one_way = lambda refs, hyps: Counter({k: n for k, n in word_confusions(refs, hyps).items() if "∅" not in k})
+    assert rejected(ex.check_symmetric_confusions(one_way), capsys)                        # direction kept
+    every_error = lambda refs, hyps: Counter(frozenset(k) for k, n in word_confusions(refs, hyps).items()
+                                             for _ in range(n))
+    assert rejected(ex.check_symmetric_confusions(every_error), capsys)                    # deletions kept
+    o = ex._test_log()
+    wer = 100 * (o["substitutions"] + o["deletions"] + o["insertions"]) / o["words"]
+    assert rejected(ex.check_test_counts(wer, 100 - wer), capsys)                           # Corr = 100 − Err
+    assert rejected(ex.check_test_counts(100 * (o["substitutions"] + o["deletions"]) / o["words"], 100 - wer), capsys)

@@ -101,3 +101,33 @@ def test_sclite_refuses_unpaired_or_unknown_input():
         sclite_report(["a"], ["a"], speakers=["x", "y"])
     with pytest.raises(ValueError, match="unit"):
         sclite_point(["a"], ["a"], unit="phone")
+
+
+def test_word_confusions_count_every_substitution_deletion_and_insertion():
+    from echo_edu.metrics import DELETED, word_confusions
+
+    refs = ["b c d e", "m n", "b", "Two"]
+    hyps = ["d c e", "m n n", "d", "two"]            # b→d twice, d deleted, n inserted; case is normalised away
+    pairs = word_confusions(refs, hyps)
+    assert pairs == {("b", "d"): 2, ("d", DELETED): 1, (DELETED, "n"): 1}
+    assert pairs.most_common(1) == [(("b", "d"), 2)]
+    r = error_rates(refs, hyps)
+    assert sum(pairs.values()) == r.substitutions + r.deletions + r.insertions
+    assert word_confusions([], []) == {}
+
+
+def test_word_error_counts_give_each_reference_words_own_miss_rate():
+    from echo_edu.metrics import word_error_counts
+
+    counts = word_error_counts(["b c b", "c e", "b"], ["d c b", "c", "p"])
+    assert counts == {"b": (3, 2), "e": (1, 1), "c": (2, 0)}    # most missed first, then most said
+    assert list(counts)[0] == "b"
+    assert word_error_counts([], []) == {}
+
+
+def test_utterance_errors_count_word_edits_per_utterance():
+    from echo_edu.metrics import utterance_errors
+
+    refs, hyps = ["one two three", "four", "five six", "seven"], ["one too three", "four", "", "seven eight nine"]
+    assert utterance_errors(refs, hyps) == [1, 0, 2, 2]
+    assert sum(utterance_errors(refs, hyps)) == round(error_rates(refs, hyps).wer * 7)

@@ -13,7 +13,8 @@ package asks the other question, the way an experiment should:
 
 Modules: :mod:`.stats` (Student's t, intervals, verdicts), :mod:`.paired` (plans, runs, results, saving),
 :mod:`.lessons` (the three lessons' experiments, :data:`LESSON_EXPERIMENTS`), :mod:`.verdicts` (lesson 09's
-collection of their results in one table).
+collection of their results in one table), :mod:`.mixtures` (lesson 12: reading the real / synthetic / both
+training-data table, :func:`compare_mixtures`).
 
     from echo_edu.experiments import myelinated_routing
     experiment = myelinated_routing(quick=True)
@@ -25,6 +26,8 @@ collection of their results in one table).
 from __future__ import annotations
 
 from ..errors import ConfigError
+from .mixtures import (MIXTURE_COLUMNS, MixtureVerdict, compare_mixtures, find_mixture_table, load_mixture_table,
+                       seed_scores)
 from .lessons import LESSON_EXPERIMENTS, myelinated_routing, refiner_lookback, span_local_mean
 from .paired import (MIN_SEEDS, Experiment, PairedResult, default_results_dir, load_or_run, load_saved,
                      results_markdown, save_result)
@@ -34,7 +37,9 @@ from .verdicts import collect, overlap_sentence, verdicts_markdown
 __all__ = ["Experiment", "PairedResult", "PairedInterval", "paired_interval", "t_quantile", "verdict_of",
            "VERDICTS", "HELPS", "HURTS", "NO_DIFFERENCE", "MIN_SEEDS", "LESSON_EXPERIMENTS", "myelinated_routing",
            "refiner_lookback", "span_local_mean", "save_result", "load_or_run", "default_results_dir",
-           "results_markdown", "from_ablation", "collect", "verdicts_markdown", "overlap_sentence", "load_saved"]
+           "results_markdown", "from_ablation", "collect", "verdicts_markdown", "overlap_sentence", "load_saved",
+           "MIXTURE_COLUMNS", "MixtureVerdict", "compare_mixtures", "find_mixture_table", "load_mixture_table",
+           "seed_scores"]
 
 
 def from_ablation(results: dict, variant: str, baseline: str = "standard", metric: str = "wer") -> PairedResult:

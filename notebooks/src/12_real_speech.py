@@ -1,0 +1,370 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 12 · Real speech: from synthetic voices to people
+#
+# Every model so far learnt from voices we synthesised. This lesson meets recordings of real people —
+# CMU's AN4 census database (spelled names, digits, dates, commands), the Free Spoken Digit Dataset and
+# Google's Speech Commands — and two bundled models: `echo-digits` (the lessons' small model, synthetic
+# voices only) and `echo-an4` (the package's default, trained on real speech plus synthetic speech of
+# the same domain).
+#
+# **What you'll learn**
+#
+# 1. How a model trained only on synthetic voices does on real people, measured here on speakers that
+#    neither model heard.
+# 2. What closes the gap: the real / synthetic / both experiment with seeds, and how to tell a result
+#    from seed noise.
+# 3. Where the real-speech model still fails: its worst speakers and most confused words, and how to
+#    listen to its errors.
+# 4. Why error analysis uses the dev split and the test split is scored once.
+#
+# **What you need:** lessons 09–11 (training, decoding, generalisation). The recordings are not part of
+# the repository: they are read from `../shared/data` beside the checkout or from the folder named by
+# `$ECHO_EDU_DATA`. Without them, the cells that measure real speech print why and skip.
+
+# %%
+import json
+
+import pandas as pd
+from datasets import concatenate_datasets
+from IPython.display import Audio, Markdown, display
+
+import echo_edu
+from echo_edu import Echo
+from echo_edu.cli import bundled_model_dir, digits_model_dir
+from echo_edu.data import DATA_ENV, find_data_root, load_an4, load_speech
+from echo_edu.evaluate import evaluate_model, evaluation_subset
+from echo_edu.experiments import MIXTURE_COLUMNS, compare_mixtures, find_mixture_table, load_mixture_table
+from echo_edu.metrics import DELETED, format_sclite, utterance_errors, word_confusions, word_error_counts
+from echo_edu.text import DIGIT_WORDS
+from echo_edu.viz.real_speech import (mixture_static, mixture_widget, model_gap_static, seed_noise_widget,
+                                      simulated_arms, speaker_errors_static, speaker_rows)
+
+gen = echo_edu.set_seed(0)
+QUICK = echo_edu.quick_mode()
+DATA = find_data_root("an4")
+HAVE_DATA = DATA is not None and all((DATA / c).is_dir() for c in ("fsdd-dev", "speech-commands-dev"))
+print("real recordings:", DATA if HAVE_DATA else
+      f"not found. Set {DATA_ENV} to the folder holding an4/, fsdd-dev/ and speech-commands-dev/ "
+      "(or put them in ../shared/data); the cells that measure real speech will skip.")
+
+# %% [markdown]
+# ## 1. A synthetic-only model meets people
+#
+# The two models, and what each one's own log says about it:
+
+# %%
+models = {"echo-digits": Echo.from_pretrained(digits_model_dir()), "echo-an4": Echo.from_pretrained(bundled_model_dir())}
+logs = {name: json.loads((folder / "training_log.json").read_text())
+        for name, folder in (("echo-digits", digits_model_dir()), ("echo-an4", bundled_model_dir()))}
+for name, model in models.items():
+    print(f"{name}: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters")
+digits_test = logs["echo-digits"]["test"]["overall"]
+print(f"echo-digits on its own test split (synthetic voices it never heard): WER {100 * digits_test['wer']:.1f} % "
+      f"over {digits_test['words']} words")
+print("echo-an4's training data:", *logs["echo-an4"]["recipe"]["data"], sep="\n  ")
+
+# %% [markdown]
+# `echo-digits` aces synthetic voices it never heard. The question is what happens with people. We score
+# both models, with greedy decoding, on three sets of speakers that `echo-an4` never heard either (the
+# speaker-disjoint splits of `tools/an4_report.py`, which wrote its model card):
+#
+# * **FSDD** — the held-out FSDD speaker saying single digits, recorded at 8 kHz;
+# * **Speech Commands digits** — the digit words of the Speech Commands validation and test speakers (the
+#   keywords "yes", "stop"... are left out: `echo-digits` never learnt them, so they would say nothing
+#   about voices; few clips of this subset are digits, so every one of them is scored);
+# * **AN4 dev** — the 8 AN4 speakers held out of training. Mostly spelled letters: `echo-digits` cannot
+#   know them, so this column shows only what a digits model does with a task it was not built for.
+#
+# Quick mode scores a few dozen clips of each set (spread over its speakers); the full lesson scores all.
+
+# %%
+LIMITS = {"FSDD digits": 24, "Speech Commands digits": None, "AN4 dev": 24} if QUICK else dict.fromkeys(
+    ("FSDD digits", "Speech Commands digits", "AN4 dev"))
+if HAVE_DATA:
+    commands = load_speech(f"commands:{DATA}/speech-commands-dev")
+    unseen = concatenate_datasets([commands["validation"], commands["test"]])      # no model trained on either
+    real_sets = {"FSDD digits": load_speech(f"fsdd:{DATA}/fsdd-dev?fractions=0.67,0,0.33")["test"],
+                 "Speech Commands digits": unseen.filter(lambda t: t in DIGIT_WORDS, input_columns="text"),
+                 "AN4 dev": load_an4(DATA / "an4")["validation"]}
+    reports = {(s, m): evaluate_model(model, data, limit=LIMITS[s], batch_size=48)
+               for s, data in real_sets.items() for m, model in models.items()}
+    scores = {s: {m: 100 * reports[s, m].overall.wer for m in models} for s in real_sets}
+    display(pd.DataFrame(scores).T.assign(clips=[reports[s, "echo-an4"].overall.n for s in real_sets]).round(1))
+    model_gap_static(scores);
+else:
+    print(f"skipped: no real recordings ({DATA_ENV} unset and no ../shared/data)")
+
+# %%
+if HAVE_DATA:
+    for s in ("FSDD digits", "Speech Commands digits"):
+        ratio = scores[s]["echo-digits"] / max(scores[s]["echo-an4"], 1e-9)
+        print(f"{s}: echo-digits {scores[s]['echo-digits']:.1f} % vs echo-an4 {scores[s]['echo-an4']:.1f} % WER "
+              f"({ratio:.1f}× as many errors) on the same ten words")
+        assert scores[s]["echo-digits"] > scores[s]["echo-an4"]
+        assert scores[s]["echo-digits"] > 10 * 100 * digits_test["wer"]   # far above its synthetic test score
+
+# %% [markdown]
+# The words are the same ten digits `echo-digits` transcribes almost perfectly from synthetic voices, so
+# what changed is not the words but the voices and the recordings: real speakers, their microphones and
+# rooms, FSDD's 8 kHz band, background noise. Which of these matters most, this lesson does not measure
+# (lesson 11's augmentations imitate several of them). Listen to one clip of each set, with what each
+# model wrote:
+
+# %%
+if HAVE_DATA:
+    for s, data in real_sets.items():
+        row = data[evaluation_subset(len(data), LIMITS[s])[0]]
+        print(f"{s} — reference: {reports[s, 'echo-an4'].references[0]!r}; "
+              + "; ".join(f"{m}: {reports[s, m].hypotheses[0]!r}" for m in models))
+        display(Audio(row["audio"]["array"], rate=int(row["audio"]["sampling_rate"])))
+
+# %% [markdown]
+# ## 2. What closes the gap: real, synthetic, or both?
+#
+# `echo-an4` was trained on real recordings *and* synthetic speech of the AN4 domain (espeak-ng, flite,
+# piper, festival). Was the synthetic speech worth it? `tools/an4_experiment.py` answers with the only
+# fair comparison: the same architecture, schedule, augmentation and budget, three training mixtures —
+# **real** recordings only, **synthetic** only, **both** — each trained with several seeds and scored
+# on AN4 dev, AN4 test and the unseen Speech Commands and FSDD speakers. Its table ships as
+# `assets/echo-an4/experiments.json` (a run of your own writes `runs/an4-experiment/table.json`).
+
+# %%
+table_path = find_mixture_table()
+if table_path is None:
+    table = None
+    print("no experiment table here yet: `python tools/an4_experiment.py --steps 400 --seeds 0 1` writes "
+          "runs/an4-experiment/table.json (assets/echo-an4/experiments.json is the shipped one)")
+else:
+    table = load_mixture_table(table_path)
+    print(f"{table_path.name}: {table['steps']} training steps per arm")
+    display(pd.DataFrame({mix: {MIXTURE_COLUMNS.get(c, c): f"{v['wer']:.1f}" + (f" ± {v['wer_sd']:.1f}" if v["wer_sd"]
+                                is not None else "") + f"  (seeds {', '.join(map(str, v['seeds']))})"
+                                for c, v in cols.items()} for mix, cols in table["table"].items()}).T)
+
+# %% [markdown]
+# Each bar is a mixture's mean WER over its seeds; each open circle is one seed. Before reading the
+# ranking, look at how far the circles of one bar spread: a difference between two bars smaller than
+# that spread is something a different seed could undo.
+
+# %%
+if table is not None:
+    mixture_static(table, "dev");
+
+# %% [markdown]
+# ### Try it
+# Choose the set it is scored on. (Static picture where no widget front end runs.)
+
+# %%
+mixture_widget(table, "dev") if table is not None else print("no experiment table: nothing to explore")
+
+# %% [markdown]
+# The rule the verdict below applies (`echo_edu.experiments.compare_mixtures`): rank the mixtures by mean
+# WER; the leader's lead over the runner-up counts as a result only if it is larger than the larger of
+# the two seed standard deviations *and* no seed of one arm reaches the other's range. When two seeds
+# overlap, it is **not a result**, whatever the means say. The stricter paired 95 % interval is printed
+# too: with few seeds its t multiplier is large (printed below), so only a huge gap passes it. AN4 dev is the column the
+# question is decided on (it is the selection split); the others are shown for what they add.
+
+# %% [markdown]
+# ### How often does seed noise fake a winner?
+# Before reading the verdict, a simulation with known truth: two arms whose true WERs differ by `gap`,
+# every training run (seed) landing at its arm's true WER plus noise of spread `sd`. Move the sliders:
+# with 2 seeds and a gap about the size of the spread, how often does the truly worse arm lead, and how
+# often does the rule call a lead a result? (`draw` is another set of training runs.)
+
+# %%
+seed_noise_widget(gap=2.0, sd=2.0, seeds=2)
+
+# %% [markdown]
+# The same question over many draws, counted:
+
+# %%
+result_rate = {}
+for n_seeds in (2, 5):
+    judged = [compare_mixtures(simulated_arms(2.0, 2.0, n_seeds, draw), "dev") for draw in range(200)]
+    swapped = sum(v.winner == "worse" for v in judged) / len(judged)
+    result_rate[n_seeds] = sum(v.is_result for v in judged) / len(judged)
+    wrong = sum(v.is_result and v.winner == "worse" for v in judged) / len(judged)
+    print(f"{n_seeds} seeds, true gap 2 = seed sd: the worse arm leads in {swapped:.0%} of 200 draws; the rule "
+          f"calls {result_rate[n_seeds]:.0%} a result, {wrong:.0%} with the wrong winner")
+assert result_rate[2] > result_rate[5]
+
+# %% [markdown]
+# With two seeds the spread is itself estimated from two numbers and often comes out too small, so the
+# rule passes more leads than it does with five seeds (the counts above): it is the least a lead must
+# show, not a proof. That is why each verdict below also prints the stricter paired 95 % interval.
+
+# %%
+if table is not None:
+    verdicts = {c: compare_mixtures(table, c) for c in MIXTURE_COLUMNS
+                if sum(c in cols for cols in table["table"].values()) >= 2}
+    for c, v in verdicts.items():
+        print(("→ " if c == "dev" else "  ") + v.text(), end="\n\n")
+    dev_verdict = verdicts["dev"]
+    if dev_verdict.paired is not None:
+        print(f"t multiplier of the paired interval with {dev_verdict.paired.interval.n} seeds: "
+              f"{dev_verdict.paired.interval.t:.1f}")
+    assert dev_verdict.winner == dev_verdict.ranking[0][0] and dev_verdict.gap >= 0
+    assert dev_verdict.is_result == (not dev_verdict.overlap and dev_verdict.spread is not None
+                                     and dev_verdict.gap > dev_verdict.spread)
+
+# %% [markdown]
+# ## 3. Where echo-an4 still fails: speakers and words
+#
+# Error analysis means looking at many individual mistakes and changing the model because of them. Do it
+# on the test split and the test score stops measuring unseen data: it becomes one more thing you tuned
+# on. So everything below uses **AN4 dev**, and the test number is only *quoted* — from the training log,
+# where it was written the one time it was scored:
+
+# %%
+an4_log = logs["echo-an4"]
+t = an4_log["test"]["overall"]
+print(f"AN4 test (scored once, {an4_log.get('test_method', 'greedy')} decoding): WER {100 * t['wer']:.1f} %, "
+      f"CER {100 * t['cer']:.1f} % over {t['n']} utterances, {t['words']} words")
+
+# %%
+if HAVE_DATA:
+    dev_report = reports["AN4 dev", "echo-an4"]
+    dev_rows = evaluation_subset(len(real_sets["AN4 dev"]), LIMITS["AN4 dev"])
+    print(f"AN4 dev, {dev_report.overall.n} utterances, greedy: WER {100 * dev_report.overall.wer:.1f} %")
+    print(format_sclite(dev_report.sclite["word"]))
+    speaker_errors_static(dev_report.sclite["word"]);
+
+# %%
+if HAVE_DATA:
+    (worst, w), (best, b) = speaker_rows(dev_report.sclite["word"])[0], speaker_rows(dev_report.sclite["word"])[-1]
+    print(f"worst speaker {worst}: {w['err']:.1f} % of {w['units']} words wrong "
+          f"(sub {w['sub']:.1f}, del {w['dele']:.1f}, ins {w['ins']:.1f}); best {best}: {b['err']:.1f} % of {b['units']}")
+    print(f"with about {w['units']} words per speaker, one more error moves a speaker's WER by {100 / w['units']:.1f} points")
+
+# %% [markdown]
+# Which words? `word_error_counts` says, for every reference word, how often it was said and how often
+# it was missed (substituted or deleted); `word_confusions` counts each (said → written) pair of the
+# alignment, `∅` standing for no word.
+
+# %%
+if HAVE_DATA:
+    counts = word_error_counts(dev_report.references, dev_report.hypotheses)
+    display(pd.DataFrame([(word, said, missed, f"{missed / said:.0%}") for word, (said, missed) in list(counts.items())[:10]],
+                         columns=["word", "said", "missed", "miss rate"]))
+    confusions = word_confusions(dev_report.references, dev_report.hypotheses)
+    print("most confused pairs:", ", ".join(f"{r} → {h} ×{n}" for (r, h), n in confusions.most_common(10)))
+    letters = sum(n for (r, h), n in confusions.items() if DELETED not in (r, h) and len(r) == len(h) == 1)
+    print(f"{letters} of {sum(confusions.values())} word errors are one spelled letter written as another")
+    assert sum(confusions.values()) == (dev_report.overall.substitutions + dev_report.overall.deletions
+                                        + dev_report.overall.insertions)
+
+# %% [markdown]
+# ### Listen to the worst errors
+# The dev utterances with the most word errors, worst first: hear each one and compare what was said
+# with what the model wrote. Ask of each: would a person have got it right? Is it the speaker, the
+# recording, or a word the model confuses everywhere?
+
+# %%
+if HAVE_DATA:
+    errors = utterance_errors(dev_report.references, dev_report.hypotheses)
+    for i in sorted(range(len(errors)), key=lambda i: -errors[i])[:3 if QUICK else 6]:
+        row = real_sets["AN4 dev"][dev_rows[i]]
+        print(f"{dev_report.speakers[i]} ({errors[i]} word errors)\n  said:  {dev_report.references[i]}\n"
+              f"  wrote: {dev_report.hypotheses[i]}")
+        display(Audio(row["audio"]["array"], rate=int(row["audio"]["sampling_rate"])))
+else:
+    print(f"skipped: no real recordings ({DATA_ENV} unset and no ../shared/data)")
+
+# %% [markdown]
+# ## Summary
+#
+# * A model that is nearly perfect on synthetic voices it never heard can fail on people saying the same
+#   words: the words are not the problem, the voices and recordings are (section 1 measures how much).
+# * The fair test of "does synthetic speech help?" holds everything but the training data fixed and
+#   repeats each arm over seeds; a ranking whose seeds overlap is not a result (section 2 computes the
+#   verdict for each column).
+# * Error analysis — per-speaker tables, per-word miss rates, confusion pairs, listening — happens on dev;
+#   the test split is scored once and its number is quoted, never re-scored while you look for fixes.
+# * A speaker has only a few dozen words in dev, so one error moves a speaker's WER by points (section 3
+#   prints how many): rank speakers with that resolution in mind.
+#
+# ## Exercises
+#
+# 1. Write `lead_holds(winner_seeds, runner_up_seeds) -> bool`, the rule of section 2: at least two seeds
+#    per arm, no overlap of the per-seed ranges, and a gap of the means larger than the larger sample
+#    standard deviation. `check_lead_holds(lead_holds)` tries it on `LEAD_CASES`.
+# 2. `word_confusions` counts "b → d" and "d → b" as two rows. Write `confusions(refs, hyps)` that counts
+#    substitutions in either direction together (key `frozenset({a, b})`, deletions and insertions left out),
+#    from `jiwer.process_words(refs, hyps).alignments`. `check_symmetric_confusions(confusions)` runs it on
+#    `CONFUSION_REFS` / `CONFUSION_HYPS`.
+# 3. The model card's sclite table has Corr and Err columns. From the AN4 test counts in echo-an4's
+#    `training_log.json` (`["test"]["overall"]`), compute WER % = (S + D + I) / N and Corr % = (N − S − D) / N.
+#    Why is Err not 100 − Corr? `check_test_counts(wer_percent, corr_percent)`.
+#
+# Worked solutions are the collapsed cells at the end of the lesson, one per exercise (click to expand;
+# try first).
+#
+# ## Going further (longer runs, no checker)
+#
+# * Score the worst dev speaker with beam search (`evaluate_model(..., method="beam", beam_size=4)`) and
+#   with the CTC head (`method="ctc"`): which errors of section 3 does each one fix?
+# * Run `python tools/an4_experiment.py --steps 400 --seeds 0 1 2` (finished arms are read, not retrained)
+#   to add a third seed to every arm, then rerun section 2 on `runs/an4-experiment/table.json`: does the
+#   verdict on AN4 dev change? (`load_mixture_table` reads any such file.)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: no overlap, and a gap larger than the seeds' own spread.
+import statistics
+
+from echo_edu.exercises.real_speech import check_lead_holds
+
+
+def lead_holds(winner, runner_up):
+    if len(winner) < 2 or len(runner_up) < 2:
+        return False                                   # one seed: no spread to compare the gap with
+    gap = statistics.fmean(runner_up) - statistics.fmean(winner)
+    spread = max(statistics.stdev(winner), statistics.stdev(runner_up))
+    return max(winner) < min(runner_up) and gap > spread
+
+
+print(lead_holds([35.0, 37.0], [36.0, 38.5]))         # overlapping seeds: False
+assert check_lead_holds(lead_holds)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: walk the alignment's substitute chunks; frozenset forgets the direction.
+from collections import Counter
+
+import jiwer
+from echo_edu.exercises.real_speech import CONFUSION_HYPS, CONFUSION_REFS, check_symmetric_confusions
+
+
+def confusions(refs, hyps):
+    out = jiwer.process_words(list(refs), list(hyps))
+    pairs = Counter()
+    for ref, hyp, chunks in zip(out.references, out.hypotheses, out.alignments):
+        for c in chunks:
+            if c.type == "substitute":
+                pairs.update(frozenset(p) for p in zip(ref[c.ref_start_idx:c.ref_end_idx],
+                                                       hyp[c.hyp_start_idx:c.hyp_end_idx]))
+    return pairs
+
+
+print(confusions(CONFUSION_REFS, CONFUSION_HYPS).most_common(3))
+assert check_symmetric_confusions(confusions)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: the counts are in the log; insertions are errors that remove no correct word.
+import json
+
+from echo_edu.cli import bundled_model_dir
+from echo_edu.exercises.real_speech import check_test_counts
+
+o = json.loads((bundled_model_dir() / "training_log.json").read_text())["test"]["overall"]
+wer3 = 100 * (o["substitutions"] + o["deletions"] + o["insertions"]) / o["words"]
+corr3 = 100 * (o["words"] - o["substitutions"] - o["deletions"]) / o["words"]
+print(f"WER {wer3:.1f} %, Corr {corr3:.1f} %, 100 - Corr = {100 - corr3:.1f} %, insertions {o['insertions']}")
+assert check_test_counts(wer3, corr3)
