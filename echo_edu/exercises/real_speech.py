@@ -6,6 +6,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from ..bundled import bundled_model_dir
+from ..experiments.mixtures import compare_mixtures
+from ..metrics import DELETED, word_confusions
 from . import verdict
 
 __all__ = ["LEAD_CASES", "check_lead_holds", "CONFUSION_REFS", "CONFUSION_HYPS", "check_symmetric_confusions",
@@ -21,8 +24,6 @@ LEAD_CASES = (([20.0, 21.0], [30.0, 31.0]),       # far apart, tight seeds: hold
 
 
 def _expected(a, b) -> bool:
-    from ..experiments.mixtures import compare_mixtures
-
     table = {"steps": 0, "table": {name: {"dev": {"wer": sum(v) / len(v), "wer_sd": None, "cer": 0.0,
                                                  "seeds": list(range(len(v))), "wer_each": list(v)}}
                                    for name, v in (("a", a), ("b", b))}}
@@ -52,8 +53,6 @@ CONFUSION_HYPS = ("d e b", "t t", "b", "m", "e e", "d v", "b")
 
 
 def _symmetric(references, hypotheses) -> Counter:
-    from ..metrics import DELETED, word_confusions
-
     out: Counter = Counter()
     for (ref, hyp), n in word_confusions(references, hypotheses).items():
         if DELETED not in (ref, hyp):
@@ -77,8 +76,6 @@ def check_symmetric_confusions(confusions) -> bool:
 
 
 def _test_log() -> dict:
-    from ..cli.common import bundled_model_dir
-
     return json.loads((Path(bundled_model_dir()) / "training_log.json").read_text())["test"]["overall"]
 
 
