@@ -46,6 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 NOTEBOOKS = sorted(p.name for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+# this file runs the probe and the first half; tests/test_browser_notebooks_late.py the rest (another worker)
+EARLY, LATE = NOTEBOOKS[:len(NOTEBOOKS) // 2], NOTEBOOKS[len(NOTEBOOKS) // 2:]
 PROBE = "_probe/browser_probe.ipynb"
 RUN_TIMEOUT_S = 600        # per notebook, all cells (quick mode keeps each well under a minute)
 REDRAW_TIMEOUT_S = 60      # per control change
@@ -261,6 +263,6 @@ def test_front_end_probe(browser, lab):
     _check_notebook(browser, lab, PROBE)
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS or [pytest.param("none", marks=pytest.mark.skip("no notebooks yet"))])
+@pytest.mark.parametrize("name", EARLY or [pytest.param("none", marks=pytest.mark.skip("no notebooks yet"))])
 def test_notebook_in_browser(browser, lab, name):
     _check_notebook(browser, lab, name)

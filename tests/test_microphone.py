@@ -2,7 +2,7 @@
 step, the messages for bad recordings, and the widget's handling of what the browser sends.
 
 The browser half (getUserMedia, the AudioWorklet, the buffer it sends) is driven in a real Chromium with a
-fake microphone by ``test_browser_notebooks.py``.
+fake microphone by ``test_browser_notebooks_late.py`` (lesson 10).
 """
 
 from __future__ import annotations
