@@ -16,6 +16,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+import nbclient
 import nbformat
 import pytest
 
@@ -58,26 +59,21 @@ def watched() -> tuple[Path, ...]:
     return (ROOT, cache_root())
 
 
-def _client_class():
-    import nbclient
+class Client(nbclient.NotebookClient):
+    """nbclient without its imitation of a browser's Output widget.
 
-    class Client(nbclient.NotebookClient):
-        """nbclient without its imitation of a browser's Output widget.
+    To capture what a cell prints into an ``ipywidgets.Output``, nbclient acts as the frontend: for
+    each such output it sends a ``comm_msg`` state update on the *shell* socket from inside the task
+    that reads IOPub, while another task awaits the cell's execute reply on that same socket with the
+    cell timeout. The send can swallow the socket's wake-up, so that wait ends only at the timeout,
+    finds the reply already there, and the cell "passes" 300 s late (nbclient issue #312). Measured
+    here: cells printing into an Output stalled for the whole 8 s timeout 17 times in 300 with the
+    imitation, 0 in 1200 without. Reruns check that lessons run, not what a browser would show
+    inside widgets, so the imitation is dropped: no client-side widget models, no shell sends.
+    """
 
-        To capture what a cell prints into an ``ipywidgets.Output``, nbclient acts as the frontend: for
-        each such output it sends a ``comm_msg`` state update on the *shell* socket from inside the task
-        that reads IOPub, while another task awaits the cell's execute reply on that same socket with the
-        cell timeout. The send can swallow the socket's wake-up, so that wait ends only at the timeout,
-        finds the reply already there, and the cell "passes" 300 s late (nbclient issue #312). Measured
-        here: cells printing into an Output stalled for the whole 8 s timeout 17 times in 300 with the
-        imitation, 0 in 1200 without. Reruns check that lessons run, not what a browser would show
-        inside widgets, so the imitation is dropped: no client-side widget models, no shell sends.
-        """
-
-        def on_comm_open_jupyter_widget(self, msg):
-            return None
-
-    return Client
+    def on_comm_open_jupyter_widget(self, msg):
+        return None
 
 
 def execute(path: Path, env: dict[str, str], timeout: int = CELL_TIMEOUT_S) -> list[dict]:
@@ -88,8 +84,8 @@ def execute(path: Path, env: dict[str, str], timeout: int = CELL_TIMEOUT_S) -> l
     that start to this cell's reply (time inside the cell).
     """
     nb = nbformat.read(path, as_version=4)
-    client = _client_class()(nb, timeout=timeout, kernel_name="python3",
-                             resources={"metadata": {"path": str(path.parent)}})
+    client = Client(nb, timeout=timeout, kernel_name="python3",
+                    resources={"metadata": {"path": str(path.parent)}})
     client.execute(env=env)
     timed, previous = [], None
     for index, cell in enumerate(nb.cells):
@@ -117,8 +113,6 @@ class RerunItem(pytest.Item):
     """``NN_topic.ipynb::rerun``: the lesson again, in a fresh kernel, over what nbval's run left."""
 
     def runtest(self):
-        import nbclient
-
         path = Path(self.path)
         before = getattr(self.parent, "_echo_snapshot", None)
         if before is None:
@@ -127,7 +121,7 @@ class RerunItem(pytest.Item):
         record(path.name, left_behind=len(left), examples=[os.path.relpath(p, ROOT) for p in left[:5]])
         if not left:
             return
-        env = dict(os.environ, CUDA_VISIBLE_DEVICES="", ECHO_EDU_QUICK=os.environ.get("ECHO_EDU_QUICK", "1"))
+        env = dict(os.environ, CUDA_VISIBLE_DEVICES="")  # conftest set ECHO_EDU_QUICK and the cache
         try:
             slowest = execute(path, env)
         except nbclient.exceptions.CellExecutionError as exc:

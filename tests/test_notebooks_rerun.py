@@ -14,8 +14,6 @@ import pytest
 
 from notebook_rerun import add_rerun_items, changes, execute, snapshot
 
-pytest.importorskip("nbclient")
-
 
 def test_snapshot_sees_new_and_changed_files(tmp_path):
     """The skip rule of the rerun relies on this."""
