@@ -45,12 +45,12 @@ def arm_folder(out: Path, mix: str, seed: int, attention: str = "standard") -> P
 
 
 def run_arm(out: Path, mix: str, seed: int, steps: int, data_root: Path, threads: int,
-            attention: str = "standard") -> dict:
-    """Train and score one arm (or read its scores when it finished before)."""
+            attention: str = "standard") -> None:
+    """Train and score one arm into ``<folder>/scores.json`` (nothing to do when it finished before)."""
     folder = arm_folder(out, mix, seed, attention)
     scores_path = folder / "scores.json"
     if scores_path.exists():
-        return json.loads(scores_path.read_text())
+        return
     subprocess.run([sys.executable, str(ROOT / "tools" / "train_an4.py"), "--data-root", str(data_root),
                     "--output", str(folder), "--mix", mix, "--seed", str(seed), "--steps", str(steps),
                     "--threads", str(threads), "--attention", attention, "--score-test"], check=True)
@@ -61,7 +61,6 @@ def run_arm(out: Path, mix: str, seed: int, steps: int, data_root: Path, threads
               "commands": extra["commands_test_speakers"]["overall"], "fsdd": extra["fsdd_test_speaker"]["overall"],
               "dev_ctc": extra["an4_dev_by_method"]["ctc"], "dev_by_method": extra["an4_dev_by_method"]}
     scores_path.write_text(json.dumps(scores, indent=1))
-    return scores
 
 
 def summarise(arms: list[dict], key: str = "mix") -> dict:
