@@ -13,13 +13,17 @@ LOCK   := requirements/lock.txt
 setup: $(VENV)/.installed
 
 # Installs exactly the lock (every package, transitive ones too, by version and hash) into a new venv,
-# then echo_edu itself without dependencies. The stamp depends on the lock: a new lock rebuilds .venv
-# from scratch, so nothing the old lock installed stays behind.
+# then echo_edu itself without dependencies. pip installs only the locked uv (its entry cut out of the
+# lock, hashes included); uv installs the rest (about 20 s for the 5.6 GB where pip took 2.5 min).
+# The stamp depends on the lock: a new lock rebuilds .venv from scratch, so nothing the old lock
+# installed stays behind.
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --progress-bar off --require-hashes --no-deps -r $(LOCK)
-	$(BIN)/python -m pip install --progress-bar off --no-deps --no-build-isolation -e .
+	sed -n '/^uv==/,/[^\\]$$/p' $(LOCK) > $(VENV)/uv-lock.txt
+	$(BIN)/python -m pip install --progress-bar off --require-hashes --no-deps -r $(VENV)/uv-lock.txt
+	$(BIN)/uv pip install --python $(BIN)/python --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps --no-build-isolation -e .
 	$(BIN)/python tools/check_env.py
 	touch $@
 

@@ -17,11 +17,15 @@ import torch
 
 import notebook_rerun
 
-# A fresh echo_edu cache per test session (shared by its workers, which inherit the variable): lessons
-# start from a cold cache, as on a new machine, and their reruns see what that first run cached.
+# A fresh echo_edu cache per test session, one folder per xdist worker: lessons start from a cold cache,
+# as on a new machine, and a lesson's rerun (notebook_rerun) sees only what runs in its own worker left.
+# A cache shared by both workers made lessons rerun over files the other worker's lessons were writing
+# at the same time (4 of 7 reruns in one measured run), which tests nothing about the lesson itself.
 if "ECHO_EDU_CACHE" not in os.environ:
-    os.environ["ECHO_EDU_CACHE"] = tempfile.mkdtemp(prefix="echo-edu-test-cache-")
+    os.environ["ECHO_EDU_CACHE"] = os.environ["ECHO_EDU_TEST_CACHE"] = tempfile.mkdtemp(prefix="echo-edu-test-cache-")
     atexit.register(shutil.rmtree, os.environ["ECHO_EDU_CACHE"], ignore_errors=True)
+if os.environ.get("PYTEST_XDIST_WORKER") and os.environ["ECHO_EDU_CACHE"] == os.environ.get("ECHO_EDU_TEST_CACHE"):
+    os.environ["ECHO_EDU_CACHE"] = os.path.join(os.environ["ECHO_EDU_TEST_CACHE"], os.environ["PYTEST_XDIST_WORKER"])
 
 # One thread per process: the test command runs one pytest worker per core (pytest -n 2), and on a
 # loaded 2-core machine two threads per worker were measured up to 30x slower than one.
