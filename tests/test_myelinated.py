@@ -199,7 +199,17 @@ def test_views_build_headless():
     fig = myelinated_figure(info, example=1, tokens=list("abcdef"))
     assert len(fig.data) == 2 + 2 * 4  # importance heatmap, skip markers, 2 memory lines per sub-layer
     assert myelinated_static(info, example=2).axes
-    assert "image/png" in myelinated_widget(info)._repr_mimebundle_()
+    layer = _make(layers=4)
+    widget = myelinated_widget(layer, _x(T=6), tokens=list("abcdef"))
+    assert "image/png" in widget._repr_mimebundle_()
+    skipped = lambda: len(widget.figure.data[1].x)  # the crosses: (sub-layer, token) cells skipped
+    widget.controls["run_bias"].value = 4.0
+    assert skipped() == 0
+    widget.controls["run_bias"].value = -4.0   # the widget runs the layer again: the policy now skips
+    assert skipped() == 4 * 6 and "run bias -4.0" in widget.figure.layout.title.text
+    assert float(layer.policy[-1].bias.mean()) != -4.0  # on a copy: the lesson's layer keeps its weights
+    with pytest.raises(ShapeError):
+        myelinated_widget(layer, _x(T=6)[0])
     assert len(skip_rates_figure(info).data) == 2 and skip_rates_static(info).axes
     assert list(sublayer_maps(info)) == [f"sub-layer {i}" for i in range(4)]
     with pytest.raises(ShapeError):

@@ -3,9 +3,10 @@
 All views read the ``info`` dict of :class:`echo_edu.attention.MyelinatedAttention` (call it with
 ``need_weights=True`` to get the per-sub-layer attention maps as well):
 
-* :func:`myelinated_figure` / :func:`myelinated_static` / :func:`myelinated_widget` — for one example:
-  node importance per sub-layer and token (skipped cells crossed out), the memory gate γ (how much old
-  memory each token keeps) and the size of the working memory, sub-layer by sub-layer.
+* :func:`myelinated_figure` / :func:`myelinated_static` — for one example: node importance per sub-layer
+  and token (skipped cells crossed out), the memory gate γ (how much old memory each token keeps) and
+  the size of the working memory, sub-layer by sub-layer. :func:`myelinated_widget` runs a layer again
+  for the example, mode (decoder / encoder) and policy run bias you pick, and draws that figure.
 * :func:`skip_rates_figure` / :func:`skip_rates_static` — over a batch: how often the policy skips each
   sub-layer (hard decisions) next to its mean skip probability.
 * :func:`speech_gates_figure` / :func:`speech_gates_static` / :func:`speech_gates_widget` — a layer's gates on
@@ -116,14 +117,42 @@ def myelinated_static(info: dict, example: int = 0, tokens: Sequence[str] | None
     return fig
 
 
-def myelinated_widget(info: dict, tokens: Sequence[str] | None = None):
-    """A slider over the batch above :func:`myelinated_figure`."""
+def myelinated_widget(layer, x: torch.Tensor, tokens: Sequence[str] | None = None):
+    """Run ``layer`` (a :class:`~echo_edu.attention.MyelinatedAttention`) on ``x`` ``(B, T, D)`` again for
+    every choice of the controls, and draw :func:`myelinated_figure`.
+
+    Controls: the example; decoder (causal: the memory summary is a prefix mean) or encoder mode (the
+    mean of the whole sequence); and the skip policy's run bias (the bias of its last layer: below about
+    0 even an untrained policy starts skipping, and the crosses appear). The layer itself is not
+    changed: each redraw runs an eval-mode copy with the chosen bias.
+    """
+    import copy
+
     import ipywidgets as widgets
 
-    B = info["importance"].shape[0]
-    controls = {"example": widgets.IntSlider(0, 0, max(B - 1, 0), description="example")}
-    return interactive_figure(controls, lambda example: myelinated_figure(info, example, tokens),
-                              lambda example: myelinated_static(info, example, tokens))
+    if x.dim() != 3:
+        raise ShapeError(f"x must be (B, T, D), got shape {tuple(x.shape)}")
+    probe = copy.deepcopy(layer).eval()
+    start_bias = float(layer.policy[-1].bias.detach().mean())
+    controls = {"example": widgets.IntSlider(0, 0, max(x.shape[0] - 1, 0), description="example"),
+                "mode": widgets.Dropdown(options=["decoder (causal)", "encoder (sees all)"], description="mode"),
+                "run_bias": widgets.FloatSlider(value=round(start_bias, 1), min=-4.0, max=4.0, step=0.5,
+                                                description="run bias")}
+
+    def info_for(mode: str, run_bias: float) -> dict:
+        with torch.no_grad():
+            probe.policy[-1].bias.fill_(run_bias)
+            return probe(x, causal=mode.startswith("decoder"))[1]
+
+    def title(example, mode, run_bias):
+        return f"example {example} · {mode} · run bias {run_bias:+.1f}"
+
+    return interactive_figure(
+        controls,
+        lambda example, mode, run_bias: myelinated_figure(info_for(mode, run_bias), example, tokens,
+                                                          title(example, mode, run_bias)),
+        lambda example, mode, run_bias: myelinated_static(info_for(mode, run_bias), example, tokens,
+                                                          title(example, mode, run_bias)))
 
 
 def _skip_rates(info: dict) -> tuple[torch.Tensor, torch.Tensor]:

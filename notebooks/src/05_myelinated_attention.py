@@ -171,7 +171,14 @@ assert torch.allclose(stepwise, out_x, atol=1e-5)
 # Top: the importance of every token in every sub-layer (a red × marks a skipped cell). Middle: the
 # memory gate γ — close to 1 means "keep the old memory", close to 0 "write the new summary". Bottom:
 # the size of the memory. In decoder mode the summary is a prefix mean, so memory settles as the
-# sequence goes on. A static picture first, then the widget (slide through the examples).
+# sequence goes on. A static picture first, then the widget, which runs the layer again for what you
+# pick: the example; decoder or encoder mode (in decoder mode the summary is the prefix mean, so in
+# example 0 sub-layer 0's memory norm falls from 3.8 at the first token to 0.6 at the last; in encoder
+# mode every position gets the whole sequence's mean and it stays between 0.4 and 0.9); and the policy's
+# run bias. This layer starts at +2 and runs everything; at 0 it skips sub-layers 0, 1 and 3 of example
+# 0 — a whole row of crosses each, since the policy decides once per example and sub-layer — and at
+# −0.5 all four. The layer is untrained: section 6 trains the policy, and the speech widget at its end
+# shows trained gates on real log-mel.
 
 # %%
 with torch.no_grad():
@@ -179,7 +186,7 @@ with torch.no_grad():
 myelinated_static(info_dec, example=0);
 
 # %%
-myelinated_widget(info_dec)
+myelinated_widget(layer, x)
 
 # %% [markdown]
 # Each sub-layer has its own query and heads, so each has its own attention maps over the same tokens
@@ -274,7 +281,7 @@ assert forced["run all"] < forced["skip all (memory only)"] < forced["output zer
 # %% [markdown]
 # ### The same gates on real speech
 #
-# Everything so far ran on random vectors. Now real features: the log-mel (lesson 07 builds it) of the
+# Everything so far ran on random vectors. Now real features: the log-mel (lesson 04 builds it) of the
 # bundled synthetic clips in `assets/samples/`, each padded with 0.3 s of silence, measured above the
 # clip's floor so digital silence is 0. A clip is cut into windows of 24 frames (0.24 s), one example
 # each; a frame counts as **speech** when its mean over the 80 bands exceeds 0.6. The layer must output,
