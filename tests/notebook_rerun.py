@@ -16,11 +16,17 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+import importlib.util
+
 import nbclient
 import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "tools" / "run_notebooks.py")
+run_notebooks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(run_notebooks)
+Client = run_notebooks.NoWidgetClient  # nbclient without its Output-widget imitation (nbclient#312)
 CELL_TIMEOUT_S = 300  # whole quick-mode lessons take 10-40 s here: a hang fails in 5 min, not at CI's limit
 # repo folders whose changes say nothing about the notebooks (tools, caches, other tests' output)
 IGNORED = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "test-artifacts", ".ipynb_checkpoints",
@@ -57,23 +63,6 @@ def watched() -> tuple[Path, ...]:
     from echo_edu.utils import cache_root
 
     return (ROOT, cache_root())
-
-
-class Client(nbclient.NotebookClient):
-    """nbclient without its imitation of a browser's Output widget.
-
-    To capture what a cell prints into an ``ipywidgets.Output``, nbclient acts as the frontend: for
-    each such output it sends a ``comm_msg`` state update on the *shell* socket from inside the task
-    that reads IOPub, while another task awaits the cell's execute reply on that same socket with the
-    cell timeout. The send can swallow the socket's wake-up, so that wait ends only at the timeout,
-    finds the reply already there, and the cell "passes" 300 s late (nbclient issue #312). Measured
-    here: cells printing into an Output stalled for the whole 8 s timeout 17 times in 300 with the
-    imitation, 0 in 1200 without. Reruns check that lessons run, not what a browser would show
-    inside widgets, so the imitation is dropped: no client-side widget models, no shell sends.
-    """
-
-    def on_comm_open_jupyter_widget(self, msg):
-        return None
 
 
 def execute(path: Path, env: dict[str, str], timeout: int = CELL_TIMEOUT_S) -> list[dict]:
