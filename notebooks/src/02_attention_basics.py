@@ -145,7 +145,7 @@ perm = torch.randperm(T, generator=gen)
 plain_out, _ = attn(x)
 assert torch.allclose(attn(x[:, perm])[0], plain_out[:, perm], atol=1e-5)        # order-blind: outputs just permute
 print("largest change after permuting the tokens and un-permuting the outputs:",
-      float((attn(x[:, perm])[0] - plain_out[:, perm]).abs().max()))
+      (attn(x[:, perm])[0] - plain_out[:, perm]).abs().max().item())
 
 # %% [markdown]
 # ## 5. The KV cache

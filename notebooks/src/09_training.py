@@ -198,7 +198,7 @@ for step, (mine, record, norm) in enumerate(zip(hand_losses, library.train, hand
     print(f"{step + 1:4d}  {mine:12.6f}  {record['loss']:15.6f}  {norm:.3f}")
 loss_gap = max(abs(mine - r["loss"]) for mine, r in zip(hand_losses, library.train))
 norm_gap = max(abs(mine - r["grad_norm"]) for mine, r in zip(hand_norms, library.train))
-weight_gap = max(float((a - b).abs().max()) for a, b in zip(by_hand.parameters(), by_library.parameters()))
+weight_gap = max((a - b).abs().max().item() for a, b in zip(by_hand.parameters(), by_library.parameters()))
 print(f"largest difference: loss {loss_gap:.1e}, gradient norm {norm_gap:.1e}, any weight {weight_gap:.1e}")
 print(f"clipping shrank the gradient on {sum(n > HAND.grad_clip for n in hand_norms)} of {HAND.steps} steps")
 assert len(library.train) == HAND.steps
