@@ -20,7 +20,7 @@ import notebook_rerun
 # A fresh echo_edu cache per test session, one folder per xdist worker: lessons start from a cold cache,
 # as on a new machine, and a lesson's rerun (notebook_rerun) sees only what runs in its own worker left.
 # A cache shared by both workers made lessons rerun over files the other worker's lessons were writing
-# at the same time (4 of 7 reruns in one measured run), which tests nothing about the lesson itself.
+# at the same time (2 of 6 reruns in one measured run), which tests nothing about the lesson itself.
 if "ECHO_EDU_CACHE" not in os.environ:
     os.environ["ECHO_EDU_CACHE"] = os.environ["ECHO_EDU_TEST_CACHE"] = tempfile.mkdtemp(prefix="echo-edu-test-cache-")
     atexit.register(shutil.rmtree, os.environ["ECHO_EDU_CACHE"], ignore_errors=True)

@@ -11,12 +11,11 @@ leaves files also runs CPU-only once; on a CPU-only machine (CI) the first run a
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from datetime import datetime
 from pathlib import Path
-
-import importlib.util
 
 import nbclient
 import nbformat
