@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "tools" / "run_notebooks.py")
-run_notebooks = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(run_notebooks)
+from notebook_rerun import run_notebooks  # tools/run_notebooks.py, loaded once (the rerun plugin uses its client)
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 

@@ -144,15 +144,12 @@ def myelinated_widget(layer, x: torch.Tensor, tokens: Sequence[str] | None = Non
             probe.policy[-1].bias.fill_(run_bias)
             return probe(x, causal=mode.startswith("decoder"))[1]
 
-    def title(example, mode, run_bias):
-        return f"example {example} · {mode} · run bias {run_bias:+.1f}"
+    def view(draw):
+        """``draw`` (the plotly or the matplotlib figure) of the layer run for the controls' values."""
+        return lambda example, mode, run_bias: draw(info_for(mode, run_bias), example, tokens,
+                                                    f"example {example} · {mode} · run bias {run_bias:+.1f}")
 
-    return interactive_figure(
-        controls,
-        lambda example, mode, run_bias: myelinated_figure(info_for(mode, run_bias), example, tokens,
-                                                          title(example, mode, run_bias)),
-        lambda example, mode, run_bias: myelinated_static(info_for(mode, run_bias), example, tokens,
-                                                          title(example, mode, run_bias)))
+    return interactive_figure(controls, view(myelinated_figure), view(myelinated_static))
 
 
 def _skip_rates(info: dict) -> tuple[torch.Tensor, torch.Tensor]:
