@@ -1,4 +1,4 @@
-"""Turning encoded audio into tokens: greedy search and beam search, both with a KV cache.
+"""Turning encoded audio into tokens: greedy search and beam search (alone or joint with the CTC head), with a KV cache.
 
 Decoding starts from ``decoder_start_token_id`` (``<|startoftranscript|>``; the original fed the
 end-of-text token and so asked the model to begin after a finished sentence), appends one token per
@@ -22,9 +22,10 @@ import torch
 import torch.nn.functional as F
 
 from .ctc import ctc_greedy, encoded_lengths
+from .ctc_prefix import CTCPrefixScorer
 from .errors import ConfigError, ShapeError
 
-__all__ = ["DecodingResult", "decode", "greedy_decode", "beam_search"]
+__all__ = ["METHODS", "DecodingResult", "decode", "greedy_decode", "beam_search"]
 
 
 @dataclass
@@ -33,7 +34,7 @@ class DecodingResult:
 
     Attributes:
         tokens: B lists of token ids, without the start token and without ``<|endoftext|>``.
-        scores: ``(B,)`` float32 sum of the chosen tokens' log-probabilities.
+        scores: ``(B,)`` float32 sum of the chosen tokens' log-probabilities (``joint``: the joint score).
         finished: B booleans, False where decoding hit ``max_tokens`` before ``<|endoftext|>``.
         texts: the decoded strings, when a tokenizer was given.
     """
@@ -112,7 +113,8 @@ def greedy_decode(model, encoded: torch.Tensor, *, max_tokens: int | None = None
 
 @torch.inference_mode()
 def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens: int | None = None,
-                length_penalty: float = 0.0, use_cache: bool = True, audio_mask: torch.Tensor | None = None):
+                length_penalty: float = 0.0, use_cache: bool = True, audio_mask: torch.Tensor | None = None,
+                ctc_weight: float = 0.0, ctc_lengths: torch.Tensor | None = None):
     """Keep the ``beam_size`` best partial transcripts per utterance (whisper's scheme).
 
     Each step scores ``beam_size × vocab`` continuations per utterance and keeps the best
@@ -126,18 +128,34 @@ def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens:
     whisper does) favours long hypotheses; on short character-level transcripts it turned a confident
     "seven" into "seven nine" on the bundled samples, so it is opt-in here.
 
+    With ``ctc_weight = w > 0`` the search is joint CTC/attention (ESPnet's decoding): a hypothesis ``h``
+    scores ``(1 - w)·log p_attention(h) + w·log p_ctc(h)``, the second term the CTC head's prefix
+    probability (:class:`~echo_edu.ctc_prefix.CTCPrefixScorer`), which is low for transcripts that skip
+    or repeat what the audio says, or end before it does. Both terms only fall as ``h`` grows, so the
+    stopping rule below still holds.
+
     Args:
         encoded: ``(B, audio_ctx, audio_dims)``.
         audio_mask: ``(B, audio_ctx)`` bool, True = real audio position, or ``None`` (attend to all).
+        ctc_weight: ``w`` in ``[0, 1)``; above 0 the model needs a CTC head.
+        ctc_lengths: ``(B,)`` real encoder positions for the CTC head (default: ``audio_mask``'s counts).
     Returns:
-        :class:`DecodingResult` (no texts).
+        :class:`DecodingResult` (no texts); ``scores`` are the joint scores when ``ctc_weight > 0``.
     """
     if beam_size < 1:
         raise ConfigError(f"beam_size must be >= 1, got {beam_size}")
+    if not 0.0 <= ctc_weight < 1.0:
+        raise ConfigError(f"ctc_weight must be in [0, 1), got {ctc_weight}")
+    if ctc_weight > 0 and model.ctc is None:
+        raise ConfigError("ctc_weight > 0 needs a model with a CTC head (trained with Dimensions.ctc_weight > 0)")
     dims = model.dims
     B, K, eos = encoded.shape[0], beam_size, dims.eos_token_id
     limit = _limit(model, max_tokens)
     device = encoded.device
+    scorer = None
+    if ctc_weight > 0:
+        lengths = encoded_lengths(None, audio_mask, encoded) if ctc_lengths is None else ctc_lengths
+        scorer = CTCPrefixScorer(model.ctc(encoded), lengths, K, blank=dims.pad_token_id)
     encoded = encoded.repeat_interleave(K, dim=0)                          # (B*K, S, D)
     if audio_mask is not None:   # beams of one utterance share its mask, so reordering never touches it
         audio_mask = audio_mask.repeat_interleave(K, dim=0)                # (B*K, S)
@@ -146,6 +164,8 @@ def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens:
     tokens = torch.full((B * K, 1), dims.decoder_start_token_id, dtype=torch.long, device=device)
     scores = torch.full((B, K), float("-inf"), device=device)
     scores[:, 0] = 0.0                                                     # all beams start identical
+    attention_scores = scores.clone()                                      # (B, K) log p_att alone
+    eos_index = torch.tensor([eos], device=device)
     hypotheses: list[list[tuple[float, list[int], float]]] = [[] for _ in range(B)]
     done = [False] * B
 
@@ -155,10 +175,15 @@ def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens:
     for step in range(limit):
         logprobs = _step_logprobs(model, tokens, encoded, cache, banned, audio_mask).view(B, K, -1)   # (B, K, V)
         V = logprobs.shape[-1]
-        candidates = (scores[:, :, None] + logprobs).view(B, K * V)              # (B, K*V)
+        attention = (attention_scores[:, :, None] + logprobs).view(B, K * V)     # (B, K*V) log p_att
+        candidates = attention
+        if scorer is not None:
+            prefix, whole = scorer.extend()                                       # (B*K, V), (B*K,)
+            prefix = prefix.index_copy(1, eos_index, whole[:, None])              # eos: the clip ends here
+            candidates = (1 - ctc_weight) * attention + ctc_weight * prefix.view(B, K * V).to(attention.dtype)
         top_scores, top_index = candidates.topk(2 * K, dim=-1)                    # (B, 2K)
         top_scores, top_index = top_scores.tolist(), top_index.tolist()           # host: step loop only
-        source, next_tokens, new_scores = [], [], []
+        source, next_tokens, new_scores, chosen = [], [], [], []
         for b in range(B):
             kept = []
             for s, idx in zip(top_scores[b], top_index[b]):
@@ -171,29 +196,36 @@ def beam_search(model, encoded: torch.Tensor, *, beam_size: int = 4, max_tokens:
                         hypotheses[b].append((rank(s, len(prefix) + 1), prefix, s))
                         hypotheses[b] = sorted(hypotheses[b], key=lambda h: -h[0])[:K]   # keep the K best
                     continue
-                kept.append((b * K + beam, tok, s))
+                kept.append((b * K + beam, tok, s, idx))
                 if len(kept) == K:
                     break
             # Done when K hypotheses are finished and the best live beam cannot outrank any of them, by
             # rank() as the winner is chosen: its log-probability can only fall, its length can grow up to
             # `limit`, so its best reachable rank is the larger of rank(s, now) and rank(s, limit).
             # (Comparing raw log-probabilities stopped too early with length_penalty > 0.) K = 1 is greedy.
-            if len(hypotheses[b]) >= K:
+            if not kept:                           # every continuation impossible: nothing more to find
+                done[b] = True
+            elif len(hypotheses[b]) >= K:
                 s, length = kept[0][2], tokens.shape[1]                     # length after one more token
                 if max(rank(s, length), rank(s, limit)) < min(h[0] for h in hypotheses[b]):
                     done[b] = True
             while len(kept) < K:                   # pad (only possible for finished utterances)
-                kept.append((b * K, eos, float("-inf")))
-            for src, tok, s in kept:
+                kept.append((b * K, eos, float("-inf"), eos))
+            for src, tok, s, idx in kept:
                 source.append(src)
                 next_tokens.append(tok)
                 new_scores.append(s)
+                chosen.append(idx)
         if all(done):
             break
         index = torch.tensor(source, device=device)
-        tokens = torch.cat([tokens.index_select(0, index),
-                            torch.tensor(next_tokens, device=device)[:, None]], dim=1)   # (B*K, t+1)
+        next_column = torch.tensor(next_tokens, device=device)
+        tokens = torch.cat([tokens.index_select(0, index), next_column[:, None]], dim=1)   # (B*K, t+1)
         scores = torch.tensor(new_scores, device=device, dtype=torch.float32).view(B, K)
+        attention_scores = attention.gather(1, torch.tensor(chosen, device=device).view(B, K))
+        attention_scores = attention_scores.masked_fill(scores == float("-inf"), float("-inf"))
+        if scorer is not None:
+            scorer.select(index, next_column)
         if cache is not None:
             cache.reorder(index)
 
@@ -225,12 +257,18 @@ def _ctc_decode(model, encoded: torch.Tensor, frames, audio_mask) -> DecodingRes
     return DecodingResult(tokens=tokens, scores=scores, finished=[True] * len(tokens))
 
 
+#: The decoding methods of :func:`decode` (and of the CLI's ``--method``).
+METHODS = ("greedy", "beam", "joint", "ctc")
+
+
 def decode(model, mel: torch.Tensor | None = None, *, encoded: torch.Tensor | None = None, method: str = "greedy",
            beam_size: int = 4, max_tokens: int | None = None, length_penalty: float = 0.0,
            use_cache: bool = True, tokenizer=None, lengths: torch.Tensor | None = None,
-           audio_mask: torch.Tensor | None = None) -> DecodingResult:
-    """Encode ``mel`` (or take ``encoded``) and decode it with ``method`` = ``"greedy"``, ``"beam"`` or
-    ``"ctc"`` (best path of the encoder's CTC head, no decoder: models with ``Dimensions.ctc_weight > 0``).
+           audio_mask: torch.Tensor | None = None, ctc_weight: float = 0.3) -> DecodingResult:
+    """Encode ``mel`` (or take ``encoded``) and decode it with ``method`` = ``"greedy"``, ``"beam"``,
+    ``"joint"`` (beam search scored by the attention decoder and the encoder's CTC head together, with
+    ``ctc_weight``: :func:`beam_search`) or ``"ctc"`` (best path of the CTC head, no decoder). ``joint``
+    and ``ctc`` need a model with a CTC head (trained with ``Dimensions.ctc_weight > 0``).
 
     Args:
         mel: ``(B, mels, F)`` log-mel features (``F`` even, at most ``2*audio_ctx``), or
@@ -258,11 +296,13 @@ def decode(model, mel: torch.Tensor | None = None, *, encoded: torch.Tensor | No
         elif method == "greedy":
             result = greedy_decode(model, encoded, max_tokens=max_tokens, use_cache=use_cache,
                                    audio_mask=audio_mask)
-        elif method == "beam":
+        elif method in ("beam", "joint"):
+            joint = dict(ctc_weight=ctc_weight, ctc_lengths=encoded_lengths(
+                frames, audio_mask, encoded, model.dims.audio_stride)) if method == "joint" else {}
             result = beam_search(model, encoded, beam_size=beam_size, max_tokens=max_tokens,
-                                 length_penalty=length_penalty, use_cache=use_cache, audio_mask=audio_mask)
+                                 length_penalty=length_penalty, use_cache=use_cache, audio_mask=audio_mask, **joint)
         else:
-            raise ConfigError(f"decoding method {method!r} is unknown; choose 'greedy', 'beam' or 'ctc'")
+            raise ConfigError(f"decoding method {method!r} is unknown; choose one of {', '.join(METHODS)}")
     finally:
         model.train(was_training)
     if tokenizer is not None:

@@ -94,9 +94,9 @@ def evaluation_subset(n: int, limit: int | None) -> list[int]:
 
 @torch.no_grad()
 def transcribe_rows(model, rows: Sequence[dict], tokenizer=None, *, batch_size: int = 32, method: str = "greedy",
-                    beam_size: int = 4, progress: bool = False) -> list[str]:
+                    beam_size: int = 4, ctc_weight: float = 0.3, progress: bool = False) -> list[str]:
     """Transcribe corpus rows (``audio`` column) autoregressively; one string per row (``model.tokenizer``
-    unless ``tokenizer`` is given)."""
+    unless ``tokenizer`` is given). ``method``, ``beam_size``, ``ctc_weight``: as in :func:`~echo_edu.decode.decode`."""
     tokenizer = model.tokenizer if tokenizer is None else tokenizer
     collate = SpeechCollator.for_model(model, tokenizer)
     starts = range(0, len(rows), batch_size)
@@ -105,8 +105,8 @@ def transcribe_rows(model, rows: Sequence[dict], tokenizer=None, *, batch_size: 
     texts: list[str] = []
     for s in starts:
         mel, frames = collate.features_and_lengths(rows[s:s + batch_size])   # (b, mels, F), (b,)
-        result = decode(model, mel.to(model.device), method=method, beam_size=beam_size, tokenizer=tokenizer,
-                        lengths=frames)
+        result = decode(model, mel.to(model.device), method=method, beam_size=beam_size, ctc_weight=ctc_weight,
+                        tokenizer=tokenizer, lengths=frames)
         texts.extend(normalize_text(t) for t in result.texts)
     return texts
 
@@ -135,7 +135,8 @@ def teacher_forced_texts(model, rows: Sequence[dict], tokenizer=None, *, batch_s
 
 
 def evaluate_model(model, dataset, tokenizer=None, *, limit: int | None = None, batch_size: int = 32,
-                   method: str = "greedy", beam_size: int = 4, progress: bool = False) -> EvalReport:
+                   method: str = "greedy", beam_size: int = 4, ctc_weight: float = 0.3,
+                   progress: bool = False) -> EvalReport:
     """Transcribe ``dataset`` (a corpus split or a list of rows) and score it.
 
     Args:
@@ -145,7 +146,7 @@ def evaluate_model(model, dataset, tokenizer=None, *, limit: int | None = None, 
     rows = select_rows(dataset, idx)
     t0 = time.perf_counter()
     hyps = transcribe_rows(model, rows, tokenizer, batch_size=batch_size, method=method, beam_size=beam_size,
-                           progress=progress)
+                           ctc_weight=ctc_weight, progress=progress)
     seconds = time.perf_counter() - t0
     refs = [str(r["text"]) for r in rows]
     engines = [str(r["engine"]) for r in rows] if rows and "engine" in rows[0] else []

@@ -96,7 +96,7 @@ def _name(item) -> str | None:
 
 @torch.no_grad()
 def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy", beam_size: int = 4,
-                        max_tokens: int | None = None, overlap: float | None = None, batch_size: int = 16,
+                        ctc_weight: float = 0.3, max_tokens: int | None = None, overlap: float | None = None, batch_size: int = 16,
                         sr: int | None = None) -> list[Transcription]:
     """Like :func:`transcribe` but always a list of :class:`Transcription` (text, seconds, windows)."""
     dims = model.dims
@@ -119,8 +119,8 @@ def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy",
         mel = process_audio(batch, dims.audio_ctx, dims.mels, device=model.device,
                             stride=dims.audio_stride)                                   # (b, mels, n_frames)
         frames = frame_lengths([c.shape[-1] for c in batch], max_frames=dims.n_frames)  # (b,) real frames
-        result = decode(model, mel.to(model.dtype), method=method, beam_size=beam_size, max_tokens=max_tokens,
-                        tokenizer=tokenizer, lengths=frames)
+        result = decode(model, mel.to(model.dtype), method=method, beam_size=beam_size, ctc_weight=ctc_weight,
+                        max_tokens=max_tokens, tokenizer=tokenizer, lengths=frames)
         texts += [" ".join(t.split()) for t in result.texts]
         done += result.finished
     out, k = [], 0
@@ -144,7 +144,8 @@ def transcribe(model, audio, **options):
         model: an :class:`~echo_edu.model.Echo` (``model.tokenizer`` unless ``tokenizer`` is given).
         audio: a path, a ``(samples,)`` array/tensor at 16 kHz (or ``sr=``), a ``{"array",
             "sampling_rate"}`` dict — or a list of those, or a ``(B, samples)`` array.
-        method: ``"greedy"`` (default) or ``"beam"`` (with ``beam_size``).
+        method: ``"greedy"`` (default), ``"beam"`` (with ``beam_size``), ``"joint"`` (beam search with the
+            CTC head, weighted ``ctc_weight``) or ``"ctc"``: :func:`~echo_edu.decode.decode`.
         overlap: seconds shared by neighbouring windows of long audio (default: 1 s, at most a
             quarter of a window; at most half a window when given).
         max_tokens: cap on new tokens per window (default ``text_ctx - 1``).

@@ -112,16 +112,17 @@ def test_train_command_trains_saves_scores_and_passes_augment_and_feature_norm(t
 
 
 def test_method_option_picks_the_decoder(clips, capsys, tmp_path):
-    """--method ctc decodes with the CTC head (a model without one: one clear error line); --method beam
-    alone means 4 beams; without --method, --beam-size decides as before."""
+    """--method ctc decodes with the CTC head (a model without one: one clear error line); --method beam or
+    joint alone means 4 beams, joint carries --ctc-weight; without --method, --beam-size decides as before."""
     import argparse
 
     from echo_edu import Dimensions
     from echo_edu.cli.common import decoding
 
     def args(**kw):
-        return argparse.Namespace(**{"method": None, "beam_size": 1, **kw})
+        return argparse.Namespace(**{"method": None, "beam_size": 1, "ctc_weight": 0.3, **kw})
     assert decoding(args()) == {"method": "greedy", "beam_size": 1}
+    assert decoding(args(method="joint", ctc_weight=0.5)) == {"method": "joint", "beam_size": 4, "ctc_weight": 0.5}
     assert decoding(args(beam_size=3)) == {"method": "beam", "beam_size": 3}
     assert decoding(args(method="beam")) == {"method": "beam", "beam_size": 4}
     assert decoding(args(method="ctc"))["method"] == "ctc"
@@ -129,6 +130,12 @@ def test_method_option_picks_the_decoder(clips, capsys, tmp_path):
     Echo(Dimensions.tiny(ctc_weight=0.3)).save_pretrained(tmp_path / "joint")
     assert cli.main(["transcribe", "--json", "--method", "ctc", "--model", str(tmp_path / "joint"), str(clips[0])]) == 0
     assert isinstance(json.loads(capsys.readouterr().out)["text"], str)
+    assert cli.main(["transcribe", "--json", "--method", "joint", "--model", str(tmp_path / "joint"), str(clips[0])]) == 0
+    assert isinstance(json.loads(capsys.readouterr().out)["text"], str)
+    assert cli.main(["transcribe", "--method", "joint", "--ctc-weight", "1.5", "--model", str(tmp_path / "joint"),
+                     str(clips[0])]) == 2
+    err = capsys.readouterr().err
+    assert "ctc_weight must be in [0, 1)" in err and "Traceback" not in err
     Echo(Dimensions.tiny()).save_pretrained(tmp_path / "plain")
     assert cli.main(["transcribe", "--method", "ctc", "--model", str(tmp_path / "plain"), str(clips[0])]) == 2
     err = capsys.readouterr().err

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..bundled import bundled_model_dir, digits_model_dir
 from ..data import build_corpus, load_speech, parse_data_spec
+from ..decode import METHODS
 from ..model import Echo
 from ..utils import default_device
 
@@ -23,22 +24,31 @@ __all__ = ["bundled_model_dir", "digits_model_dir", "add_decoding_arguments", "d
 
 
 def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--model``, ``--beam-size`` and ``--device``: how a command loads a model and decodes."""
+    """``--model``, ``--beam-size``, ``--method``, ``--ctc-weight`` and ``--device``: how a command loads a model
+    and decodes."""
     parser.add_argument("--model", default=None, metavar="DIR",
                         help="a save_pretrained folder (default: the bundled assets/echo-an4, trained on real "
                              "speech; assets/echo-digits is the lessons' synthetic digits model)")
     parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy decoding (default), >1 = beam search")
-    parser.add_argument("--method", choices=("greedy", "beam", "ctc"), default=None,
-                        help="decoding method (default: beam when --beam-size > 1, else greedy); ctc = best path of "
-                             "the encoder's CTC head (models trained with ctc_weight > 0)")
+    parser.add_argument("--method", choices=METHODS, default=None,
+                        help="decoding method (default: beam when --beam-size > 1, else greedy); joint = beam search "
+                             "scored by the decoder and the encoder's CTC head together, ctc = best path of the CTC "
+                             "head (both: models trained with ctc_weight > 0)")
+    parser.add_argument("--ctc-weight", type=float, default=0.3,
+                        help="with --method joint: the CTC head's share of each hypothesis's score (default: 0.3)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: best available)")
 
 
 def decoding(args: argparse.Namespace) -> dict:
-    """``decode`` keyword options: ``--method`` when given, else from ``--beam-size`` (greedy for 1, beam above)."""
+    """``decode`` keyword options: ``--method`` when given, else from ``--beam-size`` (greedy for 1, beam above);
+    ``ctc_weight`` with ``joint``."""
     method = args.method or ("beam" if args.beam_size > 1 else "greedy")
-    beam_size = 4 if method == "beam" and args.beam_size == 1 else args.beam_size   # --method beam alone: 4 beams
-    return {"method": method, "beam_size": beam_size}
+    searches = method in ("beam", "joint")
+    beam_size = 4 if searches and args.beam_size == 1 else args.beam_size   # --method beam/joint alone: 4 beams
+    options = {"method": method, "beam_size": beam_size}
+    if method == "joint":
+        options["ctc_weight"] = args.ctc_weight
+    return options
 
 
 def load_model(args: argparse.Namespace) -> tuple[Echo, Path]:
