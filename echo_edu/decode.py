@@ -25,7 +25,7 @@ from .ctc import ctc_greedy, encoded_lengths
 from .ctc_prefix import CTCPrefixScorer
 from .errors import ConfigError, ShapeError
 
-__all__ = ["METHODS", "DecodingResult", "decode", "greedy_decode", "beam_search"]
+__all__ = ["METHODS", "JOINT_CTC_WEIGHT", "DecodingResult", "decode", "greedy_decode", "beam_search"]
 
 
 @dataclass
@@ -259,12 +259,15 @@ def _ctc_decode(model, encoded: torch.Tensor, frames, audio_mask) -> DecodingRes
 
 #: The decoding methods of :func:`decode` (and of the CLI's ``--method``).
 METHODS = ("greedy", "beam", "joint", "ctc")
+#: The CTC head's share of a joint hypothesis score by default: best of 0.1-0.7 on AN4 dev for echo-an4
+#: (9.9 % WER at beam 4, against 14.9 % for beam search alone; README "Joint decoding").
+JOINT_CTC_WEIGHT = 0.3
 
 
 def decode(model, mel: torch.Tensor | None = None, *, encoded: torch.Tensor | None = None, method: str = "greedy",
            beam_size: int = 4, max_tokens: int | None = None, length_penalty: float = 0.0,
            use_cache: bool = True, tokenizer=None, lengths: torch.Tensor | None = None,
-           audio_mask: torch.Tensor | None = None, ctc_weight: float = 0.3) -> DecodingResult:
+           audio_mask: torch.Tensor | None = None, ctc_weight: float = JOINT_CTC_WEIGHT) -> DecodingResult:
     """Encode ``mel`` (or take ``encoded``) and decode it with ``method`` = ``"greedy"``, ``"beam"``,
     ``"joint"`` (beam search scored by the attention decoder and the encoder's CTC head together, with
     ``ctc_weight``: :func:`beam_search`) or ``"ctc"`` (best path of the CTC head, no decoder). ``joint``

@@ -24,11 +24,12 @@ import torch
 from tqdm.auto import tqdm
 
 from .data.collate import SpeechCollator, select_rows
-from .decode import decode
+from .decode import JOINT_CTC_WEIGHT, decode
 from .metrics import ErrorRates, SclitePoint, breakdown, error_rates, format_table, sclite_report
 from .text import normalize_text
 
-__all__ = ["EvalReport", "transcribe_rows", "teacher_forced_texts", "evaluate_model", "evaluation_subset"]
+__all__ = ["EvalReport", "transcribe_rows", "teacher_forced_texts", "evaluate_model", "evaluation_subset",
+           "ctc_weight_sweep"]
 
 
 @dataclass
@@ -94,7 +95,7 @@ def evaluation_subset(n: int, limit: int | None) -> list[int]:
 
 @torch.no_grad()
 def transcribe_rows(model, rows: Sequence[dict], tokenizer=None, *, batch_size: int = 32, method: str = "greedy",
-                    beam_size: int = 4, ctc_weight: float = 0.3, progress: bool = False) -> list[str]:
+                    beam_size: int = 4, ctc_weight: float = JOINT_CTC_WEIGHT, progress: bool = False) -> list[str]:
     """Transcribe corpus rows (``audio`` column) autoregressively; one string per row (``model.tokenizer``
     unless ``tokenizer`` is given). ``method``, ``beam_size``, ``ctc_weight``: as in :func:`~echo_edu.decode.decode`."""
     tokenizer = model.tokenizer if tokenizer is None else tokenizer
@@ -135,7 +136,7 @@ def teacher_forced_texts(model, rows: Sequence[dict], tokenizer=None, *, batch_s
 
 
 def evaluate_model(model, dataset, tokenizer=None, *, limit: int | None = None, batch_size: int = 32,
-                   method: str = "greedy", beam_size: int = 4, ctc_weight: float = 0.3,
+                   method: str = "greedy", beam_size: int = 4, ctc_weight: float = JOINT_CTC_WEIGHT,
                    progress: bool = False) -> EvalReport:
     """Transcribe ``dataset`` (a corpus split or a list of rows) and score it.
 
@@ -160,3 +161,13 @@ def evaluate_model(model, dataset, tokenizer=None, *, limit: int | None = None, 
                       per_voice=breakdown(refs, hyps, voices) if voices else {},
                       references=refs, hypotheses=hyps, engines=engines, voices=voices, speakers=speakers,
                       ids=ids, sclite=sclite, seconds=seconds)
+
+
+def ctc_weight_sweep(model, dataset, weights: Sequence[float], *, beam_size: int = 4, limit: int | None = None,
+                     batch_size: int = 32, progress: bool = False) -> dict[float, EvalReport]:
+    """Score ``dataset`` with joint CTC/attention beam search at each CTC weight of ``weights`` (0 = the
+    attention decoder alone, plain beam search); ``{weight: report}`` in the order given. Select a weight
+    on a dev split, never on the test split."""
+    return {float(w): evaluate_model(model, dataset, limit=limit, batch_size=batch_size, method="joint",
+                                     beam_size=beam_size, ctc_weight=float(w), progress=progress)
+            for w in weights}

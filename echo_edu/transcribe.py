@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .audio import SAMPLE_RATE, frame_lengths, load_audio, process_audio
-from .decode import decode
+from .decode import JOINT_CTC_WEIGHT, decode
 from .errors import ConfigError
 
 __all__ = ["transcribe", "transcribe_detailed", "Transcription", "split_windows", "merge_texts"]
@@ -96,7 +96,7 @@ def _name(item) -> str | None:
 
 @torch.no_grad()
 def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy", beam_size: int = 4,
-                        ctc_weight: float = 0.3, max_tokens: int | None = None, overlap: float | None = None, batch_size: int = 16,
+                        ctc_weight: float = JOINT_CTC_WEIGHT, max_tokens: int | None = None, overlap: float | None = None, batch_size: int = 16,
                         sr: int | None = None) -> list[Transcription]:
     """Like :func:`transcribe` but always a list of :class:`Transcription` (text, seconds, windows)."""
     dims = model.dims

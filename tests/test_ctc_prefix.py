@@ -123,3 +123,17 @@ def test_joint_with_zero_ctc_weight_is_plain_beam_search_and_bad_settings_are_re
     no_head = Echo(Dimensions.tiny()).eval()
     with pytest.raises(ConfigError, match="CTC head"):
         decode(no_head, torch.randn(1, 80, 200), method="joint")
+
+
+def test_ctc_weight_sweep_scores_each_weight_and_weight_zero_is_beam_search():
+    from echo_edu.evaluate import ctc_weight_sweep, evaluate_model
+
+    model = _model_with_sure_ctc([5, 6])
+    g = torch.Generator().manual_seed(0)
+    rows = [{"audio": {"array": (0.1 * torch.randn(8000, generator=g)).numpy(), "sampling_rate": 16000},
+             "text": text} for text in ("go", "no", "yes")]
+    reports = ctc_weight_sweep(model, rows, [0, 0.8], beam_size=2)
+    assert list(reports) == [0.0, 0.8]
+    assert reports[0.0].hypotheses == evaluate_model(model, rows, method="beam", beam_size=2).hypotheses
+    ctc_text = model.tokenizer.decode([5, 6], skip_special_tokens=True)
+    assert reports[0.8].hypotheses == [ctc_text] * 3 != reports[0.0].hypotheses

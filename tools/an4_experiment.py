@@ -55,7 +55,8 @@ def run_arm(out: Path, mix: str, seed: int, steps: int, data_root: Path, threads
                     "--output", str(folder), "--mix", mix, "--seed", str(seed), "--steps", str(steps),
                     "--threads", str(threads), "--attention", attention, "--score-test"], check=True)
     log = json.loads((folder / "training_log.json").read_text())
-    extra = held_out(Echo.from_pretrained(folder), data_root, methods=("greedy", "ctc"), limit=UNSEEN_CLIPS)
+    extra = held_out(Echo.from_pretrained(folder), data_root, methods=("greedy", "ctc"), limit=UNSEEN_CLIPS,
+                     decoding="greedy")
     scores = {"mix": mix, "attention": attention, "seed": seed, "steps": log["steps"], "train_seconds": log["train_seconds"],
               "dev": log["dev"]["overall"], "test": log["test"]["overall"],
               "commands": extra["commands_test_speakers"]["overall"], "fsdd": extra["fsdd_test_speaker"]["overall"],

@@ -15,12 +15,12 @@ from pathlib import Path
 
 from ..bundled import bundled_model_dir, digits_model_dir
 from ..data import build_corpus, load_speech, parse_data_spec
-from ..decode import METHODS
+from ..decode import JOINT_CTC_WEIGHT, METHODS
 from ..model import Echo
 from ..utils import default_device
 
-__all__ = ["bundled_model_dir", "digits_model_dir", "add_decoding_arguments", "decoding", "load_model", "add_corpus_arguments",
-           "corpus_from_args", "corpus_recipe", "corpus_name"]
+__all__ = ["bundled_model_dir", "digits_model_dir", "add_decoding_arguments", "decoding", "describe_decoding",
+           "load_model", "add_corpus_arguments", "corpus_from_args", "corpus_recipe", "corpus_name"]
 
 
 def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,26 +29,40 @@ def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, metavar="DIR",
                         help="a save_pretrained folder (default: the bundled assets/echo-an4, trained on real "
                              "speech; assets/echo-digits is the lessons' synthetic digits model)")
-    parser.add_argument("--beam-size", type=int, default=1, help="1 = greedy decoding (default), >1 = beam search")
+    parser.add_argument("--beam-size", type=int, default=None,
+                        help="hypotheses kept by beam search (default: 4 with --method beam or joint); without "
+                             "--method, 1 = greedy and > 1 = beam search (joint for a model with a CTC head)")
     parser.add_argument("--method", choices=METHODS, default=None,
-                        help="decoding method (default: beam when --beam-size > 1, else greedy); joint = beam search "
+                        help="decoding method (default: joint, 4 beams, for a model with a CTC head such as the "
+                             "bundled echo-an4; else beam when --beam-size > 1, else greedy); joint = beam search "
                              "scored by the decoder and the encoder's CTC head together, ctc = best path of the CTC "
-                             "head (both: models trained with ctc_weight > 0)")
-    parser.add_argument("--ctc-weight", type=float, default=0.3,
-                        help="with --method joint: the CTC head's share of each hypothesis's score (default: 0.3)")
+                             "head alone (both: models trained with ctc_weight > 0)")
+    parser.add_argument("--ctc-weight", type=float, default=JOINT_CTC_WEIGHT,
+                        help=f"with joint decoding: the CTC head's share of each hypothesis's score "
+                             f"(default: {JOINT_CTC_WEIGHT}, chosen on AN4 dev)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: best available)")
 
 
-def decoding(args: argparse.Namespace) -> dict:
-    """``decode`` keyword options: ``--method`` when given, else from ``--beam-size`` (greedy for 1, beam above);
-    ``ctc_weight`` with ``joint``."""
-    method = args.method or ("beam" if args.beam_size > 1 else "greedy")
-    searches = method in ("beam", "joint")
-    beam_size = 4 if searches and args.beam_size == 1 else args.beam_size   # --method beam/joint alone: 4 beams
+def decoding(args: argparse.Namespace, model: Echo) -> dict:
+    """``decode`` keyword options for ``model``: ``--method`` when given (beam and joint: 4 beams unless
+    ``--beam-size``); else joint CTC/attention for a model with a CTC head (``--beam-size 1``: greedy),
+    beam search for ``--beam-size`` > 1, greedy otherwise. ``ctc_weight`` goes with ``joint``."""
+    beams = args.beam_size
+    method = args.method or ("joint" if model.ctc is not None and beams != 1 else
+                             "beam" if beams is not None and beams > 1 else "greedy")
+    beam_size = beams if beams is not None else 4 if method in ("beam", "joint") else 1
     options = {"method": method, "beam_size": beam_size}
     if method == "joint":
         options["ctc_weight"] = args.ctc_weight
     return options
+
+
+def describe_decoding(options: dict) -> str:
+    """``decoding()``'s options in words: ``joint decoding (4 beams, CTC weight 0.3)``, ``greedy decoding``."""
+    method = options["method"]
+    if method == "joint":
+        return f"joint decoding ({options['beam_size']} beams, CTC weight {options['ctc_weight']:g})"
+    return f"beam search ({options['beam_size']} beams)" if method == "beam" else f"{method} decoding"
 
 
 def load_model(args: argparse.Namespace) -> tuple[Echo, Path]:

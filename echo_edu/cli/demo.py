@@ -23,7 +23,7 @@ from ..errors import ConfigError
 from ..evaluate import evaluation_subset
 from ..metrics import error_rates
 from ..transcribe import transcribe_detailed
-from .common import add_decoding_arguments, decoding, load_model
+from .common import add_decoding_arguments, decoding, describe_decoding, load_model
 
 __all__ = ["HELP", "add_arguments", "run", "AN4_CLIPS", "real_sources"]
 
@@ -71,7 +71,7 @@ def _real_speech(model, args, synthetic_only: bool) -> None:
     print(f"\nReal speech: {len(clips)} AN4 test clips from {root / 'an4'} (speakers the model never heard)"
           + ("\n  note: this model was trained on synthetic voices only; expect a high WER on real people"
              if synthetic_only else "") + "\n")
-    hyps = [r.text for r in transcribe_detailed(model, [c.path for c in clips], **decoding(args))]
+    hyps = [r.text for r in transcribe_detailed(model, [c.path for c in clips], **decoding(args, model))]
     refs = [c.text for c in clips]
     _print_clips([f"{c.id}  speaker {c.speaker}" for c in clips], refs, hyps)
     total = error_rates(refs, hyps)
@@ -88,10 +88,11 @@ def run(args: argparse.Namespace) -> int:
     kind = ("the default bundled model, trained on synthetic voices only" if args.model is None and synthetic_only
             else "trained on synthetic voices only" if synthetic_only else
             f"trained with real speech ({', '.join(sorted(set(real)))})" if real else "no training log")
-    print(f"Echo demo: model {directory} ({model.num_parameters() / 1e6:.2f} M parameters; {kind}), "
+    print(f"Echo demo: model {directory} ({model.num_parameters() / 1e6:.2f} M parameters; {kind}; "
+          f"{describe_decoding(decoding(args, model))}), "
           f"{len(samples)} {args.task} clips from assets/samples/\n")
     t0 = time.perf_counter()
-    results = transcribe_detailed(model, [row["audio"] for row in samples], **decoding(args))
+    results = transcribe_detailed(model, [row["audio"] for row in samples], **decoding(args, model))
     elapsed = time.perf_counter() - t0
     refs, hyps = list(samples["text"]), [r.text for r in results]
     _print_clips([f"{row['file']}  {row['voice']}{' (held-out voice)' if row['held_out'] else ''}"

@@ -28,7 +28,8 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..evaluate import EvalReport, evaluate_model, evaluation_subset
 from ..metrics import format_sclite, format_table
-from .common import add_corpus_arguments, add_decoding_arguments, corpus_from_args, corpus_name, decoding, load_model
+from .common import (add_corpus_arguments, add_decoding_arguments, corpus_from_args, corpus_name, decoding,
+                     describe_decoding, load_model)
 
 __all__ = ["HELP", "add_arguments", "run", "format_report"]
 
@@ -79,17 +80,18 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--split {args.split!r} is not in the corpus (splits: {', '.join(corpus)})")
     if len(corpus[args.split]) == 0:
         raise ConfigError(f"--split {args.split!r} of {corpus_name(args)} holds no clips")
+    options = decoding(args, model)
     report = evaluate_model(model, corpus[args.split], limit=args.limit, batch_size=args.batch_size,
-                            progress=True, **decoding(args))
+                            progress=True, **options)
     window = model.dims.audio_seconds
     beyond = clips_beyond_window(corpus[args.split], args.limit, window)
-    data = {"model": str(directory), "corpus": corpus_name(args), "split": args.split, "window_seconds": window,
-            "clips_beyond_window": beyond, **report.to_dict(with_transcripts=True)}
+    data = {"model": str(directory), "corpus": corpus_name(args), "split": args.split, "decoding": options,
+            "window_seconds": window, "clips_beyond_window": beyond, **report.to_dict(with_transcripts=True)}
     if args.json == "-":
         print(json.dumps(data, indent=2))
         return 0
     print(f"model {directory} · {corpus_name(args)} {args.split} split · {report.overall.n} clips · "
-          f"{report.seconds:.1f} s\n")
+          f"{describe_decoding(options)} · {report.seconds:.1f} s\n")
     if beyond:
         print(f"note: {beyond} of {report.overall.n} clips last longer than the model's {window:.2f} s window; "
               "what lies beyond is cut off (scored as deletions)\n")

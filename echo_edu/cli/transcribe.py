@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     model, _ = load_model(args)
     for path in args.files:   # one file at a time, so output appears as soon as each file is done
         t0 = time.perf_counter()
-        result = transcribe_detailed(model, path, overlap=args.overlap, **decoding(args))[0]
+        result = transcribe_detailed(model, path, overlap=args.overlap, **decoding(args, model))[0]
         if args.json:
             record = {"file": str(path), "text": result.text, "seconds": round(result.seconds, 3),
                       "elapsed": round(time.perf_counter() - t0, 3), "windows": len(result.windows)}
