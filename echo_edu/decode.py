@@ -260,7 +260,7 @@ def _ctc_decode(model, encoded: torch.Tensor, frames, audio_mask) -> DecodingRes
 #: The decoding methods of :func:`decode` (and of the CLI's ``--method``).
 METHODS = ("greedy", "beam", "joint", "ctc")
 #: The CTC head's share of a joint hypothesis score by default: best of 0.1-0.7 on AN4 dev for echo-an4
-#: (9.9 % WER at beam 4, against 14.9 % for beam search alone; README "Joint decoding").
+#: (9.9 % WER at beam 4, against 14.9 % for beam search alone: the README's echo-an4 section).
 JOINT_CTC_WEIGHT = 0.3
 
 
