@@ -229,12 +229,15 @@ JS_MICROPHONE = """(index) => {
 def _microphone_expectation(model_name: str) -> str:
     """What lesson 10's microphone must write for :data:`MIC_CLIP`: its reference text when the bundled
     digits model listens (it gets this clip right), else what the listening model makes of the file itself
-    (``assets/echo-an4`` once it ships; only then is torch imported here)."""
+    with the decoding the microphone uses (``assets/echo-an4``: joint CTC/attention; only then is torch
+    imported here)."""
     if model_name == "echo-digits":
         manifest = json.loads((MIC_CLIP.parent / "manifest.json").read_text())
         return next(r["text"] for r in manifest if r["file"] == MIC_CLIP.name)
     from echo_edu import Echo, transcribe
-    return transcribe(Echo.from_pretrained(ROOT / "assets" / model_name), MIC_CLIP)
+    from echo_edu.decode import default_decoding
+    model = Echo.from_pretrained(ROOT / "assets" / model_name)
+    return transcribe(model, MIC_CLIP, **default_decoding(model))
 
 
 def _exercise_microphone(page, name, view, timeout_s) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..bundled import bundled_model_dir, digits_model_dir
 from ..data import build_corpus, load_speech, parse_data_spec
-from ..decode import JOINT_CTC_WEIGHT, METHODS
+from ..decode import JOINT_CTC_WEIGHT, METHODS, default_decoding
 from ..model import Echo
 from ..utils import default_device
 
@@ -46,13 +46,17 @@ def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
 def decoding(args: argparse.Namespace, model: Echo) -> dict:
     """``decode`` keyword options for ``model``: ``--method`` when given (beam and joint: 4 beams unless
     ``--beam-size``); else joint CTC/attention for a model with a CTC head (``--beam-size 1``: greedy),
-    beam search for ``--beam-size`` > 1, greedy otherwise. ``ctc_weight`` goes with ``joint``."""
+    beam search for ``--beam-size`` > 1, greedy otherwise (no option: :func:`echo_edu.decode.default_decoding`).
+    ``ctc_weight`` (``--ctc-weight``) goes with ``joint``."""
     beams = args.beam_size
-    method = args.method or ("joint" if model.ctc is not None and beams != 1 else
-                             "beam" if beams is not None and beams > 1 else "greedy")
-    beam_size = beams if beams is not None else 4 if method in ("beam", "joint") else 1
-    options = {"method": method, "beam_size": beam_size}
-    if method == "joint":
+    if args.method is None and beams is None:
+        options = default_decoding(model)
+    else:
+        method = args.method or ("joint" if model.ctc is not None and beams != 1 else
+                                 "beam" if beams is not None and beams > 1 else "greedy")
+        beam_size = beams if beams is not None else 4 if method in ("beam", "joint") else 1
+        options = {"method": method, "beam_size": beam_size}
+    if options["method"] == "joint":
         options["ctc_weight"] = args.ctc_weight
     return options
 

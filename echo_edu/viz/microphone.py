@@ -29,6 +29,7 @@ from ..bundled import bundled_model_dir
 from ..errors import AudioError, EchoError
 from .widgets import figure_to_png
 from .. import SAMPLE_RATE, Echo, load_audio
+from ..decode import default_decoding
 from ..transcribe import transcribe_detailed
 from .audio import draw_waveform_logmel, waveform_logmel_figure
 from .transcription import alignment_figure, cross_attention_alignment, draw_alignment
@@ -128,9 +129,10 @@ def analyse_recording(model, samples, sample_rate) -> Recording:
     if peak < SILENCE_PEAK:
         raise RecordingError(f"the recording is silent (peak {peak:.1e}): is the microphone muted or "
                              "another input selected?")
-    result = transcribe_detailed(model, wave)[0]
+    options = default_decoding(model)                                    # joint CTC/attention for echo-an4
+    result = transcribe_detailed(model, wave, **options)[0]
     window = model.dims.n_audio_samples                                  # samples in one encoder window
-    alignment = cross_attention_alignment(model, wave[:window])
+    alignment = cross_attention_alignment(model, wave[:window], **options)
     return Recording(wave, rate, wave.numel() / SAMPLE_RATE, result.text, len(result.windows), alignment)
 
 

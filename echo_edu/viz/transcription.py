@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from ..audio import SAMPLE_RATE, load_audio, process_audio
-from ..decode import decode
+from ..decode import JOINT_CTC_WEIGHT, decode, default_decoding
 from ..errors import EchoError, ShapeError
 from ..metrics import error_rates
 from ..transcribe import transcribe_detailed
@@ -49,13 +49,14 @@ class Alignment:
 
 
 @torch.no_grad()
-def cross_attention_alignment(model, audio, *, method: str = "greedy", beam_size: int = 4) -> Alignment:
+def cross_attention_alignment(model, audio, *, method: str = "greedy", beam_size: int = 4,
+                              ctc_weight: float = JOINT_CTC_WEIGHT) -> Alignment:
     """Transcribe ``audio`` (one clip, ≤ one window) and collect the decoder's cross-attention maps."""
     dims = model.dims
     wave = load_audio(audio)
     mel = process_audio(wave, dims.audio_ctx, dims.mels, device=model.device, stride=dims.audio_stride).to(model.dtype)
     tokenizer = model.tokenizer
-    result = decode(model, mel, method=method, beam_size=beam_size, tokenizer=tokenizer)
+    result = decode(model, mel, method=method, beam_size=beam_size, ctc_weight=ctc_weight, tokenizer=tokenizer)
     ids = [dims.decoder_start_token_id] + result.tokens[0]
     was_training = model.training
     model.eval()
@@ -184,12 +185,16 @@ def decoding_comparison_static(rows: list[dict]):
     return fig
 
 
-def upload_transcriber(model, *, beam_size: int = 1):
-    """A FileUpload button: drop a WAV/FLAC/OGG file, read its transcript and alignment picture."""
+def upload_transcriber(model, decoding: dict | None = None):
+    """A FileUpload button: drop a WAV/FLAC/OGG file, read its transcript and alignment picture.
+
+    ``decoding``: :func:`~echo_edu.decode.decode` options (default: :func:`~echo_edu.decode.default_decoding`,
+    joint CTC/attention for a model with a CTC head, else greedy)."""
     import ipywidgets as widgets
     from IPython.display import display
 
 
+    options = default_decoding(model) if decoding is None else dict(decoding)
     upload = widgets.FileUpload(accept=".wav,.flac,.ogg", multiple=False, description="audio file")
     output = widgets.Output()
 
@@ -202,11 +207,10 @@ def upload_transcriber(model, *, beam_size: int = 1):
         with output:
             try:
                 blob = {"bytes": bytes(item["content"]), "path": item["name"]}
-                result = transcribe_detailed(model, blob, method="beam" if beam_size > 1 else "greedy",
-                                             beam_size=beam_size)[0]
+                result = transcribe_detailed(model, blob, **options)[0]
                 print(f"{item['name']} ({result.seconds:.1f} s): {result.text}")
                 if len(result.windows) == 1:
-                    display(alignment_figure(cross_attention_alignment(model, blob)))
+                    display(alignment_figure(cross_attention_alignment(model, blob, **options)))
             except EchoError as exc:
                 print(f"cannot transcribe {item['name']}: {exc}")
 
