@@ -96,7 +96,8 @@ def _name(item) -> str | None:
 
 @torch.no_grad()
 def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy", beam_size: int = 4,
-                        ctc_weight: float = JOINT_CTC_WEIGHT, max_tokens: int | None = None, overlap: float | None = None, batch_size: int = 16,
+                        ctc_weight: float = JOINT_CTC_WEIGHT, max_tokens: int | None = None,
+                        overlap: float | None = None, batch_size: int = 16,
                         sr: int | None = None) -> list[Transcription]:
     """Like :func:`transcribe` but always a list of :class:`Transcription` (text, seconds, windows)."""
     dims = model.dims

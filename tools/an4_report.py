@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from echo_edu import Echo                                     # noqa: E402
-from echo_edu.decode import JOINT_CTC_WEIGHT                  # noqa: E402
+from echo_edu.decode import JOINT_DECODING                    # noqa: E402
 from echo_edu.data import load_an4, load_speech               # noqa: E402
 from echo_edu.evaluate import evaluate_model                  # noqa: E402
 from echo_edu.metrics import SclitePoint, format_sclite       # noqa: E402
@@ -41,8 +41,8 @@ def _sclite(report: dict, unit: str) -> str:
 
 
 #: How the model is scored: joint CTC/attention, 4 beams, the CTC weight chosen on AN4 dev (the CLI's default).
-DECODING = {"method": "joint", "beam_size": 4, "ctc_weight": JOINT_CTC_WEIGHT}
-DECODING_LABEL = f"joint 4 (CTC weight {JOINT_CTC_WEIGHT:g})"
+DECODING = JOINT_DECODING
+DECODING_LABEL = f"joint {DECODING['beam_size']} (CTC weight {DECODING['ctc_weight']:g})"
 #: AN4 dev is decoded with each of these (label: ``evaluate_model`` options).
 METHODS = {"greedy": {}, "beam 4": {"method": "beam", "beam_size": 4}, "ctc": {"method": "ctc"},
            DECODING_LABEL: DECODING}

@@ -18,7 +18,7 @@ from .widgets import interactive_figure
 
 __all__ = ["weight_changed_utterances", "ctc_weight_figure", "ctc_weight_static", "ctc_weight_widget"]
 
-_KINDS = (("substitutions", "substitutions"), ("deletions", "deletions"), ("insertions", "insertions"))
+_KINDS = ("substitutions", "deletions", "insertions")   # ErrorRates fields, stacked in this order
 
 
 def _percent(reports: Mapping, kind: str) -> list[float]:
@@ -55,8 +55,8 @@ def ctc_weight_figure(reports: Mapping, weight: float = 0.3) -> go.Figure:
     labels = [f"{w:g}" for w in reports]
     fig = make_subplots(rows=2, cols=1, row_heights=[0.58, 0.42], vertical_spacing=0.12,
                         specs=[[{"type": "xy"}], [{"type": "table"}]])
-    for kind, name in _KINDS:
-        fig.add_trace(go.Bar(name=name, x=labels, y=_percent(reports, kind),
+    for kind in _KINDS:
+        fig.add_trace(go.Bar(name=kind, x=labels, y=_percent(reports, kind),
                              marker_line_width=[3 if w == key else 0 for w in reports],
                              marker_line_color="black"), row=1, col=1)
     rows = weight_changed_utterances(reports)
@@ -78,9 +78,9 @@ def ctc_weight_static(reports: Mapping, weight: float = 0.3):
     rows = weight_changed_utterances(reports)
     fig, (ax, text) = plt.subplots(2, 1, figsize=(8, 5.6), gridspec_kw=dict(height_ratios=[3, 2]))
     bottom = [0.0] * len(labels)
-    for kind, name in _KINDS:
+    for kind in _KINDS:
         values = _percent(reports, kind)
-        ax.bar(labels, values, bottom=bottom, label=name,
+        ax.bar(labels, values, bottom=bottom, label=kind,
                linewidth=[2.5 if w == key else 0 for w in reports], edgecolor="black")
         bottom = [b + v for b, v in zip(bottom, values)]
     ax.set_xlabel("CTC weight (0 = attention decoder alone)")
