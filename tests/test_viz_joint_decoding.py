@@ -44,3 +44,4 @@ def test_widget_slider_redraws_at_the_chosen_weight():
     widget.controls["weight"].value = 0.0
     assert list(widget.figure.data[3].cells.values[1]) == ["a b", "f h i", "j k"]
     assert "WER 30.0 %" in widget.figure.layout.title.text
+

@@ -57,8 +57,13 @@ class InteractiveFigure(widgets.VBox):
         """Rebuild the figure from the controls' values and draw it into the output area."""
         from IPython.display import display
 
+        first = self.figure is None
         self.figure = self.make_figure(**self.values())
-        self.output.clear_output(wait=True)
+        if not first:
+            # Only a redraw clears. The first draw goes into an empty area, and where no widget front end
+            # routes the clear message to the Output (nbval, nbclient, an HTML export) it clears the *cell*
+            # instead: whatever the cell displayed before the widget would be lost.
+            self.output.clear_output(wait=True)
         with self.output:
             display(self.figure)
 
