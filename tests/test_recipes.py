@@ -31,6 +31,14 @@ def test_model_training_and_augmentation_settings_validate():
     assert AugmentConfig(noise_dir="/data/noise", **recipe["augment"]).noise_dir == "/data/noise"
 
 
+def test_augment_variants_change_only_their_fields_and_model_is_the_recipe():
+    assert train_an4.recipe_augment() == train_an4.RECIPE["augment"]
+    telephone = train_an4.recipe_augment("telephone")
+    changed = {k for k in telephone if telephone[k] != train_an4.RECIPE["augment"][k]}
+    assert changed == {"p_telephone", "p_vtlp"}
+    AugmentConfig(noise_dir="/data/noise", **telephone)
+
+
 def test_attention_option_puts_echo_attention_in_the_last_encoder_blocks_only():
     standard = train_an4.recipe_dims()
     assert standard == train_an4.RECIPE["dims"]

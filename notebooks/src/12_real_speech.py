@@ -117,8 +117,10 @@ if HAVE_DATA:
 # The words are the same ten digits `echo-digits` transcribes almost perfectly from synthetic voices, so
 # what changed is not the words but the voices and the recordings: real speakers, their microphones and
 # rooms, FSDD's 8 kHz band, background noise. Which of these matters most, this lesson does not measure
-# (lesson 11's augmentations imitate several of them). Listen to one clip of each set, with what each
-# model wrote:
+# (lesson 11's augmentations imitate several of them). One obvious guess did not pay: putting a third of
+# the 16 kHz training clips through a telephone line (and a fifth through VTLP) made echo-an4 *worse* at
+# the same budget, 13.5 % WER on AN4 dev against 9.9 % (joint decoding; the README's echo-an4 section has
+# the runs). Listen to one clip of each set, with what each model wrote:
 
 # %%
 if HAVE_DATA:
