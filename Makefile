@@ -44,7 +44,7 @@ demo: setup system-deps
 
 test: setup system-deps
 	$(BIN)/python tools/check_env.py
-	ECHO_EDU_QUICK=1 HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=25
+	ECHO_EDU_QUICK=1 HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 TORCHINDUCTOR_COMPILE_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=25
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

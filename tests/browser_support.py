@@ -341,12 +341,12 @@ def open_notebook(page, server: LabServer, name: str, timeout_s: float = 120.0) 
         handle_dialogs(page)
         if time.monotonic() > deadline:
             raise TimeoutError(f"JupyterLab never showed {name}")
-        page.wait_for_timeout(500)
+        page.wait_for_timeout(100)
     while not page.evaluate(JS_KERNEL_READY):
         handle_dialogs(page)
         if time.monotonic() > deadline:
             raise TimeoutError(f"kernel for {name} never became idle")
-        page.wait_for_timeout(500)
+        page.wait_for_timeout(100)
     page.evaluate(JS_WATCH_ERRORS)
 
 

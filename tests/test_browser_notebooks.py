@@ -52,6 +52,7 @@ PROBE = "_probe/browser_probe.ipynb"
 RUN_TIMEOUT_S = 600        # per notebook, all cells (quick mode keeps each well under a minute)
 REDRAW_TIMEOUT_S = 60      # per control change
 MAX_CONTROLS_PER_NOTEBOOK = 3
+DRAW_WAIT_S = 1.5          # after the kernel is idle, the longest wait for widgets and figures to draw
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -182,6 +183,25 @@ def _screenshot(page, name, view_index=None):
         print(f"screenshot of {name} failed: {exc}")
 
 
+def _all_drawn(views: list[dict], plots: list[dict], widget_outputs: int, plot_outputs: int) -> bool:
+    """Is everything the checks below look at drawn: each widget view, its Output areas, each plotly figure?"""
+    return (len(views) == widget_outputs and len(plots) >= plot_outputs
+            and all(v["rendered"] and not v["loading"] for v in views)
+            and all(v["emptyOutputs"] == 0 for v in views if v["sliders"] or v["dropdowns"])
+            and all(p["drawn"] and p["width"] > 0 and p["height"] > 0 for p in plots))
+
+
+def _drawn_views(page, widget_outputs: int, plot_outputs: int) -> list[dict]:
+    """The widget report once everything is drawn, or after :data:`DRAW_WAIT_S` (the checks then say what is not)."""
+    deadline = time.monotonic() + DRAW_WAIT_S
+    while True:
+        views = page.evaluate(JS_WIDGET_REPORT)
+        if time.monotonic() >= deadline or _all_drawn(views, page.evaluate(JS_PLOT_REPORT), widget_outputs,
+                                                      plot_outputs):
+            return views
+        page.wait_for_timeout(100)
+
+
 def _check_notebook(browser, lab, name):
     page = browser.new_page()
     log_start = len(lab.log_path.read_text(errors="replace"))
@@ -202,11 +222,10 @@ def _check_notebook(browser, lab, name):
         assert not problems, f"{name}: error outputs:\n" + "\n\n".join(problems)
         assert state["unexecuted"] == 0, f"{name}: {state['unexecuted']} code cells never ran: {state}"
 
-        # let the widget manager and plotly finish drawing what the kernel sent
-        page.wait_for_timeout(1500)
-        views = page.evaluate(JS_WIDGET_REPORT)
+        # let the widget manager and plotly finish drawing what the kernel sent (at most DRAW_WAIT_S)
         widget_outputs = sum("application/vnd.jupyter.widget-view+json" in o.get("mimes", []) for o in outputs)
         plot_outputs = sum("application/vnd.plotly.v1+json" in o.get("mimes", []) for o in outputs)
+        views = _drawn_views(page, widget_outputs, plot_outputs)
         assert len(views) == widget_outputs, f"{name}: {widget_outputs} widget outputs but {len(views)} views"
         for v in views:
             assert v["rendered"] and not v["loading"] and not v["error"], f"{name}: widget not drawn: {v}"
