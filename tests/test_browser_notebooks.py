@@ -183,22 +183,28 @@ def _screenshot(page, name, view_index=None):
         print(f"screenshot of {name} failed: {exc}")
 
 
-def _all_drawn(views: list[dict], plots: list[dict], widget_outputs: int, plot_outputs: int) -> bool:
-    """Is everything the checks below look at drawn: each widget view, its Output areas, each plotly figure?"""
-    return (len(views) == widget_outputs and len(plots) >= plot_outputs
-            and all(v["rendered"] and not v["loading"] for v in views)
-            and all(v["emptyOutputs"] == 0 for v in views if v["sliders"] or v["dropdowns"])
-            and all(p["drawn"] and p["width"] > 0 and p["height"] > 0 for p in plots))
+def _draw_problems(views: list[dict], plots: list[dict], widget_outputs: int, plot_outputs: int) -> list[str]:
+    """What is not drawn: a widget output without its view, a view not rendered (or loading, or showing an error),
+    an empty Output area in a widget with controls, a plotly output not drawn; ``[]`` when all is drawn."""
+    problems = [] if len(views) == widget_outputs else [f"{widget_outputs} widget outputs but {len(views)} views"]
+    problems += [f"widget not drawn: {v}" for v in views if not v["rendered"] or v["loading"] or v["error"]]
+    # a figure widget draws at once (an upload box may wait)
+    problems += [f"a widget's Output area is empty: {v}" for v in views
+                 if (v["sliders"] or v["dropdowns"]) and v["emptyOutputs"] != 0]
+    if len(plots) < plot_outputs:
+        problems.append(f"{plot_outputs} plotly outputs, {len(plots)} drawn")
+    undrawn = [p for p in plots if not p["drawn"] or p["width"] <= 0 or p["height"] <= 0]
+    return problems + ([f"plotly figures not drawn: {undrawn}"] if undrawn else [])
 
 
-def _drawn_views(page, widget_outputs: int, plot_outputs: int) -> list[dict]:
-    """The widget report once everything is drawn, or after :data:`DRAW_WAIT_S` (the checks then say what is not)."""
+def _drawn_report(page, widget_outputs: int, plot_outputs: int) -> tuple[list[dict], list[dict], list[str]]:
+    """``(views, plots, problems)`` once nothing is left undrawn, or after :data:`DRAW_WAIT_S` with what still is."""
     deadline = time.monotonic() + DRAW_WAIT_S
     while True:
-        views = page.evaluate(JS_WIDGET_REPORT)
-        if time.monotonic() >= deadline or _all_drawn(views, page.evaluate(JS_PLOT_REPORT), widget_outputs,
-                                                      plot_outputs):
-            return views
+        views, plots = page.evaluate(JS_WIDGET_REPORT), page.evaluate(JS_PLOT_REPORT)
+        problems = _draw_problems(views, plots, widget_outputs, plot_outputs)
+        if not problems or time.monotonic() >= deadline:
+            return views, plots, problems
         page.wait_for_timeout(100)
 
 
@@ -225,20 +231,13 @@ def _check_notebook(browser, lab, name):
         # let the widget manager and plotly finish drawing what the kernel sent (at most DRAW_WAIT_S)
         widget_outputs = sum("application/vnd.jupyter.widget-view+json" in o.get("mimes", []) for o in outputs)
         plot_outputs = sum("application/vnd.plotly.v1+json" in o.get("mimes", []) for o in outputs)
-        views = _drawn_views(page, widget_outputs, plot_outputs)
-        assert len(views) == widget_outputs, f"{name}: {widget_outputs} widget outputs but {len(views)} views"
+        views, plots, drawing = _drawn_report(page, widget_outputs, plot_outputs)
+        assert not drawing, f"{name}: " + "\n".join(drawing)
         for v in views:
-            assert v["rendered"] and not v["loading"] and not v["error"], f"{name}: widget not drawn: {v}"
-            if v["sliders"] or v["dropdowns"]:   # a figure widget draws at once (an upload box may wait)
-                assert v["emptyOutputs"] == 0, f"{name}: a widget's Output area is empty: {v}"
             assert not v["tracebacks"], f"{name}: error inside a widget: {v['tracebacks']}"
         if expects_widgets:
             assert any(v["sliders"] or v["dropdowns"] for v in views), \
                 f"{name}: builds widgets but no slider or dropdown is on the page: {views}"
-        plots = page.evaluate(JS_PLOT_REPORT)
-        assert len(plots) >= plot_outputs, f"{name}: {plot_outputs} plotly outputs, {len(plots)} drawn"
-        undrawn = [p for p in plots if not p["drawn"] or p["width"] <= 0 or p["height"] <= 0]
-        assert not undrawn, f"{name}: plotly figures not drawn: {undrawn}"
         assert page.get_by_text("Loading widget").count() == 0, f"{name}: a widget is stuck loading"
 
         # move the controls of each live figure (a few per notebook): the figure must change

@@ -48,7 +48,7 @@ RECIPE = {
                   weight_decay=0.05, grad_clip=1.0, seed=0, eval_every=400, eval_samples=48, eval_batch_size=48,
                   save_every=200, log_every=20, pad_to="longest"),
     # cheap effects only: with pitch, VTLP, reverberation and telephone band all on a step took 13 s instead of 3
-    # (VTLP and the telephone band alone are cheap, but did not help: AUGMENT_VARIANTS)
+    # (VTLP and the telephone band alone are cheap: AUGMENT_VARIANTS)
     "augment": dict(p_speed=0.5, speed=(0.9, 1.1), p_pitch=0.0, p_vtlp=0.0, p_reverb=0.0, p_noise=0.3,
                     snr_db=(5.0, 30.0), real_noise_fraction=0.7, p_telephone=0.0, p_gain=0.3,
                     p_specaugment=0.8, freq_width=(0, 10), time_width=(0, 25)),
@@ -133,8 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     dev = evaluate_model(model, corpus["validation"], batch_size=32)
     log = {"recipe": RECIPE, "corpus": {"data": [s.format(root=args.data_root) for s in MIXES[args.mix]]},
            "mix": args.mix, "attention": args.attention, "augment": args.augment, "seed": args.seed,
-           "steps": history.step,
-           "train_seconds": history.seconds, "threads": args.threads,
+           "steps": history.step, "train_seconds": history.seconds, "threads": args.threads,
            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
            "training_clips": len(corpus["train"]), "dev": dev.to_dict(), "history": history.to_dict()}
     if args.score_test:
