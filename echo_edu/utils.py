@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,3 +36,28 @@ def cache_root() -> Path:
 def default_device() -> torch.device:
     """The best device available: CUDA when present, else CPU. Never hard-code a device."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _sdpa_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+    """FLOPs of one fused attention call: ``q kᵀ`` then ``weights · v``, ``(…, T_q, d)`` against ``(…, T_k, d)``."""
+    rows = 1
+    for size in query_shape[:-1]:  # every leading dim and T_q
+        rows *= size
+    return 2 * rows * key_shape[-2] * (query_shape[-1] + value_shape[-1])
+
+
+def matmul_flops(fn: Callable[[], object]) -> int:
+    """Floating-point operations of the matrix products one call of ``fn()`` runs: linear layers and attention.
+
+    Counted from tensor shapes with :class:`torch.utils.flop_counter.FlopCounterMode`, so the number is exact
+    and the same on an idle or a busy machine (a timing is neither). The fused CPU attention kernel, which
+    torch's counter does not know, is counted as its two products (``2·T_q·T_k·(d_q + d_v)`` per head);
+    element-wise work (softmax, masks, norms) is not counted. ``fn`` runs once.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    aten = torch.ops.aten
+    fused_cpu = {aten._scaled_dot_product_flash_attention_for_cpu: _sdpa_flops}
+    with FlopCounterMode(display=False, custom_mapping=fused_cpu) as counter:
+        fn()
+    return int(counter.get_total_flops())

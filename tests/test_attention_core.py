@@ -202,3 +202,19 @@ def test_float_bias_equals_reference_softmax_with_mask(need_weights):
     blocked[1, :, 2] = float("-inf")
     out, _ = attention_core(q, k, v, bias=blocked, need_weights=need_weights)
     assert torch.isfinite(out).all() and (out[1, :, 2] == 0).all() and (out[0, :, 2] != 0).any()
+
+
+def test_matmul_flops_counts_linear_layers_and_fused_attention_from_shapes():
+    """Exact counts: 2·N·in·out for a linear layer, 2·T_q·T_k·(d_q + d_v) per (batch, head) for attention,
+    with or without a mask (the fused CPU kernel included, which torch's own counter does not know)."""
+    from echo_edu.utils import matmul_flops
+
+    linear, x = torch.nn.Linear(12, 5), torch.randn(3, 7, 12)
+    assert matmul_flops(lambda: linear(x)) == 2 * 3 * 7 * 12 * 5
+    q, k, v = torch.randn(2, 3, 50, 8), torch.randn(2, 3, 70, 8), torch.randn(2, 3, 70, 4)
+    expected = 2 * (2 * 3 * 50) * 70 * (8 + 4)
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    assert matmul_flops(lambda: sdpa(q, k, v)) == expected
+    assert matmul_flops(lambda: sdpa(q, k, v, attn_mask=torch.ones(50, 70, dtype=torch.bool))) == expected
+    out, _ = attention_core(q, k, v, need_weights=True)                                # explicit path: bmm
+    assert matmul_flops(lambda: attention_core(q, k, v, need_weights=True)) == expected and out.shape == (2, 3, 50, 4)

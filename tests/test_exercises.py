@@ -149,8 +149,12 @@ def test_echo_model_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_no_rotary_positions(Echo(Dimensions.tiny()), 0.05, 0.0), capsys)  # rotary left on
     assert rejected(ex.check_embedding_scale(62.0, 3.47), capsys)                          # swapped
     assert rejected(ex.check_embedding_scale(3.47, 3.9), capsys)                           # "barely moves"
-    assert rejected(ex.check_cache_speed([10, 100, 200], [0.01, 0.1, 0.2], [0.01, 0.1, 0.2]), capsys)  # no gap
-    assert rejected(ex.check_cache_speed([10, 20, 30], [0.01, 0.02, 0.03], [0.02, 0.08, 0.2]), capsys)  # too short
+    work = [1.5e5, 1.7e5, 2.1e5], [3.1e6, 1.9e7, 5.4e7]                                  # cached, recomputed
+    assert not rejected(ex.check_cache_work([10, 100, 250], *work), capsys)
+    assert rejected(ex.check_cache_work([10, 100, 250], work[0], work[0]), capsys)         # no gap
+    assert rejected(ex.check_cache_work([10, 100, 250], work[1], work[0]), capsys)         # swapped
+    assert rejected(ex.check_cache_work([10, 100, 250], work[0], [3e6, 3.4e6, 4.2e6]), capsys)  # gap not growing
+    assert rejected(ex.check_cache_work([10, 20, 30], *work), capsys)                      # too short
 
 
 def test_audio_and_data_checkers_reject_wrong_answers(capsys):
@@ -227,9 +231,10 @@ def test_adaptive_windows_checkers_reject_wrong_answers(capsys):
     assert rejected(ex.check_energy_after_norm(raw, raw + 0.5, torch.ones(4), torch.ones(4), flat), capsys)  # "all 1"
     assert rejected(ex.check_fast_warble(0.35, 0.6, 8, 8), capsys)                  # "faster hops, busier"
     assert rejected(ex.check_fast_warble(0.35, 0.05, 8, 8), capsys)                 # window not recomputed
-    assert rejected(ex.check_focus_speed(4096, 64, False, 0.01, 0.06), capsys)      # path not found
-    assert rejected(ex.check_focus_speed(100, 64, True, 0.01, 0.06), capsys)        # too short for blocks
-    assert rejected(ex.check_focus_speed(2048, 64, True, 0.05, 0.06), capsys)       # no speed-up
+    assert not rejected(ex.check_focus_work(2048, 64, True, 89_000_000, 697_000_000), capsys)
+    assert rejected(ex.check_focus_work(4096, 64, False, 89_000_000, 697_000_000), capsys)  # path not found
+    assert rejected(ex.check_focus_work(100, 64, True, 89_000_000, 697_000_000), capsys)    # too short for blocks
+    assert rejected(ex.check_focus_work(2048, 64, True, 600_000_000, 697_000_000), capsys)  # no saving
 
 
 def test_transcription_checkers_reject_wrong_answers(capsys):

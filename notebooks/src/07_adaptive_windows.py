@@ -304,9 +304,10 @@ print("window ≥ length: identical to standard attention")
 # 3. Make the warble hop every 10 ms instead of 40 ms (`demo_signals` source). Which window does it
 #    get with calibrated thresholds, and why? (Hint: how long is one analysis frame of the log-mel?)
 #    `check_fast_warble(activity_slow, activity_fast, window_slow, window_fast)`.
-# 4. Time `focus` against `StandardAttention` on a 2 048-frame input (`torch.randn(1, 2048, 40)`), best
-#    of five. Which code path does the focus layer take (see `echo_edu.attention.windows.local_attention`)
-#    and why is it faster? `check_focus_speed(length, max_window, used_blocked, seconds_focus, seconds_standard)`.
+# 4. Count the work of `focus` and of `StandardAttention` on a 2 048-frame input (`torch.randn(1, 2048, 40)`)
+#    with `echo_edu.utils.matmul_flops`, and time both, best of five. Which code path does the focus layer take
+#    (see `echo_edu.attention.windows.local_attention`) and why does it do less work?
+#    `check_focus_work(length, max_window, used_blocked, flops_focus, flops_standard)`.
 #
 # Worked solutions follow, one collapsed cell each (click to expand; try first).
 
@@ -399,13 +400,14 @@ print(f"hop 40 ms: activity {act_slow:.3f} → window {win_slow};  hop 10 ms: ac
 assert check_fast_warble(act_slow, act_fast, win_slow, win_fast)
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-# Solution 4: a long input takes the blocked kernel; time both layers, best of five.
+# Solution 4: a long input takes the blocked kernel; count both layers' work, and time them, best of five.
 import time
 
 import torch
 import echo_edu.attention.windows as windows4
 from echo_edu.attention import AdaptiveFocusAttention, StandardAttention
-from echo_edu.exercises.adaptive_windows import check_focus_speed
+from echo_edu.exercises.adaptive_windows import check_focus_work
+from echo_edu.utils import matmul_flops
 
 calls4 = []
 blocked_kernel = windows4.blocked_local_attention
@@ -432,11 +434,13 @@ windows4.blocked_local_attention = recording_kernel
 try:
     with torch.no_grad():
         focus4(x4)                                        # warm-up, and the path taken
+        flops = matmul_flops(lambda: focus4(x4)), matmul_flops(lambda: standard4(x4))
         seconds = best_of(lambda: focus4(x4)), best_of(lambda: standard4(x4))
 finally:
     windows4.blocked_local_attention = blocked_kernel
-print(f"blocked kernel called: {bool(calls4)}; focus {seconds[0] * 1e3:.1f} ms, standard {seconds[1] * 1e3:.1f} ms")
-assert check_focus_speed(length4, max(focus4.windows), bool(calls4), *seconds)
+print(f"blocked kernel called: {bool(calls4)}; focus {flops[0] / 1e6:.0f} MFLOP in {seconds[0] * 1e3:.1f} ms, "
+      f"standard {flops[1] / 1e6:.0f} MFLOP in {seconds[1] * 1e3:.1f} ms")
+assert check_focus_work(length4, max(focus4.windows), bool(calls4), *flops)
 #
 # ## Questionnaire
 #

@@ -333,8 +333,10 @@ with tempfile.TemporaryDirectory() as folder:
 #    `check_no_rotary_positions(model, change_with, change_without)`.
 # 3. Initialise the embeddings with σ = 1 (`torch.nn.init.normal_(model.decoder.token_embedding.weight)`)
 #    and recompute the first loss. How far from ln 31 is it? `check_embedding_scale(loss_small, loss_big)`.
-# 4. Time the decoder step that adds token 10, 100 and 250, with a cache and without one (recomputing the
-#    prefix). How does the gap grow with length? `check_cache_speed(lengths, cached_s, uncached_s)`.
+# 4. Count the work of the decoder step that adds token 10, 100 and 250 (`echo_edu.utils.matmul_flops`),
+#    with a cache and without one (recomputing the prefix), and time it. How does the gap grow with length,
+#    and why do the seconds follow the work less closely than the count? `check_cache_work(lengths,
+#    cached_flops, uncached_flops)`.
 #
 # Worked solutions follow, one collapsed cell each (click to expand; try first).
 
@@ -396,36 +398,51 @@ assert check_embedding_scale(loss_small, loss_big)
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # Solution 4: the cost of the step that adds token T. With the cache it projects 1 new position; without,
-# it recomputes all T. Best of many short tries, so a busy machine does not blur the comparison.
+# it recomputes all T. The FLOP count is exact; the seconds (best of many short tries) are printed beside it.
 import copy
+import functools
 import time
 
 import torch
 from echo_edu import Dimensions, Echo
-from echo_edu.exercises.echo_model import check_cache_speed
+from echo_edu.exercises.echo_model import check_cache_work
+from echo_edu.utils import matmul_flops
 
 torch.manual_seed(0)
 model4 = Echo(Dimensions.tiny(text_ctx=256)).eval()
 encoded4 = torch.randn(1, model4.dims.audio_ctx, model4.dims.audio_dims)
 
 
-def step_seconds(length, cached, tries=30):
+def decoder_step(length):
+    """The step that adds token ``length``: ``(cached, recomputed)``, each a function of a fresh cache copy."""
     ids = torch.randint(3, 31, (1, length))
+    filled = model4.new_cache()
+    model4.decoder(ids[:, :-1], encoded4, filled)                     # the cache after length − 1 tokens
+    return (lambda cache: model4.decoder(ids[:, -1:], encoded4, cache),
+            lambda cache: model4.decoder(ids, encoded4)[:, -1:]), filled
+
+
+def best_seconds(step, filled, tries=30):
     best = float("inf")
-    with torch.no_grad():
-        filled = model4.new_cache()
-        model4.decoder(ids[:, :-1], encoded4, filled)                 # the cache after length − 1 tokens
-        for _ in range(tries):
-            cache = copy.deepcopy(filled)
-            start = time.perf_counter()
-            last = model4.decoder(ids[:, -1:], encoded4, cache) if cached else model4.decoder(ids, encoded4)[:, -1:]
-            best = min(best, time.perf_counter() - start)
+    for _ in range(tries):
+        cache = copy.deepcopy(filled)                                 # outside the clock
+        start = time.perf_counter()
+        step(cache)
+        best = min(best, time.perf_counter() - start)
     return best
 
 
 lengths4 = [10, 100, 250]
-cached_s = [step_seconds(n, True) for n in lengths4]
-uncached_s = [step_seconds(n, False) for n in lengths4]
-for n, c, u in zip(lengths4, cached_s, uncached_s):
-    print(f"step to token {n:3d}: cached {1000 * c:5.2f} ms, recomputed {1000 * u:5.2f} ms (×{u / c:.1f})")
-assert check_cache_speed(lengths4, cached_s, uncached_s)
+flops4, seconds4 = {True: [], False: []}, {True: [], False: []}
+with torch.no_grad():
+    for n in lengths4:
+        (with_cache, without), filled = decoder_step(n)
+        for cached, step in ((True, with_cache), (False, without)):
+            cache = copy.deepcopy(filled)
+            flops4[cached].append(matmul_flops(functools.partial(step, cache)))
+            seconds4[cached].append(best_seconds(step, filled))
+cached_flops, uncached_flops = flops4[True], flops4[False]
+for n, c, u, cs, us in zip(lengths4, cached_flops, uncached_flops, seconds4[True], seconds4[False]):
+    print(f"step to token {n:3d}: cached {c / 1e6:5.2f} MFLOP {1e3 * cs:5.2f} ms, recomputed {u / 1e6:6.2f} MFLOP "
+          f"{1e3 * us:5.2f} ms   (work ×{u / c:.0f}, time ×{us / cs:.1f})")
+assert check_cache_work(lengths4, cached_flops, uncached_flops)
