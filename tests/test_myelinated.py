@@ -229,3 +229,16 @@ def test_traces_as_one_graph():
     out, _ = torch.compile(train, fullgraph=True, backend="eager")(x, causal=True)
     out.sum().backward()
     assert train.policy[0].weight.grad.abs().sum() > 0
+
+
+def test_import_leaves_dynamo_unloaded_and_a_seeded_layer_runs_its_generator_eagerly():
+    """``import echo_edu`` must not import ``torch._dynamo`` (1.7 s in every kernel and CLI call); the first
+    seeded layer marks ``_generator`` for ``torch.compile`` to run eagerly, as the decorator did."""
+    import subprocess
+    import sys
+
+    code = "import sys, echo_edu, echo_edu.attention; print('torch._dynamo' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "False"
+    _make(seed=3)
+    assert getattr(MyelinatedAttention._generator, "_runs_eagerly", False)

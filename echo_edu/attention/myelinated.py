@@ -112,11 +112,12 @@ class MyelinatedAttention(AttentionBase):
         if memory:
             self.memory_init = nn.Parameter(torch.zeros(dims))
         self._generators: dict[str, torch.Generator] = {}
+        if seed is not None:
+            _run_generator_eagerly()
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, layers={self.layers}, memory={self.use_memory}"
 
-    @torch.compiler.disable
     def _generator(self, device: torch.device) -> torch.Generator:
         """The seeded generator of the skip noise on ``device`` (one per device, made on first use)."""
         key = str(device)
@@ -202,3 +203,15 @@ class MyelinatedAttention(AttentionBase):
         if self.compute_cost > 0:
             info["aux_loss"] = self.compute_cost * run_prob.float().mean()
         return stream - x, info
+
+
+def _run_generator_eagerly() -> None:
+    """Have ``torch.compile`` call :meth:`MyelinatedAttention._generator` eagerly (one clean graph break,
+    instead of tracing into ``torch.Generator`` creation and a dict). Applied when the first seeded layer
+    is built, not at import: ``torch.compiler.disable`` imports ``torch._dynamo``, 1.7 s that every
+    ``import echo_edu`` would pay (each lesson's kernel, each CLI call)."""
+    method = MyelinatedAttention._generator
+    if not getattr(method, "_runs_eagerly", False):
+        method = torch.compiler.disable(method)
+        method._runs_eagerly = True
+        MyelinatedAttention._generator = method
