@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from collections.abc import Callable
@@ -40,9 +41,7 @@ def default_device() -> torch.device:
 
 def _sdpa_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
     """FLOPs of one fused attention call: ``q kᵀ`` then ``weights · v``, ``(…, T_q, d)`` against ``(…, T_k, d)``."""
-    rows = 1
-    for size in query_shape[:-1]:  # every leading dim and T_q
-        rows *= size
+    rows = math.prod(query_shape[:-1])  # every leading dim and T_q
     return 2 * rows * key_shape[-2] * (query_shape[-1] + value_shape[-1])
 
 

@@ -400,7 +400,6 @@ assert check_embedding_scale(loss_small, loss_big)
 # Solution 4: the cost of the step that adds token T. With the cache it projects 1 new position; without,
 # it recomputes all T. The FLOP count is exact; the seconds (best of many short tries) are printed beside it.
 import copy
-import functools
 import time
 
 import torch
@@ -413,36 +412,30 @@ model4 = Echo(Dimensions.tiny(text_ctx=256)).eval()
 encoded4 = torch.randn(1, model4.dims.audio_ctx, model4.dims.audio_dims)
 
 
-def decoder_step(length):
-    """The step that adds token ``length``: ``(cached, recomputed)``, each a function of a fresh cache copy."""
+def step_cost(length, cached, tries=30):
+    """``(FLOPs, best seconds)`` of the step that adds token ``length``; each try from a fresh copy of the cache."""
     ids = torch.randint(3, 31, (1, length))
     filled = model4.new_cache()
     model4.decoder(ids[:, :-1], encoded4, filled)                     # the cache after length − 1 tokens
-    return (lambda cache: model4.decoder(ids[:, -1:], encoded4, cache),
-            lambda cache: model4.decoder(ids, encoded4)[:, -1:]), filled
 
+    def step(cache):
+        return model4.decoder(ids[:, -1:], encoded4, cache) if cached else model4.decoder(ids, encoded4)[:, -1:]
 
-def best_seconds(step, filled, tries=30):
+    flops = matmul_flops(lambda: step(copy.deepcopy(filled)))         # copying is no matrix product
     best = float("inf")
     for _ in range(tries):
         cache = copy.deepcopy(filled)                                 # outside the clock
         start = time.perf_counter()
         step(cache)
         best = min(best, time.perf_counter() - start)
-    return best
+    return flops, best
 
 
 lengths4 = [10, 100, 250]
-flops4, seconds4 = {True: [], False: []}, {True: [], False: []}
 with torch.no_grad():
-    for n in lengths4:
-        (with_cache, without), filled = decoder_step(n)
-        for cached, step in ((True, with_cache), (False, without)):
-            cache = copy.deepcopy(filled)
-            flops4[cached].append(matmul_flops(functools.partial(step, cache)))
-            seconds4[cached].append(best_seconds(step, filled))
-cached_flops, uncached_flops = flops4[True], flops4[False]
-for n, c, u, cs, us in zip(lengths4, cached_flops, uncached_flops, seconds4[True], seconds4[False]):
+    cached_flops, cached_s = zip(*(step_cost(n, True) for n in lengths4))
+    uncached_flops, uncached_s = zip(*(step_cost(n, False) for n in lengths4))
+for n, c, u, cs, us in zip(lengths4, cached_flops, uncached_flops, cached_s, uncached_s):
     print(f"step to token {n:3d}: cached {c / 1e6:5.2f} MFLOP {1e3 * cs:5.2f} ms, recomputed {u / 1e6:6.2f} MFLOP "
           f"{1e3 * us:5.2f} ms   (work ×{u / c:.0f}, time ×{us / cs:.1f})")
 assert check_cache_work(lengths4, cached_flops, uncached_flops)
