@@ -163,6 +163,46 @@ def browser(lab, chromium_path, tmp_path_factory, microphone):
             context.close()
 
 
+class LabTab:
+    """One Chromium tab kept on JupyterLab from notebook to notebook of a module.
+
+    Loading JupyterLab costs about 4 s a notebook here; opening the next notebook in the app already loaded
+    costs none of it (each notebook still gets its own kernel and widget manager). After a notebook that
+    failed the tab is closed, and the next notebook loads JupyterLab in a new one: a failure cannot leave
+    the front end in a state that fails the notebooks after it.
+    """
+
+    def __init__(self, browser, lab):
+        self.browser, self.lab, self.page = browser, lab, None
+
+    def open(self, name):
+        """The tab, showing ``name`` with its kernel connected and idle."""
+        reuse = self.page is not None
+        if not reuse:
+            self.page = self.browser.new_page()
+        open_notebook(self.page, self.lab, name, reuse=reuse)
+        return self.page
+
+    def done(self, passed: bool):
+        """Shut the notebook's kernel down; close the tab unless the notebook passed."""
+        if self.page is None:
+            return
+        try:
+            self.page.evaluate(JS_SHUTDOWN_KERNEL)
+        except Exception:
+            passed = False
+        if not passed:
+            self.page.close()
+            self.page = None
+
+
+@pytest.fixture(scope="module")
+def lab_tab(browser, lab):
+    tab = LabTab(browser, lab)
+    yield tab
+    tab.done(passed=False)
+
+
 def _record_timings(name, timings):
     """Append this notebook's timings to test-artifacts/browser/timings.jsonl (for the report, not asserted)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -208,15 +248,16 @@ def _drawn_report(page, widget_outputs: int, plot_outputs: int) -> tuple[list[di
         page.wait_for_timeout(100)
 
 
-def _check_notebook(browser, lab, name):
-    page = browser.new_page()
+def _check_notebook(tab: LabTab, name):
+    lab = tab.lab
     log_start = len(lab.log_path.read_text(errors="replace"))
     first_live_view = None
-    timings: dict = {}
+    timings: dict = {"fresh_tab": tab.page is None}
     expects_widgets = _expects_widgets(lab.root_dir / name)
+    page, passed = None, False
     try:
         t0 = time.monotonic()
-        open_notebook(page, lab, name)
+        page = tab.open(name)
         t1 = time.monotonic()
         state = run_all_cells(page, RUN_TIMEOUT_S)
         timings["open_s"], timings["run_all_s"] = round(t1 - t0, 1), round(time.monotonic() - t1, 1)
@@ -266,21 +307,19 @@ def _check_notebook(browser, lab, name):
         # callbacks that raise outside an Output only reach the kernel's stderr (the server log)
         log = lab.log_path.read_text(errors="replace")[log_start:]
         assert "Traceback (most recent call last)" not in log, f"{name}: traceback in the kernel log:\n{log[-3000:]}"
+        passed = True
     finally:
-        _screenshot(page, name, first_live_view)
+        if tab.page is not None:
+            _screenshot(tab.page, name, first_live_view)
         _record_timings(name, timings)
-        try:
-            page.evaluate(JS_SHUTDOWN_KERNEL)
-        except Exception:
-            pass
-        page.close()
+        tab.done(passed)
 
 
-def test_front_end_probe(browser, lab):
+def test_front_end_probe(lab_tab):
     """The toolchain itself: ipywidgets and plotly render in this JupyterLab, and a slider is live."""
-    _check_notebook(browser, lab, PROBE)
+    _check_notebook(lab_tab, PROBE)
 
 
 @pytest.mark.parametrize("name", EARLY or [pytest.param("none", marks=pytest.mark.skip("no notebooks yet"))])
-def test_notebook_in_browser(browser, lab, name):
-    _check_notebook(browser, lab, name)
+def test_notebook_in_browser(lab_tab, name):
+    _check_notebook(lab_tab, name)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from test_browser_notebooks import LATE, _check_notebook, browser, chromium_path, lab, microphone  # noqa: F401
+from test_browser_notebooks import (LATE, _check_notebook, browser, chromium_path, lab, lab_tab,  # noqa: F401
+                                    microphone)
 
 
 @pytest.mark.parametrize("name", LATE)
-def test_notebook_in_browser(browser, lab, name):  # noqa: F811
-    _check_notebook(browser, lab, name)
+def test_notebook_in_browser(lab_tab, name):  # noqa: F811
+    _check_notebook(lab_tab, name)
