@@ -210,15 +210,13 @@ JS_APP_READY = """(path) => {
     return !!(w && w.context && w.context.path === path && w.sessionContext && w.content && w.content.widgets);
 }"""
 
-# Close every document of the main area (kernels already shut down; no "save changes?" dialog: nothing
-# is saved), then open ``path`` in the same, loaded JupyterLab.
+# Close every document (their kernels shut down; nothing saved, so no dialog), then open ``path`` in this app.
 JS_OPEN_IN_APP = """async (path) => {
-    const app = window.jupyterapp;
-    for (const w of Array.from(app.shell.widgets('main'))) {
+    for (const w of Array.from(window.jupyterapp.shell.widgets('main'))) {
         if (w.context) { w.context.model.dirty = false; }
         w.dispose();
     }
-    await app.commands.execute('docmanager:open', {path});
+    await window.jupyterapp.commands.execute('docmanager:open', {path});
     return true;
 }"""
 
@@ -344,12 +342,8 @@ def handle_dialogs(page) -> None:
 
 
 def open_notebook(page, server: LabServer, name: str, timeout_s: float = 120.0, reuse: bool = False) -> None:
-    """Open ``name`` in JupyterLab and wait until its kernel is connected and idle.
-
-    ``reuse=False`` loads JupyterLab afresh in ``page``; ``reuse=True`` opens ``name`` in the JupyterLab
-    already loaded there, after closing its documents (about 2 s instead of 6 here: the app's scripts,
-    extensions and settings stay loaded; each notebook still gets a new kernel and widget manager).
-    """
+    """Open ``name`` in JupyterLab and wait until its kernel is connected and idle: in a freshly loaded
+    JupyterLab, or with ``reuse`` in the one loaded in ``page`` (a new kernel and widget manager all the same)."""
     if reuse:
         page.evaluate(JS_OPEN_IN_APP, name)
     else:

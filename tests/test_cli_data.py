@@ -100,6 +100,17 @@ def test_evaluate_prints_sclite_tables_per_speaker_and_writes_the_json(model_dir
     assert json.loads(capsys.readouterr().out)["overall"]["n"] == 12
 
 
+def test_evaluate_reads_only_the_split_it_scores(model_dir, tmp_path, capsys):
+    """A broken train clip does not stop scoring test (its audio is never read); scoring train names it."""
+    an4 = write_an4(tmp_path / "an4")
+    (an4 / "wav" / "an4_clstk" / "fabc" / "an1-fabc-b.flac").write_bytes(b"not audio")
+    argv = ["evaluate", "--model", str(model_dir), "--data", f"an4:{an4}?dev_utterances=0", "--json"]
+    assert cli.main(argv + ["--split", "test"]) == 0
+    assert json.loads(capsys.readouterr().out)["overall"]["n"] == 2
+    assert cli.main(argv + ["--split", "train"]) == 2
+    assert "an1-fabc-b" in capsys.readouterr().err
+
+
 def test_evaluate_synthetic_task_uses_voices_as_speakers(model_dir, monkeypatch, capsys):
     samples = load_samples("digits")
     monkeypatch.setattr(cli.common, "build_corpus", lambda *a, **kw: {"test": samples})

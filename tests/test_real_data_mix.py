@@ -103,6 +103,41 @@ def test_load_speech_mixes_specs_and_the_collator_takes_the_rows(tmp_path):
     assert batch.mel.shape == (8, 80, 100) and batch.meta["engine"] and len(batch.texts) == 8
 
 
+def test_splits_reads_only_the_splits_named_and_gives_the_full_loads_rows(tmp_path):
+    """``splits=`` returns those splits, row for row as the full load, and never opens another split's audio:
+    a broken train clip fails the full load (naming the file) but not a load of validation and test."""
+    from echo_edu.data import load_an4
+    from echo_edu.errors import AudioError
+
+    an4, fsdd = write_an4(tmp_path / "an4"), write_fsdd(tmp_path / "fsdd")
+    specs = [f"an4:{an4}?dev_utterances=3", f"fsdd:{fsdd}@2"]
+    full, held_out = load_speech(specs), load_speech(specs, splits=("test", "validation"))
+    assert list(held_out) == ["validation", "test"] and list(full) == ["train", "validation", "test"]
+    for split in held_out:
+        assert held_out[split]["id"] == full[split]["id"] and held_out[split]["text"] == full[split]["text"]
+        assert all(np.array_equal(a["array"], b["array"]) for a, b in zip(held_out[split]["audio"], full[split]["audio"]))
+    assert list(load_speech(specs, splits="train")) == ["train"]
+    assert load_speech(specs, splits="train")["train"]["sample_weight"] == full["train"]["sample_weight"]
+
+    broken = an4 / "wav" / "an4_clstk" / "mjkl" / "an9-mjkl-b.flac"       # a train speaker's clip
+    broken.write_bytes(b"not audio")
+    with pytest.raises(AudioError, match="an9-mjkl-b"):
+        load_an4(an4, dev_utterances=0)
+    assert load_an4(an4, dev_utterances=0, splits="test")["test"]["id"] == full["test"].filter(
+        lambda s: s == "an4", input_columns="source")["id"]
+
+
+@pytest.mark.parametrize("splits", ["dev", (), ("train", "eval")])
+def test_splits_naming_no_known_split_is_a_config_error(tmp_path, splits):
+    with pytest.raises(ConfigError, match="splits must name one or more of train, validation, test"):
+        load_speech(f"fsdd:{write_fsdd(tmp_path / 'fsdd')}", splits=splits)
+
+
+def test_splits_is_an_argument_of_load_speech_not_an_option_of_a_spec():
+    with pytest.raises(ConfigError, match="fsdd takes no option 'splits'"):
+        parse_data_spec("fsdd:x?splits=test")
+
+
 def test_weighted_step_sampler_is_reproducible_and_follows_the_weights():
     weights = torch.tensor([1.0] * 10 + [9.0])                      # row 10 carries 9/19 of the mass
     a, b = WeightedStepSampler(weights, 64, seed=5), WeightedStepSampler(weights, 64, seed=5)

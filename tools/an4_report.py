@@ -53,9 +53,9 @@ def held_out(model, data_root: Path, methods=tuple(METHODS), limit: int | None =
     """WER/CER on speakers outside training decoded with ``METHODS[decoding]``, plus AN4 dev under each
     method of ``methods``; ``limit``: at most that many clips of each unseen-speaker set (spread over it)."""
     options = METHODS[decoding]
-    fsdd = load_speech(f"fsdd:{data_root}/fsdd-dev?fractions=0.67,0,0.33")["test"]
-    commands = load_speech(f"commands:{data_root}/speech-commands-dev")["test"]
-    dev = load_an4(data_root / "an4")["validation"]
+    fsdd = load_speech(f"fsdd:{data_root}/fsdd-dev?fractions=0.67,0,0.33", splits="test")["test"]
+    commands = load_speech(f"commands:{data_root}/speech-commands-dev", splits="test")["test"]
+    dev = load_an4(data_root / "an4", splits="validation")["validation"]
     out = {"decoding": decoding,
            "fsdd_test_speaker": evaluate_model(model, fsdd, batch_size=48, limit=limit, **options).to_dict(),
            "commands_test_speakers": evaluate_model(model, commands, batch_size=48, limit=limit, **options).to_dict()}

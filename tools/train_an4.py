@@ -72,7 +72,7 @@ def training_corpus(data_root: Path, window_s: float, mix: str = "both"):
     specs = [s.format(root=data_root) for s in MIXES[mix]]
     mixed = load_speech(specs)
     train_set = mixed["train"].filter(lambda d: d <= window_s, input_columns="duration")
-    return DatasetDict(train=train_set, validation=load_an4(data_root / "an4")["validation"])
+    return DatasetDict(train=train_set, validation=load_an4(data_root / "an4", splits="validation")["validation"])
 
 
 #: ``--attention TYPE``: the encoder's last ``ECHO_BLOCKS`` of its six blocks use Echo's ``TYPE`` self-attention
@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
            "training_clips": len(corpus["train"]), "dev": dev.to_dict(), "history": history.to_dict()}
     if args.score_test:
-        log["test"] = evaluate_model(model, load_an4(args.data_root / "an4")["test"], batch_size=32).to_dict()
+        test = load_an4(args.data_root / "an4", splits="test")["test"]
+        log["test"] = evaluate_model(model, test, batch_size=32).to_dict()
     (args.output / "training_log.json").write_text(json.dumps(log, indent=1))
     print(f"AN4 dev WER {100 * dev.overall.wer:.2f} % CER {100 * dev.overall.cer:.2f} % after {history.step} steps "
           f"({history.seconds / 60:.1f} min)")

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Sequence
 
 from ..bundled import bundled_model_dir, digits_model_dir
 from ..data import build_corpus, load_speech, parse_data_spec
+from ..data.splits import SPLITS
 from ..decode import JOINT_CTC_WEIGHT, METHODS, default_decoding
 from ..model import Echo
 from ..utils import default_device
@@ -95,13 +97,14 @@ def add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --data: draw sources in proportion to weight x clips (default: by weight alone)")
 
 
-def corpus_from_args(args: argparse.Namespace):
-    """The corpus the options describe: ``load_speech(--data ...)`` when given, else ``build_corpus``.
+def corpus_from_args(args: argparse.Namespace, splits: str | Sequence[str] = SPLITS):
+    """The corpus the options describe: ``load_speech(--data ..., splits=splits)`` when given, else
+    ``build_corpus`` (all its splits).
 
     Every ``--data`` spec is parsed before any is loaded, so a typo in the last one fails at once.
     """
     if args.data:
-        return load_speech([parse_data_spec(s) for s in args.data], balance=not args.no_balance)
+        return load_speech([parse_data_spec(s) for s in args.data], balance=not args.no_balance, splits=splits)
     return build_corpus(args.task, n=args.n, seed=args.corpus_seed, engines=tuple(args.engines),
                         cache_dir=args.cache_dir)
 

@@ -25,6 +25,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..data.splits import SPLITS
 from ..errors import ConfigError
 from ..evaluate import EvalReport, evaluate_model, evaluation_subset
 from ..metrics import format_sclite, format_table
@@ -74,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--limit must be a positive number of clips, got {args.limit}")
     if args.json not in (None, "-") and not Path(args.json).resolve().parent.is_dir():
         raise ConfigError(f"--json {args.json!r}: the folder {str(Path(args.json).parent)!r} does not exist")
+    if args.split not in SPLITS:
+        raise ConfigError(f"--split {args.split!r} is not in the corpus (splits: {', '.join(SPLITS)})")
     model, directory = load_model(args)
-    corpus = corpus_from_args(args)
-    if args.split not in corpus:
-        raise ConfigError(f"--split {args.split!r} is not in the corpus (splits: {', '.join(corpus)})")
+    corpus = corpus_from_args(args, splits=args.split)   # a real corpus reads only this split's audio
     if len(corpus[args.split]) == 0:
         raise ConfigError(f"--split {args.split!r} of {corpus_name(args)} holds no clips")
     options = decoding(args, model)

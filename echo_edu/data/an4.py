@@ -28,10 +28,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Sequence
 
 from ..errors import ConfigError, CorpusFormatError, CorpusNotFoundError, TranscriptError
 from .rows import Clip, clips_to_corpus, normalise_clips
-from .splits import hold_out_speakers
+from .splits import SPLITS, hold_out_speakers
 
 __all__ = ["load_an4", "read_an4_list", "AN4_DEV_UTTERANCES"]
 
@@ -91,7 +92,7 @@ def read_an4_list(root: str | Path, split: str) -> list[Clip]:
 
 
 def load_an4(root: str | Path, *, seed: int = 0, dev_utterances: int = AN4_DEV_UTTERANCES,
-             on_unknown: str = "error"):
+             on_unknown: str = "error", splits: str | Sequence[str] = SPLITS):
     """Load AN4 as a ``DatasetDict`` of train / validation (dev speakers) / test (official).
 
     Args:
@@ -99,6 +100,7 @@ def load_an4(root: str | Path, *, seed: int = 0, dev_utterances: int = AN4_DEV_U
         seed: picks the dev speakers (see the module docstring for seed 0's list).
         dev_utterances: about how many train utterances become dev (whole speakers); 0 keeps all in train.
         on_unknown: ``"error"`` (default) or ``"skip"`` for transcripts the tokenizer cannot spell.
+        splits: the splits to return (``"test"``, ``("validation", "test")`` ...); only their audio is read.
 
     Returns:
         Rows of :data:`echo_edu.data.rows.REAL_COLUMNS` with ``engine == source == "an4"``;
@@ -115,4 +117,4 @@ def load_an4(root: str | Path, *, seed: int = 0, dev_utterances: int = AN4_DEV_U
             counts[clip.speaker] = counts.get(clip.speaker, 0) + 1
         dev = set(hold_out_speakers(counts, dev_utterances, seed, group=lambda s: s[:1]))
         train = [replace(c, split="validation") if c.speaker in dev else c for c in train]
-    return clips_to_corpus(train + test, "an4", skipped + skipped_test)
+    return clips_to_corpus(train + test, "an4", skipped + skipped_test, splits)

@@ -23,7 +23,7 @@ from typing import Sequence
 from ..errors import CorpusFormatError, CorpusNotFoundError
 from .manifest import record_clip
 from .rows import Clip, clips_to_corpus, normalise_clips, split_clips
-from .splits import canonical_split
+from .splits import SPLITS, canonical_split
 
 __all__ = ["load_audiofolder", "read_audiofolder"]
 
@@ -76,8 +76,9 @@ def read_audiofolder(root: str | Path, *, text_column: str = "text", speaker_col
 
 
 def load_audiofolder(root: str | Path, *, text_column: str = "text", speaker_column: str = "speaker",
-                     fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0, on_unknown: str = "error"):
-    """Load an audiofolder as a ``DatasetDict`` (``engine == "audiofolder"``)."""
+                     fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0, on_unknown: str = "error",
+                     splits: str | Sequence[str] = SPLITS):
+    """Load an audiofolder as a ``DatasetDict`` (``engine == "audiofolder"``; only the ``splits`` named)."""
     clips, skipped = normalise_clips(read_audiofolder(root, text_column=text_column, speaker_column=speaker_column),
                                      on_unknown)
-    return clips_to_corpus(split_clips(clips, fractions, seed), "audiofolder", skipped)
+    return clips_to_corpus(split_clips(clips, fractions, seed), "audiofolder", skipped, splits)

@@ -19,6 +19,7 @@ from typing import Sequence
 from ..errors import CorpusFormatError, CorpusNotFoundError
 from ..text import DIGIT_WORDS
 from .rows import Clip, clips_to_corpus, normalise_clips, split_clips
+from .splits import SPLITS
 
 __all__ = ["load_fsdd", "read_fsdd_list"]
 
@@ -52,7 +53,8 @@ def read_fsdd_list(root: str | Path) -> list[Clip]:
 
 
 def load_fsdd(root: str | Path, *, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0,
-              on_unknown: str = "error"):
-    """Load FSDD as a ``DatasetDict`` (train / validation / test by speaker; ``engine == "fsdd"``)."""
+              on_unknown: str = "error", splits: str | Sequence[str] = SPLITS):
+    """Load FSDD as a ``DatasetDict`` (train / validation / test by speaker, or the ``splits`` named;
+    ``engine == "fsdd"``)."""
     clips, skipped = normalise_clips(read_fsdd_list(root), on_unknown)
-    return clips_to_corpus(split_clips(clips, fractions, seed), "fsdd", skipped)
+    return clips_to_corpus(split_clips(clips, fractions, seed), "fsdd", skipped, splits)

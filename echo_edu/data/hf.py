@@ -25,7 +25,7 @@ from typing import Sequence
 
 from ..errors import CorpusFormatError, CorpusNotFoundError
 from .rows import Clip, clips_to_corpus, normalise_clips, split_clips
-from .splits import canonical_split
+from .splits import SPLITS, canonical_split
 
 __all__ = ["load_hf", "read_hf"]
 
@@ -98,8 +98,9 @@ def read_hf(name: str, *, audio_column: str = "audio", text_column: str = "text"
 
 def load_hf(name: str, *, audio_column: str = "audio", text_column: str = "text", speaker_column: str | None = None,
             split: str | None = None, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0,
-            on_unknown: str = "error"):
-    """Load a Hugging Face dataset as a ``DatasetDict`` of echo_edu rows (``engine == "hf"``)."""
+            on_unknown: str = "error", splits: str | Sequence[str] = SPLITS):
+    """Load a Hugging Face dataset as a ``DatasetDict`` of echo_edu rows (``engine == "hf"``; only the
+    ``splits`` named)."""
     clips, skipped = normalise_clips(read_hf(name, audio_column=audio_column, text_column=text_column,
                                              speaker_column=speaker_column, split=split), on_unknown)
-    return clips_to_corpus(split_clips(clips, fractions, seed), "hf", skipped)
+    return clips_to_corpus(split_clips(clips, fractions, seed), "hf", skipped, splits)

@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 
 from ..errors import CorpusFormatError, CorpusNotFoundError, TranscriptError
 from .rows import Clip, clips_to_corpus, normalise_clips, split_clips
-from .splits import canonical_split
+from .splits import SPLITS, canonical_split
 
 __all__ = ["load_manifest", "load_speech_commands", "read_manifest", "record_clip"]
 
@@ -77,14 +77,15 @@ def read_manifest(file: str | Path, *, text_key: str = "text", speaker_key: str 
 
 def load_manifest(file: str | Path, *, source: str = "manifest", text_key: str = "text",
                   speaker_key: str = "speaker", fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0,
-                  on_unknown: str = "error"):
-    """Load a JSONL manifest as a ``DatasetDict`` (``engine == source``), split by speaker."""
+                  on_unknown: str = "error", splits: str | Sequence[str] = SPLITS):
+    """Load a JSONL manifest as a ``DatasetDict`` (``engine == source``), split by speaker; only the ``splits``
+    named are returned (and read)."""
     clips, skipped = normalise_clips(read_manifest(file, text_key=text_key, speaker_key=speaker_key), on_unknown)
-    return clips_to_corpus(split_clips(clips, fractions, seed), source, skipped)
+    return clips_to_corpus(split_clips(clips, fractions, seed), source, skipped, splits)
 
 
 def load_speech_commands(root: str | Path, *, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0,
-                         on_unknown: str = "error"):
+                         on_unknown: str = "error", splits: str | Sequence[str] = SPLITS):
     """Speech Commands clips listed by ``root/manifest.jsonl`` (``engine == "speech_commands"``).
 
     ``../shared/data/speech-commands-dev`` is such a folder: 2 626 one-second clips by 146 speakers; its
@@ -94,4 +95,5 @@ def load_speech_commands(root: str | Path, *, fractions: Sequence[float] = (0.8,
     file = root / "manifest.jsonl" if root.is_dir() else root
     if root.is_dir() and not file.is_file():
         raise CorpusFormatError(f"{str(root)!r} is not a Speech Commands folder: it has no manifest.jsonl")
-    return load_manifest(file, source="speech_commands", fractions=fractions, seed=seed, on_unknown=on_unknown)
+    return load_manifest(file, source="speech_commands", fractions=fractions, seed=seed, on_unknown=on_unknown,
+                         splits=splits)

@@ -51,23 +51,22 @@ def with_real_columns(dataset, source: str):
     return dataset.select_columns(list(REAL_COLUMNS))
 
 
-def mix(parts: Sequence[tuple[str, object, float]], *, balance: bool = True):
+def mix(parts: Sequence[tuple[str, object, float]], *, balance: bool = True, splits: Sequence[str] = SPLITS):
     """Concatenate ``(label, DatasetDict, weight)`` parts split by split; weight the training rows.
 
     Returns:
-        ``DatasetDict`` train / validation / test of :data:`REAL_COLUMNS` (``train`` adds
-        ``sample_weight``, float64), audio arrays formatted as numpy like ``build_corpus``'s.
+        ``DatasetDict`` of the ``splits`` (default train / validation / test) in :data:`REAL_COLUMNS`
+        (``train`` adds ``sample_weight``, float64), audio arrays formatted as numpy like ``build_corpus``'s.
 
     Raises:
-        ConfigError: no parts, a weight that is not positive, or a part without a ``train`` split.
+        ConfigError: no parts, a weight that is not positive, or, when ``train`` is mixed, a part without it.
     """
     from datasets import DatasetDict, concatenate_datasets
-
 
     if not parts:
         raise ConfigError("mix needs at least one source")
     out, skipped = {}, []
-    for split in SPLITS:
+    for split in splits:
         pieces = []
         for label, corpus, weight in parts:
             if not weight > 0:
@@ -81,6 +80,8 @@ def mix(parts: Sequence[tuple[str, object, float]], *, balance: bool = True):
                 n = max(len(piece), 1)
                 piece = piece.add_column("sample_weight", [float(weight) / (n if balance else 1)] * len(piece))
             pieces.append(piece)
+        if not pieces:
+            raise ConfigError(f"no source has a {split} split (sources: {[label for label, _, _ in parts]})")
         features = pieces[0].features
         out[split] = concatenate_datasets([p.cast(features) if p.features != features else p for p in pieces])
     for _, corpus, _ in parts:

@@ -14,7 +14,7 @@ split) and hands them to :func:`clips_to_corpus`, which
 3. stores the waveforms as Arrow float32 buffers, the same layout ``build_corpus`` writes.
 
 The result is a ``datasets.DatasetDict`` with the splits ``train``, ``validation``, ``test`` (a split
-may be empty) and the columns
+may be empty; ``splits=`` keeps only some, and reads no other clip's audio) and the columns
 
 ========== ====================================================================================
 audio      ``{"array": float32 (samples,), "sampling_rate": 16000}`` (numpy on access)
@@ -39,7 +39,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..errors import ConfigError, SkippedTranscriptsWarning, TranscriptError
-from .splits import SPLITS, speaker_splits
+from .splits import SPLITS, chosen_splits, speaker_splits
 from .transcripts import ON_UNKNOWN, normalize_transcript
 from ..audio import load_audio
 from .corpus import _formatted, _split_dataset as corpus_split   # the same Arrow layout as build_corpus
@@ -121,29 +121,33 @@ def _split_dataset(clips: Sequence[Clip], waves: Sequence[np.ndarray], source: s
     return dataset
 
 
-def clips_to_corpus(clips: Sequence[Clip], source: str, skipped: Sequence[tuple[str, str]] = ()):
+def clips_to_corpus(clips: Sequence[Clip], source: str, skipped: Sequence[tuple[str, str]] = (),
+                    splits: str | Sequence[str] = SPLITS):
     """Read the (normalised, split-assigned) clips into a ``DatasetDict`` of :data:`REAL_COLUMNS`.
 
     Args:
         clips: clips whose ``text`` is normalised and whose ``split`` is set.
         source: the corpus name written to ``engine`` and ``source``.
         skipped: what :func:`normalise_clips` left out; kept as ``corpus.skipped`` and warned about.
+        splits: the splits to return; only their clips' audio is read (every split's rows are the same
+            as in the full load).
 
     Raises:
+        ConfigError: a clip without a split, or ``splits`` naming none or an unknown one.
         AudioError / AudioFileNotFoundError: a file is missing, unreadable or holds no samples.
     """
     from datasets import DatasetDict
 
-
+    splits = chosen_splits(splits)
     unassigned = [c.path for c in clips if c.split not in SPLITS]
     if unassigned:
         raise ConfigError(f"{len(unassigned)} clip(s) of {source} have no split (first: {unassigned[0]!r})")
     key = hashlib.sha1("|".join([source] + [f"{c.id}:{c.split}:{c.text}" for c in clips]).encode()).hexdigest()[:12]
-    splits = {}
-    for split in SPLITS:
+    datasets = {}
+    for split in splits:
         part = [c for c in clips if c.split == split]
-        splits[split] = _split_dataset(part, [_read(c) for c in part], source, f"{source}-{key}-{split}")
-    corpus = _formatted(DatasetDict(splits))
+        datasets[split] = _split_dataset(part, [_read(c) for c in part], source, f"{source}-{key}-{split}")
+    corpus = _formatted(DatasetDict(datasets))
     corpus.skipped = list(skipped)
     if skipped:
         names = ", ".join(repr(f) for f, _ in skipped[:5]) + (" ..." if len(skipped) > 5 else "")

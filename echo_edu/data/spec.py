@@ -16,6 +16,8 @@ This is the syntax of ``echo-edu train --data`` and ``echo-edu evaluate --data``
   as ``0.8,0.1,0.1``, ``on_unknown=skip``, ``text_column``, ``dev_utterances`` ...; for ``synth``:
   ``n``, ``seed``, ``engines`` as ``espeak,piper``, ``cache_dir``). Numbers are parsed as numbers; an
   option the loader does not take is an error that lists the ones it does.
+* ``splits`` is not an option of a spec: :func:`load_speech` and :func:`load_source` take it, for every
+  source at once.
 * ``@WEIGHT`` — a positive number, default 1: the source's share of training draws relative to the
   others (see :mod:`echo_edu.data.mixture`). An ``@`` followed by anything but a number stays part
   of the target.
@@ -36,16 +38,22 @@ from .fsdd import load_fsdd
 from .hf import load_hf
 from .manifest import load_manifest, load_speech_commands
 from .mixture import mix
+from .splits import SPLITS, chosen_splits
 
 __all__ = ["DataSpec", "parse_data_spec", "load_source", "load_speech", "KINDS", "LOADERS"]
 
 
 def _synth(task: str, *, n: int = 5000, seed: int = 0, engines: Sequence[str] = ("espeak", "piper"),
-           cache_dir: str | None = None, workers: int = 2, progress: bool = False):
-    """``build_corpus(task, n, seed, engines, cache_dir)`` (the synthetic corpus) for ``synth:TASK``."""
+           cache_dir: str | None = None, workers: int = 2, progress: bool = False,
+           splits: str | Sequence[str] = SPLITS):
+    """``build_corpus(task, n, seed, engines, cache_dir)`` (the synthetic corpus) for ``synth:TASK``, the
+    ``splits`` named (it builds, or finds in its cache, all three)."""
+    from datasets import DatasetDict
 
-    return build_corpus(task, n, seed=seed, engines=tuple(engines), cache_dir=cache_dir, workers=workers,
-                        progress=progress)
+    corpus = build_corpus(task, n, seed=seed, engines=tuple(engines), cache_dir=cache_dir, workers=workers,
+                          progress=progress)
+    splits = chosen_splits(splits)
+    return corpus if splits == SPLITS else DatasetDict({split: corpus[split] for split in splits})
 
 
 def _loaders() -> dict[str, Callable]:
@@ -160,7 +168,7 @@ def parse_data_spec(spec: str | DataSpec) -> DataSpec:
             raise ConfigError(f"data source {spec!r}: option {item!r} must read NAME=VALUE")
         options[key.strip()] = _value(key.strip(), text.strip())
     accepted = [name for name, p in inspect.signature(LOADERS[kind]).parameters.items()
-                if p.kind is inspect.Parameter.KEYWORD_ONLY]
+                if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "splits"]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise ConfigError(f"data source {spec!r}: {kind} takes no option {unknown[0]!r} "
@@ -168,28 +176,40 @@ def parse_data_spec(spec: str | DataSpec) -> DataSpec:
     return DataSpec(kind, target.strip(), options, weight)
 
 
-def load_source(spec: str | DataSpec):
-    """Load one source as a ``DatasetDict`` of its own columns (the real columns, or ``build_corpus``'s)."""
+def load_source(spec: str | DataSpec, splits: str | Sequence[str] = SPLITS):
+    """Load one source as a ``DatasetDict`` of its own columns (the real columns, or ``build_corpus``'s),
+    holding the ``splits`` named (a real corpus reads only their audio)."""
     spec = parse_data_spec(spec)
-    return LOADERS[spec.kind](spec.target, **spec.options)
+    return LOADERS[spec.kind](spec.target, splits=chosen_splits(splits), **spec.options)
 
 
-def load_speech(specs: str | DataSpec | Sequence[str | DataSpec], *, balance: bool = True):
+def load_speech(specs: str | DataSpec | Sequence[str | DataSpec], *, balance: bool = True,
+                splits: str | Sequence[str] = SPLITS):
     """Load one or more sources and mix them into one ``DatasetDict`` (the single entry point).
 
     Args:
         specs: one spec or a list (``--data`` given several times).
         balance: ``True`` (default): each source's share of training draws is its weight, whatever its
             size; ``False``: proportional to weight × clips. See :func:`echo_edu.data.mixture.mix`.
+        splits: the splits to load, e.g. ``"test"`` to score a model: a real corpus then reads only those
+            clips' audio (AN4's 130 test clips instead of its 1 078), and the rows are the same as in the
+            full load's split.
 
     Returns:
-        ``DatasetDict`` with ``train`` / ``validation`` / ``test``: every source's split concatenated, the
-        columns of :data:`echo_edu.data.rows.REAL_COLUMNS`, and in ``train`` a ``sample_weight`` column
-        for :class:`echo_edu.data.mixture.WeightedStepSampler`.
+        ``DatasetDict`` with ``train`` / ``validation`` / ``test`` (or the ``splits`` named): every source's
+        split concatenated, the columns of :data:`echo_edu.data.rows.REAL_COLUMNS`, and in ``train`` a
+        ``sample_weight`` column for :class:`echo_edu.data.mixture.WeightedStepSampler`.
+
+    Raises:
+        ConfigError: no spec, a malformed one, or ``splits`` naming none or an unknown split.
+
+    Examples:
+        >>> test = load_speech("an4:../shared/data/an4", splits="test")["test"]  # doctest: +SKIP
     """
 
     specs = [specs] if isinstance(specs, (str, DataSpec)) else list(specs)
     if not specs:
         raise ConfigError("load_speech needs at least one data source")
     parsed = [parse_data_spec(s) for s in specs]
-    return mix([(s.label, load_source(s), s.weight) for s in parsed], balance=balance)
+    splits = chosen_splits(splits)
+    return mix([(s.label, load_source(s, splits), s.weight) for s in parsed], balance=balance, splits=splits)

@@ -19,11 +19,24 @@ from typing import Callable, Mapping, Sequence
 from ..errors import ConfigError
 from ..errors import CorpusFormatError
 
-__all__ = ["speaker_splits", "hold_out_speakers", "canonical_split", "SPLITS"]
+__all__ = ["speaker_splits", "hold_out_speakers", "canonical_split", "chosen_splits", "SPLITS"]
 
 SPLITS = ("train", "validation", "test")
 _ALIASES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
             "val": "validation", "dev": "validation", "test": "test", "eval": "test"}
+
+
+def chosen_splits(splits: str | Sequence[str]) -> tuple[str, ...]:
+    """``splits`` (one name or several) as a tuple in :data:`SPLITS` order, for the loaders' ``splits=``.
+
+    Raises:
+        ConfigError: no split, or a name that is not one of :data:`SPLITS`.
+    """
+    names = (splits,) if isinstance(splits, str) else tuple(splits)
+    unknown = [s for s in names if s not in SPLITS]
+    if unknown or not names:
+        raise ConfigError(f"splits must name one or more of {', '.join(SPLITS)}; got {list(names)!r}")
+    return tuple(s for s in SPLITS if s in names)
 
 
 def canonical_split(name: str, where: str) -> str:
