@@ -323,3 +323,32 @@ def test_front_end_probe(lab_tab):
 @pytest.mark.parametrize("name", EARLY or [pytest.param("none", marks=pytest.mark.skip("no notebooks yet"))])
 def test_notebook_in_browser(lab_tab, name):
     _check_notebook(lab_tab, name)
+
+
+def test_a_failed_notebook_closes_the_tab_and_the_next_loads_jupyterlab_afresh(monkeypatch):
+    """LabTab's isolation, with stand-ins for Chromium: a passed notebook keeps the tab (the next one reuses
+    the loaded app), a failed one closes it (the next one gets a new tab and a fresh JupyterLab)."""
+    opened, pages = [], []
+
+    class Page:
+        closed = False
+
+        def evaluate(self, js, *args):
+            return True
+
+        def close(self):
+            self.closed = True
+
+    class Browser:
+        def new_page(self):
+            pages.append(Page())
+            return pages[-1]
+
+    monkeypatch.setitem(globals(), "open_notebook", lambda page, lab, name, reuse: opened.append((page, name, reuse)))
+    tab = LabTab(Browser(), lab=None)
+    for name, passed in (("a", True), ("b", False), ("c", True), ("d", True)):
+        tab.open(name)
+        tab.done(passed)
+    assert [(pages.index(p), n, r) for p, n, r in opened] == [(0, "a", False), (0, "b", True), (1, "c", False),
+                                                                (1, "d", True)]
+    assert pages[0].closed and not pages[1].closed
