@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import notebook_rerun
+import xdist_order
 
 # A fresh echo_edu cache per test session, one folder per xdist worker: lessons start from a cold cache,
 # as on a new machine, and a lesson's rerun (notebook_rerun) sees only what runs in its own worker left.
@@ -36,6 +37,7 @@ torch.set_num_threads(1)
 def pytest_configure(config):
     # a plugin, not hooks of this conftest: per-item hooks here would only see items under tests/
     config.pluginmanager.register(notebook_rerun, "echo-edu-notebook-rerun")
+    config.pluginmanager.register(xdist_order, "echo-edu-xdist-order")
 
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

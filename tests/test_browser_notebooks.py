@@ -124,10 +124,13 @@ def prepare_root(base: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, chromium_path):
-    """A JupyterLab server over a temporary copy of notebooks/ (plus the probe); always shut down."""
+    """A JupyterLab server over a temporary copy of notebooks/ (plus the probe); always shut down.
+
+    Its kernels get an echo_edu cache of their own: lessons start cold here as in nbval, and what they
+    leave is not seen by the nbval runs and reruns that this worker does later."""
     base = tmp_path_factory.mktemp("lab")
     root = prepare_root(base)
-    server = start_lab(root, base / "state")
+    server = start_lab(root, base / "state", env={"ECHO_EDU_CACHE": str(base / "cache")})
     try:
         yield server
     finally:

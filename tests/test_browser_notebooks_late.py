@@ -13,6 +13,9 @@ from test_browser_notebooks import (LATE, _check_notebook, browser, chromium_pat
                                     microphone)
 
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
 @pytest.mark.parametrize("name", LATE)
 def test_notebook_in_browser(lab_tab, name):  # noqa: F811
     _check_notebook(lab_tab, name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -71,3 +72,25 @@ def test_vendored_copies_on_sys_path_are_not_installed_packages(tmp_path, monkey
     (vendor / "METADATA").write_text("Metadata-Version: 2.1\nName: wheel\nVersion: 0.0.1\n")
     monkeypatch.syspath_prepend(str(tmp_path / "_vendor"))
     assert check_env.installed_versions().get("wheel") != "0.0.1"
+
+
+
+@pytest.mark.skipif(Path(sys.prefix).resolve() != (ROOT / ".venv").resolve() or not (ROOT / ".venv" / ".installed").exists(),
+                    reason="checks the bytecode that `make setup` compiles into .venv; not running in it")
+def test_make_setup_compiled_what_the_package_imports(tmp_path):
+    """`make setup` leaves code that no process imports out of the bytecode (the Makefile's NOT_COMPILED). Where
+    PYTHONDONTWRITEBYTECODE is set, a module left out but imported after all would compile again in every process.
+    Checked on all that this test process has imported (echo_edu, and transformers' tokenizer and Whisper front end
+    among it)."""
+    from transformers import PreTrainedTokenizerFast, WhisperFeatureExtractor  # noqa: F401
+
+    from echo_edu.tokenizer import build_tokenizer
+
+    build_tokenizer().save_pretrained(tmp_path)
+    PreTrainedTokenizerFast.from_pretrained(tmp_path)
+    site = str(Path(sys.prefix) / "lib")
+    sources = [getattr(m, "__file__", None) or "" for m in list(sys.modules.values())]
+    missing = sorted(p for p in sources if p.startswith(site) and p.endswith(".py")
+                     and not os.path.exists(importlib.util.cache_from_source(p)))
+    assert len(sources) > 500 and not missing, "imported without bytecode (widen NOT_COMPILED's exceptions):\n" + \
+        "\n".join(missing)
