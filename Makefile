@@ -15,12 +15,13 @@ setup: $(VENV)/.installed
 # Installs exactly the lock (every package, transitive ones too, by version and hash) into a new venv,
 # then echo_edu itself without dependencies. pip installs only the locked uv (its entry cut out of the
 # lock, hashes included); uv installs the rest (1 min 2 s from a cold cache where pip took 2 min 31 s).
-# Then the bytecode is compiled, as pip would: where PYTHONDONTWRITEBYTECODE is set, as here, nothing
-# else writes it and every process would compile torch again. Left out are code no process imports:
-# the packages' own test suites and transformers' model zoo but for the tokenizer's `auto` and what the
-# benchmarks' Whisper imports (12 000 of 17 500 files compiled, 30 % less time than compiling all).
-# The stamp depends on the lock: a new lock rebuilds .venv from scratch, so nothing the old lock
-# installed stays behind.
+# Then the bytecode is compiled, as pip would (echo_edu's editable finder included): where
+# PYTHONDONTWRITEBYTECODE is set, as here, nothing else writes it and every process would compile
+# torch again. Left out is code no process imports: the packages' own test suites and transformers'
+# model zoo but for the tokenizer's `auto` and what the benchmarks' Whisper imports (12 000 of 17 500
+# files; 30 % less time than compiling all). tests/test_check_env.py checks that nothing imported
+# lacks its bytecode. The stamp depends on the lock: a new lock rebuilds .venv from scratch, so
+# nothing the old lock installed stays behind.
 NOT_COMPILED := /tests/|/transformers/models/(?!auto/|whisper/|encoder_decoder/)[^/]+/
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	rm -rf $(VENV)
@@ -28,9 +29,9 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	sed -n '/^uv==/,/[^\\]$$/p' $(LOCK) > $(VENV)/uv-lock.txt
 	$(BIN)/python -m pip install --progress-bar off --require-hashes --no-deps -r $(VENV)/uv-lock.txt
 	$(BIN)/uv pip install --python $(BIN)/python --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps --no-build-isolation -e .
 	$(BIN)/python -m compileall -q -j 0 -x '$(NOT_COMPILED)' \
 		"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
-	$(BIN)/uv pip install --python $(BIN)/python --no-deps --no-build-isolation -e .
 	$(BIN)/python tools/check_env.py
 	touch $@
 
