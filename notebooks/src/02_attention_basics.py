@@ -116,6 +116,35 @@ assert (w_e[0, 2] == 0).all() and (out_e[0, 2] == 0).all() and not out_e.isnan()
 assert torch.allclose(out_e, fused_e, atol=1e-6)
 
 # %% [markdown]
+# **Try it.** The widget draws one mask and the weights it gives to 8 random queries and keys. Pick a
+# mask, then move the band width or the number of real keys: blocked keys get exactly 0 and every row
+# still sums to 1, so each row's entropy is at most ln(number of allowed keys), the value the title
+# sets beside it. Then widen the head to `d = 512` and switch the scale off: the rows collapse onto
+# one key, the saturation of section 1.
+
+# %%
+from echo_edu.viz.masked_weights import SCALES, masked_weights, masked_weights_widget
+
+masked_weights_widget(kind="causal band")
+
+# %% [markdown]
+# The numbers behind that last step, with no mask:
+
+# %%
+peak = {}
+for scale in SCALES:
+    r = masked_weights("none", scale=scale, d=512)
+    peak[scale] = r["weights"].amax(-1).mean().item()
+    print(f"d = 512, scale {scale:12s}: largest weight per row {peak[scale]:.2f} on average, "
+          f"entropy {r['entropy'].mean():.2f} of at most {r['max_entropy'].mean():.2f} nats")
+assert peak["1 (unscaled)"] > 0.95 > 0.6 > peak["1/√d"]
+
+# %% [markdown]
+# With `1/√d` the largest weight of a row averages 0.41 here (entropy 1.62 of at most ln 8 = 2.08
+# nats); without it 0.97 (entropy 0.09): nearly one-hot. A saturated softmax passes almost no gradient
+# back to the scores, which exercise 1 measures.
+
+# %% [markdown]
 # ## 3. Many heads
 #
 # One head computes one weighted average. Multi-head attention splits the width `D` into `H` heads of
