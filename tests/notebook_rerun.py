@@ -32,6 +32,9 @@ IGNORED = {".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "test
            "node_modules"}
 # sources edited by people (or other sessions) while the tests run say nothing about leftovers either
 SOURCES = {ROOT / name for name in ("echo_edu", "tests", "docs", "tools", "benchmarks", ".ci")}
+# and a log of the test command itself (`make test > make_test.log`) grows the whole run: at the top of the
+# repo, where no lesson writes (lessons run in notebooks/), *.log files are not leftovers
+TOP_LOG_SUFFIX = ".log"
 
 
 def snapshot(*folders: Path) -> dict[str, tuple[int, int]]:
@@ -44,6 +47,8 @@ def snapshot(*folders: Path) -> dict[str, tuple[int, int]]:
             dirnames[:] = [d for d in dirnames if d not in IGNORED and Path(dirpath, d) not in SOURCES]
             for name in filenames:
                 path = Path(dirpath) / name
+                if path.parent == ROOT and name.endswith(TOP_LOG_SUFFIX):
+                    continue
                 try:
                     st = path.stat()
                 except OSError:

@@ -12,7 +12,7 @@ import time
 import nbformat
 import pytest
 
-from notebook_rerun import add_rerun_items, changes, execute, snapshot
+from notebook_rerun import ROOT, add_rerun_items, changes, execute, snapshot
 
 
 def test_snapshot_sees_new_and_changed_files(tmp_path):
@@ -22,6 +22,21 @@ def test_snapshot_sees_new_and_changed_files(tmp_path):
     (tmp_path / "b.txt").write_text("2")
     (tmp_path / "a.txt").write_text("11")
     assert changes(before, snapshot(tmp_path)) == [str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]
+
+
+def test_a_log_growing_at_the_top_of_the_repo_is_no_leftover(tmp_path):
+    """`make test > make_test.log` inside the checkout must not make every lesson rerun; a log anywhere else
+    (a lesson's training log, say) still counts."""
+    (tmp_path / "train.log").write_text("a lesson's log")
+    assert str(tmp_path / "train.log") in snapshot(tmp_path)
+    log = ROOT / f"rerun-test-{os.getpid()}.log"
+    before = snapshot(ROOT)
+    try:
+        log.write_text("a test command's log, growing\n")
+        assert str(log) not in changes(before, snapshot(ROOT))
+        assert str(log) not in snapshot(ROOT)
+    finally:
+        log.unlink(missing_ok=True)
 
 
 def test_every_collected_lesson_gets_one_rerun_after_its_last_cell(request):
