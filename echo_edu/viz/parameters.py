@@ -67,21 +67,31 @@ def _title(dims: Dimensions, rows: list[dict]) -> str:
             f"{dims.self_attention_type}, {dims.audio_layerB} + {dims.text_layerB} blocks")
 
 
+def _bars(*fields) -> tuple[str, list[str], dict[str, list[int]]]:
+    """What both drawings show: the title, the parts (rows, in model order) and, per piece present, its count
+    in each part (0 where the part has none)."""
+    dims = parameters_dims(*fields)
+    rows = parameter_table(dims)
+    parts = list(dict.fromkeys(r["part"] for r in rows))
+    series = {}
+    for piece in _COLOURS:
+        mine = {r["part"]: r["parameters"] for r in rows if r["piece"] == piece}
+        if mine:
+            series[piece] = [mine.get(p, 0) for p in parts]
+    return _title(dims, rows), parts, series
+
+
 def parameters_figure(self_attention_type: str = "integrated", audio_layerB: int = 1, text_layerB: int = 1,
                       width: int = 64, ctc: bool = True):
     """Plotly stacked bars: one row per part of the model, split into its pieces; hover reads the count."""
     import plotly.graph_objects as go
 
-    dims = parameters_dims(self_attention_type, audio_layerB, text_layerB, width, ctc)
-    rows = parameter_table(dims)
-    parts = list(dict.fromkeys(r["part"] for r in rows))
+    title, parts, series = _bars(self_attention_type, audio_layerB, text_layerB, width, ctc)
     fig = go.Figure()
-    for piece, colour in _COLOURS.items():
-        mine = {r["part"]: r["parameters"] for r in rows if r["piece"] == piece}
-        if mine:
-            fig.add_trace(go.Bar(y=parts, x=[mine.get(p, 0) for p in parts], name=piece, orientation="h",
-                                 marker_color=colour, hovertemplate="%{y}<br>" + piece + ": %{x:,}<extra></extra>"))
-    fig.update_layout(barmode="stack", title=_title(dims, rows), height=140 + 26 * len(parts), width=900,
+    for piece, values in series.items():
+        fig.add_trace(go.Bar(y=parts, x=values, name=piece, orientation="h", marker_color=_COLOURS[piece],
+                             hovertemplate="%{y}<br>" + piece + ": %{x:,}<extra></extra>"))
+    fig.update_layout(barmode="stack", title=title, height=140 + 26 * len(parts), width=900,
                       xaxis_title="parameters", yaxis_autorange="reversed", margin=dict(l=220, r=20, t=50, b=40))
     return fig
 
@@ -91,20 +101,15 @@ def parameters_static(self_attention_type: str = "integrated", audio_layerB: int
     """Matplotlib twin of :func:`parameters_figure`."""
     import matplotlib.pyplot as plt
 
-    dims = parameters_dims(self_attention_type, audio_layerB, text_layerB, width, ctc)
-    rows = parameter_table(dims)
-    parts = list(dict.fromkeys(r["part"] for r in rows))
+    title, parts, series = _bars(self_attention_type, audio_layerB, text_layerB, width, ctc)
     fig, ax = plt.subplots(figsize=(9, 1 + 0.3 * len(parts)))
     left = [0] * len(parts)
-    for piece, colour in _COLOURS.items():
-        mine = {r["part"]: r["parameters"] for r in rows if r["piece"] == piece}
-        if mine:
-            values = [mine.get(p, 0) for p in parts]
-            ax.barh(parts, values, left=left, color=colour, label=piece)
-            left = [a + b for a, b in zip(left, values)]
+    for piece, values in series.items():
+        ax.barh(parts, values, left=left, color=_COLOURS[piece], label=piece)
+        left = [a + b for a, b in zip(left, values)]
     ax.invert_yaxis()
     ax.set_xlabel("parameters")
-    ax.set_title(_title(dims, rows), fontsize=9)
+    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
