@@ -7,27 +7,71 @@ test score), then transcribes, with :data:`DECODING` (joint CTC/attention, as th
 never heard: the FSDD speaker and the Speech Commands speakers of those corpora's test splits
 (speaker-disjoint, seeded). AN4 dev is decoded with every method of :data:`METHODS`, to show which
 one dev prefers (the test split is not rescored). Everything lands in ``held_out.json`` and ``MODEL_CARD.md`` beside the weights.
+
+The card is generated: its numbers come from the folder's JSON files (``training_log.json``, ``held_out.json``,
+and ``experiments.json`` from ``tools/an4_experiment.py`` when present). What people write about those numbers
+goes in the card between ``<!-- note: NAME -->`` and ``<!-- /note -->`` (:data:`NOTES` are the places); a rerun
+keeps those blocks word for word and regenerates everything else.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))  # an4_experiment, whose tables the card shows
 
 from echo_edu import Echo                                     # noqa: E402
 from echo_edu.decode import JOINT_DECODING                    # noqa: E402
 from echo_edu.data import load_an4, load_speech               # noqa: E402
+from echo_edu.errors import CheckpointError                  # noqa: E402
 from echo_edu.evaluate import evaluate_model                  # noqa: E402
 from echo_edu.metrics import SclitePoint, format_sclite       # noqa: E402
 
 SOURCES = {"AN4 (CMU census database)": "CMU licence, free for any use with attribution",
            "Speech Commands v0.02 (P. Warden, Google)": "CC BY 4.0",
            "Free Spoken Digit Dataset": "CC BY-SA 4.0"}
+
+
+#: Where the card's hand-written notes go: after the synthetic-data intro and table, the attention intro and
+#: table, a section of recipe variants tried and not adopted, and the recipe's reproduction.
+NOTES = ("synthetic-intro", "synthetic", "attention-intro", "attention", "tried", "reproduced")
+NOTE = re.compile(r"<!-- note: (?P<name>[\w-]+) -->\n(?P<text>.*?)\n<!-- /note -->", re.S)
+
+
+def card_notes(card: str) -> dict[str, str]:
+    """``{name: text}`` of an existing card's hand-written blocks; an unknown name is a typo that would be lost."""
+    notes = {m["name"]: m["text"] for m in NOTE.finditer(card)}
+    unknown = sorted(set(notes) - set(NOTES))
+    if unknown:
+        raise CheckpointError(f"MODEL_CARD.md: notes {unknown} have no place in the card (a rerun would drop "
+                              f"them); the places are {list(NOTES)}")
+    return notes
+
+
+def _note(notes: dict[str, str], name: str) -> list[str]:
+    return [f"<!-- note: {name} -->", notes[name], "<!-- /note -->", ""] if name in notes else []
+
+
+def _experiments(experiments: dict, notes: dict[str, str]) -> list[str]:
+    """The real / synthetic / both table and the attention-type table of ``experiments.json``, with their notes."""
+    from an4_experiment import markdown  # here, not at the top: an4_experiment imports this module
+
+    steps = experiments["steps"]
+    seeds = [len(row["dev"]["seeds"]) for row in experiments["table"].values()]
+    span = f"{min(seeds)}–{max(seeds)}" if min(seeds) != max(seeds) else f"{min(seeds)}"
+    lines = [f"## Does synthetic speech help? (real / synthetic / both, {span} seeds)", ""]
+    lines += _note(notes, "synthetic-intro") + [markdown(experiments["table"], steps), ""] + _note(notes, "synthetic")
+    if experiments.get("attention"):
+        lines += _note(notes, "attention-intro")
+        lines += [markdown(experiments["attention"], steps, "encoder attention (data: both)"), ""]
+        lines += _note(notes, "attention")
+    return lines
 
 
 def _row(name: str, report: dict) -> str:
@@ -82,8 +126,10 @@ def targets_line(test: dict | None, extra: dict) -> str:
     return "; ".join(parts) + "."
 
 
-def model_card(log: dict, extra: dict, size_mb: float) -> str:
-    recipe, test = log["recipe"], log.get("test")
+def model_card(log: dict, extra: dict, size_mb: float, experiments: dict | None = None,
+               notes: dict[str, str] | None = None) -> str:
+    """The card's markdown from the folder's JSON data; ``notes`` (:func:`card_notes`) are kept in their places."""
+    recipe, test, notes = log["recipe"], log.get("test"), notes or {}
     lines = ["# echo-an4: an Echo that hears real people", "",
              "An Echo encoder-decoder (joint CTC/attention) trained from scratch on recordings of real people",
              "(AN4 train minus its dev speakers, Speech Commands and FSDD training speakers) and AN4-style synthetic",
@@ -113,16 +159,34 @@ def model_card(log: dict, extra: dict, size_mb: float) -> str:
                   f"{100 * earlier['overall']['cer']:.1f} % CER): {earlier['note']}.", ""]
     if test:
         lines += ["### AN4 test, sclite style (per speaker)", "", _sclite(test, "word"), "", _sclite(test, "char"), ""]
+    if experiments:
+        lines += _experiments(experiments, notes)
+    lines += _note(notes, "tried")
     lines += ["## Recipe", "", f"`python tools/train_an4.py --data-root ../shared/data` "
               f"({log['steps']} steps, {log['train_seconds'] / 60:.0f} min of training on {log['machine']}, "
-              f"{log['threads']} threads, shared with other work), then `python tools/an4_report.py`.", "",
-              "```json", json.dumps({k: recipe[k] for k in ("dims", "train", "augment")}, indent=1), "```", "",
+              f"{log['threads']} threads, shared with other work), then `python tools/an4_report.py`.", ""]
+    lines += _note(notes, "reproduced") + ["```json", json.dumps({k: recipe[k] for k in ("dims", "train", "augment")}, indent=1), "```", "",
               "Data mixture (spec `@weight` = share of training draws): " + ", ".join(f"`{s}`" for s in recipe["data"]),
               "", f"Weights: {size_mb:.1f} MB (safetensors).", "",
               "## Training data and licences", ""]
     lines += [f"- {name}: {licence}" for name, licence in SOURCES.items()]
     lines += ["- Synthetic speech: made locally by espeak-ng, flite, festival (Debian) and piper (joe voice).", ""]
-    return "\n".join(lines)
+    card = "\n".join(lines)
+    unplaced = sorted(set(notes) - set(card_notes(card)))
+    if unplaced:
+        raise CheckpointError(f"MODEL_CARD.md: notes {unplaced} belong with the experiment tables, and the folder "
+                              "has no experiments.json; a rerun would drop them")
+    return card
+
+
+def regenerated_card(folder: Path) -> str:
+    """The card of the ``save_pretrained`` folder from its JSON files, keeping the notes of its current card."""
+    card, experiments = folder / "MODEL_CARD.md", folder / "experiments.json"
+    return model_card(json.loads((folder / "training_log.json").read_text()),
+                      json.loads((folder / "held_out.json").read_text()),
+                      (folder / "model.safetensors").stat().st_size / 1e6,
+                      json.loads(experiments.read_text()) if experiments.exists() else None,
+                      card_notes(card.read_text()) if card.exists() else None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,13 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=ROOT / "assets" / "echo-an4")
     parser.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
     args = parser.parse_args(argv)
-    model = Echo.from_pretrained(args.model)
-    log = json.loads((args.model / "training_log.json").read_text())
-    extra = held_out(model, args.data_root)
+    extra = held_out(Echo.from_pretrained(args.model), args.data_root)
     (args.model / "held_out.json").write_text(json.dumps(extra, indent=1))
-    size = (args.model / "model.safetensors").stat().st_size / 1e6
-    (args.model / "MODEL_CARD.md").write_text(model_card(log, extra, size))
-    print((args.model / "MODEL_CARD.md").read_text())
+    card = regenerated_card(args.model)
+    (args.model / "MODEL_CARD.md").write_text(card)
+    print(card)
     return 0
 
 
