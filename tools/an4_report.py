@@ -165,7 +165,8 @@ def model_card(log: dict, extra: dict, size_mb: float, experiments: dict | None 
     lines += ["## Recipe", "", f"`python tools/train_an4.py --data-root ../shared/data` "
               f"({log['steps']} steps, {log['train_seconds'] / 60:.0f} min of training on {log['machine']}, "
               f"{log['threads']} threads, shared with other work), then `python tools/an4_report.py`.", ""]
-    lines += _note(notes, "reproduced") + ["```json", json.dumps({k: recipe[k] for k in ("dims", "train", "augment")}, indent=1), "```", "",
+    lines += _note(notes, "reproduced")
+    lines += ["```json", json.dumps({k: recipe[k] for k in ("dims", "train", "augment")}, indent=1), "```", "",
               "Data mixture (spec `@weight` = share of training draws): " + ", ".join(f"`{s}`" for s in recipe["data"]),
               "", f"Weights: {size_mb:.1f} MB (safetensors).", "",
               "## Training data and licences", ""]
@@ -174,8 +175,8 @@ def model_card(log: dict, extra: dict, size_mb: float, experiments: dict | None 
     card = "\n".join(lines)
     unplaced = sorted(set(notes) - set(card_notes(card)))
     if unplaced:
-        raise CheckpointError(f"MODEL_CARD.md: notes {unplaced} belong with the experiment tables, and the folder "
-                              "has no experiments.json; a rerun would drop them")
+        raise CheckpointError(f"MODEL_CARD.md: notes {unplaced} belong with the experiment tables, which this card "
+                              "does not have (no experiments.json, or no attention table in it); a rerun would drop them")
     return card
 
 
