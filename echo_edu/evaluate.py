@@ -23,9 +23,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .data.collate import SpeechCollator, select_rows
-from .decode import JOINT_CTC_WEIGHT, decode
+from .data.collate import SpeechCollator, example_audio, select_rows
+from .decode import JOINT_CTC_WEIGHT
 from .metrics import ErrorRates, SclitePoint, breakdown, error_rates, format_table, sclite_report
+from .speed_search import check_speeds, decode_at_speeds
 from .text import normalize_text
 
 __all__ = ["EvalReport", "transcribe_rows", "teacher_forced_texts", "evaluate_model", "evaluation_subset",
@@ -95,19 +96,22 @@ def evaluation_subset(n: int, limit: int | None) -> list[int]:
 
 @torch.no_grad()
 def transcribe_rows(model, rows: Sequence[dict], tokenizer=None, *, batch_size: int = 32, method: str = "greedy",
-                    beam_size: int = 4, ctc_weight: float = JOINT_CTC_WEIGHT, progress: bool = False) -> list[str]:
+                    beam_size: int = 4, ctc_weight: float = JOINT_CTC_WEIGHT, speeds: Sequence[float] = (1.0,),
+                    progress: bool = False) -> list[str]:
     """Transcribe corpus rows (``audio`` column) autoregressively; one string per row (``model.tokenizer``
-    unless ``tokenizer`` is given). ``method``, ``beam_size``, ``ctc_weight``: as in :func:`~echo_edu.decode.decode`."""
+    unless ``tokenizer`` is given). ``method``, ``beam_size``, ``ctc_weight``: as in :func:`~echo_edu.decode.decode`;
+    ``speeds``: playback speeds of :func:`~echo_edu.speed_search.decode_at_speeds` (default: as recorded)."""
     tokenizer = model.tokenizer if tokenizer is None else tokenizer
+    speeds = check_speeds(speeds)
     collate = SpeechCollator.for_model(model, tokenizer)
     starts = range(0, len(rows), batch_size)
     if progress:
         starts = tqdm(starts, desc="transcribe", unit="batch")
     texts: list[str] = []
     for s in starts:
-        mel, frames = collate.features_and_lengths(rows[s:s + batch_size])   # (b, mels, F), (b,)
-        result = decode(model, mel.to(model.device), method=method, beam_size=beam_size, ctc_weight=ctc_weight,
-                        tokenizer=tokenizer, lengths=frames)
+        waves = [example_audio(row) for row in rows[s:s + batch_size]]                # each (samples,)
+        result = decode_at_speeds(model, waves, collate.wave_features, speeds=speeds, method=method,
+                                  beam_size=beam_size, ctc_weight=ctc_weight, tokenizer=tokenizer)
         texts.extend(normalize_text(t) for t in result.texts)
     return texts
 
@@ -137,7 +141,7 @@ def teacher_forced_texts(model, rows: Sequence[dict], tokenizer=None, *, batch_s
 
 def evaluate_model(model, dataset, tokenizer=None, *, limit: int | None = None, batch_size: int = 32,
                    method: str = "greedy", beam_size: int = 4, ctc_weight: float = JOINT_CTC_WEIGHT,
-                   progress: bool = False) -> EvalReport:
+                   speeds: Sequence[float] = (1.0,), progress: bool = False) -> EvalReport:
     """Transcribe ``dataset`` (a corpus split or a list of rows) and score it.
 
     Args:
@@ -147,7 +151,7 @@ def evaluate_model(model, dataset, tokenizer=None, *, limit: int | None = None, 
     rows = select_rows(dataset, idx)
     t0 = time.perf_counter()
     hyps = transcribe_rows(model, rows, tokenizer, batch_size=batch_size, method=method, beam_size=beam_size,
-                           ctc_weight=ctc_weight, progress=progress)
+                           ctc_weight=ctc_weight, speeds=speeds, progress=progress)
     seconds = time.perf_counter() - t0
     refs = [str(r["text"]) for r in rows]
     engines = [str(r["engine"]) for r in rows] if rows and "engine" in rows[0] else []

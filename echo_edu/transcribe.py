@@ -18,13 +18,15 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
 
 from .audio import SAMPLE_RATE, frame_lengths, load_audio, process_audio
-from .decode import JOINT_CTC_WEIGHT, decode
+from .decode import JOINT_CTC_WEIGHT
 from .errors import ConfigError
+from .speed_search import decode_at_speeds, slowest
 
 __all__ = ["transcribe", "transcribe_detailed", "Transcription", "split_windows", "merge_texts"]
 
@@ -96,8 +98,8 @@ def _name(item) -> str | None:
 
 @torch.no_grad()
 def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy", beam_size: int = 4,
-                        ctc_weight: float = JOINT_CTC_WEIGHT, max_tokens: int | None = None,
-                        overlap: float | None = None, batch_size: int = 16,
+                        ctc_weight: float = JOINT_CTC_WEIGHT, speeds: Sequence[float] = (1.0,),
+                        max_tokens: int | None = None, overlap: float | None = None, batch_size: int = 16,
                         sr: int | None = None) -> list[Transcription]:
     """Like :func:`transcribe` but always a list of :class:`Transcription` (text, seconds, windows)."""
     dims = model.dims
@@ -105,7 +107,12 @@ def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy",
     items = [audio] if _is_single(audio) else list(audio)
     if isinstance(audio, (torch.Tensor, np.ndarray)) and audio.ndim == 2:
         items = [row for row in audio]
-    window = dims.n_audio_samples
+    window = int(dims.n_audio_samples * slowest(speeds))    # a window slowed to the slowest speed still fits
+
+    def features(waves):
+        mel = process_audio(list(waves), dims.audio_ctx, dims.mels, device=model.device,
+                            stride=dims.audio_stride)                                   # (b, mels, n_frames)
+        return mel, frame_lengths([w.shape[-1] for w in waves], max_frames=dims.n_frames)   # (b,) real frames
     hop = min(SAMPLE_RATE, window // 4) if overlap is None else int(round(overlap * SAMPLE_RATE))
     waves, spans = [], []
     for item in items:
@@ -117,11 +124,8 @@ def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy",
     texts, done = [], []
     for start in range(0, len(chunks), batch_size):
         batch = [c for _, c in chunks[start:start + batch_size]]
-        mel = process_audio(batch, dims.audio_ctx, dims.mels, device=model.device,
-                            stride=dims.audio_stride)                                   # (b, mels, n_frames)
-        frames = frame_lengths([c.shape[-1] for c in batch], max_frames=dims.n_frames)  # (b,) real frames
-        result = decode(model, mel.to(model.dtype), method=method, beam_size=beam_size, ctc_weight=ctc_weight,
-                        max_tokens=max_tokens, tokenizer=tokenizer, lengths=frames)
+        result = decode_at_speeds(model, batch, features, speeds=speeds, method=method, beam_size=beam_size,
+                                  ctc_weight=ctc_weight, max_tokens=max_tokens, tokenizer=tokenizer)
         texts += [" ".join(t.split()) for t in result.texts]
         done += result.finished
     out, k = [], 0
@@ -147,6 +151,9 @@ def transcribe(model, audio, **options):
             "sampling_rate"}`` dict — or a list of those, or a ``(B, samples)`` array.
         method: ``"greedy"`` (default), ``"beam"`` (with ``beam_size``), ``"joint"`` (beam search with the
             CTC head, weighted ``ctc_weight``) or ``"ctc"``: :func:`~echo_edu.decode.decode`.
+        speeds: playback speeds to decode each window at, keeping the best-scoring transcript
+            (:mod:`echo_edu.speed_search`; default ``(1.0,)``, as recorded). Windows of long audio are
+            cut shorter by the slowest speed so that, slowed, they still fit the encoder.
         overlap: seconds shared by neighbouring windows of long audio (default: 1 s, at most a
             quarter of a window; at most half a window when given).
         max_tokens: cap on new tokens per window (default ``text_ctx - 1``).

@@ -112,8 +112,8 @@ def test_train_command_trains_saves_scores_and_passes_augment_and_feature_norm(t
 
 
 def test_method_option_picks_the_decoder(clips, capsys, tmp_path):
-    """A model with a CTC head decodes jointly with 4 beams by default (--beam-size 1: greedy); one without
-    keeps greedy / beam by --beam-size; --method beam or joint alone means 4 beams, joint carries
+    """A model with a CTC head decodes jointly with 4 beams at speeds 0.9/1/1.1 by default (--beam-size 1: greedy,
+    as recorded); one without keeps greedy / beam by --beam-size; --method beam or joint alone means 4 beams, joint carries
     --ctc-weight; --method ctc on a model without a CTC head: one clear error line."""
     import argparse
 
@@ -123,14 +123,16 @@ def test_method_option_picks_the_decoder(clips, capsys, tmp_path):
     def args(**kw):
         return argparse.Namespace(**{"method": None, "beam_size": None, "ctc_weight": 0.3, **kw})
     plain, joint = Echo(Dimensions.tiny()), Echo(Dimensions.tiny(ctc_weight=0.3))
-    assert decoding(args(), plain) == {"method": "greedy", "beam_size": 1}
-    assert decoding(args(beam_size=3), plain) == {"method": "beam", "beam_size": 3}
-    assert decoding(args(method="beam"), plain) == {"method": "beam", "beam_size": 4}
-    assert decoding(args(), joint) == {"method": "joint", "beam_size": 4, "ctc_weight": 0.3}
-    assert decoding(args(beam_size=1), joint) == {"method": "greedy", "beam_size": 1}
-    assert decoding(args(beam_size=8, ctc_weight=0.5), joint) == {"method": "joint", "beam_size": 8, "ctc_weight": 0.5}
+    heard = {"speeds": (1.0,)}                                  # as recorded; the default of a CTC model searches
+    assert decoding(args(), plain) == {"method": "greedy", "beam_size": 1, **heard}
+    assert decoding(args(beam_size=3), plain) == {"method": "beam", "beam_size": 3, **heard}
+    assert decoding(args(method="beam"), plain) == {"method": "beam", "beam_size": 4, **heard}
+    assert decoding(args(), joint) == {"method": "joint", "beam_size": 4, "ctc_weight": 0.3, "speeds": (0.9, 1.0, 1.1)}
+    assert decoding(args(beam_size=1), joint) == {"method": "greedy", "beam_size": 1, **heard}
+    assert decoding(args(beam_size=8, ctc_weight=0.5), joint) == {"method": "joint", "beam_size": 8,
+                                                                  "ctc_weight": 0.5, **heard}
     assert decoding(args(method="ctc"), joint)["method"] == "ctc"
-    assert describe_decoding(decoding(args(), joint)) == "joint decoding (4 beams, CTC weight 0.3)"
+    assert describe_decoding(decoding(args(), joint)) == "joint decoding (4 beams, CTC weight 0.3) at speeds 0.9/1/1.1"
     assert describe_decoding(decoding(args(), plain)) == "greedy decoding"
     torch.manual_seed(0)
     Echo(Dimensions.tiny(ctc_weight=0.3)).save_pretrained(tmp_path / "joint")

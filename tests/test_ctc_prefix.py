@@ -141,12 +141,13 @@ def test_ctc_weight_sweep_scores_each_weight_and_weight_zero_is_beam_search():
 
 def test_users_meet_joint_decoding_by_default_on_a_model_with_a_ctc_head():
     """default_decoding: joint with 4 beams for a CTC model, greedy without; the microphone follows it."""
-    from echo_edu.decode import JOINT_CTC_WEIGHT, default_decoding
+    from echo_edu.decode import JOINT_CTC_WEIGHT, SPEED_SEARCH, default_decoding
     from echo_edu.viz.microphone import analyse_recording
 
     assert default_decoding(Echo(Dimensions.tiny())) == {"method": "greedy", "beam_size": 1}
     model = _model_with_sure_ctc(Echo(Dimensions.tiny()).tokenizer.encode("no", add_special_tokens=False))
-    assert default_decoding(model) == {"method": "joint", "beam_size": 4, "ctc_weight": JOINT_CTC_WEIGHT}
+    assert default_decoding(model) == {"method": "joint", "beam_size": 4, "ctc_weight": JOINT_CTC_WEIGHT,
+                                       "speeds": SPEED_SEARCH}
     g = torch.Generator().manual_seed(0)
     recording = analyse_recording(model, (0.2 * torch.randn(24000, generator=g)).numpy(), 48000)
     assert recording.text == "no" == recording.alignment.text   # the sure CTC head steers the untrained decoder

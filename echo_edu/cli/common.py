@@ -17,8 +17,9 @@ from typing import Sequence
 from ..bundled import bundled_model_dir, digits_model_dir
 from ..data import build_corpus, load_speech, parse_data_spec
 from ..data.splits import SPLITS
-from ..decode import JOINT_CTC_WEIGHT, METHODS, default_decoding
+from ..decode import JOINT_CTC_WEIGHT, METHODS, SPEED_SEARCH, default_decoding
 from ..model import Echo
+from ..speed_search import parse_speeds
 from ..utils import default_device
 
 __all__ = ["bundled_model_dir", "digits_model_dir", "add_decoding_arguments", "decoding", "describe_decoding",
@@ -42,6 +43,10 @@ def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ctc-weight", type=float, default=JOINT_CTC_WEIGHT,
                         help=f"with joint decoding: the CTC head's share of each hypothesis's score "
                              f"(default: {JOINT_CTC_WEIGHT}, chosen on AN4 dev)")
+    parser.add_argument("--speeds", type=parse_speeds, default=None, metavar="S1,S2,...",
+                        help="decode each clip at these playback speeds and keep the transcript the model scores "
+                             f"highest (default: {','.join(f'{v:g}' for v in SPEED_SEARCH)} with the default decoding "
+                             "of a model with a CTC head, else 1 = as recorded)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: best available)")
 
 
@@ -49,7 +54,9 @@ def decoding(args: argparse.Namespace, model: Echo) -> dict:
     """``decode`` keyword options for ``model``: ``--method`` when given (beam and joint: 4 beams unless
     ``--beam-size``); else joint CTC/attention for a model with a CTC head (``--beam-size 1``: greedy),
     beam search for ``--beam-size`` > 1, greedy otherwise (no option: :func:`echo_edu.decode.default_decoding`).
-    ``ctc_weight`` (``--ctc-weight``) goes with ``joint``."""
+    ``ctc_weight`` (``--ctc-weight``) goes with ``joint``. ``speeds`` (``--speeds``) is always set: the
+    default decoding's (speed search for a model with a CTC head) unless ``--method``/``--beam-size``
+    choose another decoding, which then hears clips as recorded unless ``--speeds`` is given."""
     beams = args.beam_size
     if args.method is None and beams is None:
         options = default_decoding(model)
@@ -60,6 +67,8 @@ def decoding(args: argparse.Namespace, model: Echo) -> dict:
         options = {"method": method, "beam_size": beam_size}
     if options["method"] == "joint":
         options["ctc_weight"] = args.ctc_weight
+    speeds = getattr(args, "speeds", None)
+    options["speeds"] = tuple(speeds if speeds is not None else options.get("speeds", (1.0,)))
     return options
 
 
@@ -67,8 +76,13 @@ def describe_decoding(options: dict) -> str:
     """``decoding()``'s options in words: ``joint decoding (4 beams, CTC weight 0.3)``, ``greedy decoding``."""
     method = options["method"]
     if method == "joint":
-        return f"joint decoding ({options['beam_size']} beams, CTC weight {options['ctc_weight']:g})"
-    return f"beam search ({options['beam_size']} beams)" if method == "beam" else f"{method} decoding"
+        words = f"joint decoding ({options['beam_size']} beams, CTC weight {options['ctc_weight']:g})"
+    else:
+        words = f"beam search ({options['beam_size']} beams)" if method == "beam" else f"{method} decoding"
+    speeds = tuple(options.get("speeds", (1.0,)))
+    if speeds != (1.0,):
+        words += " at speeds " + "/".join(f"{v:g}" for v in speeds)
+    return words
 
 
 def load_model(args: argparse.Namespace) -> tuple[Echo, Path]:

@@ -166,13 +166,19 @@ class SpeechCollator:
         waves = [example_audio(ex) for ex in examples]
         if augment:
             waves = [self.augmenter.augment_waveform(w, SAMPLE_RATE, generator) for w in waves]
+        mel, frames = self.wave_features(waves)
+        if augment:
+            mel = self.augmenter.augment_features(mel, generator, frames)
+        return mel, frames  # (B, mels, stride*ctx), (B,)
+
+    def wave_features(self, waves: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-mel ``(B, mels, stride*positions)`` and real frames ``(B,)`` of 16 kHz ``(samples,)`` waves
+        (no augmentation): the second half of :meth:`features_and_lengths`."""
         frames = frame_lengths([w.shape[-1] for w in waves], max_frames=self.stride * self.audio_ctx)   # (B,)
         ctx = self.positions(frames)
         mel = torch.stack([process_audio(w, ctx, self.mels, stride=self.stride).reshape(self.mels, -1)
                            for w in waves])
-        if augment:
-            mel = self.augmenter.augment_features(mel, generator, frames)
-        return mel, frames  # (B, mels, stride*ctx), (B,)
+        return mel, frames
 
     def positions(self, frames: torch.Tensor) -> int:
         """Encoder positions a batch with real ``frames`` ``(B,)`` is padded to (see ``pad_to``)."""

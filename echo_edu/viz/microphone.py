@@ -30,6 +30,7 @@ from ..errors import AudioError, EchoError
 from .widgets import figure_to_png
 from .. import SAMPLE_RATE, Echo, load_audio
 from ..decode import default_decoding
+from ..speed_search import slowest
 from ..transcribe import transcribe_detailed
 from .audio import draw_waveform_logmel, waveform_logmel_figure
 from .transcription import alignment_figure, cross_attention_alignment, draw_alignment
@@ -131,7 +132,7 @@ def analyse_recording(model, samples, sample_rate) -> Recording:
                              "another input selected?")
     options = default_decoding(model)                                    # joint CTC/attention for echo-an4
     result = transcribe_detailed(model, wave, **options)[0]
-    window = model.dims.n_audio_samples                                  # samples in one encoder window
+    window = int(model.dims.n_audio_samples * slowest(options.get("speeds", (1.0,))))   # fits when slowed
     alignment = cross_attention_alignment(model, wave[:window], **options)
     return Recording(wave, rate, wave.numel() / SAMPLE_RATE, result.text, len(result.windows), alignment)
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 
 from ..audio import SAMPLE_RATE, load_audio, process_audio
+from ..augmentation.waveform import change_speed
 from ..decode import JOINT_CTC_WEIGHT, decode, default_decoding
 from ..errors import EchoError, ShapeError
 from ..metrics import error_rates
+from ..speed_search import decode_at_speeds
 from ..transcribe import transcribe_detailed
 from .widgets import interactive_figure
 
@@ -50,13 +53,22 @@ class Alignment:
 
 @torch.no_grad()
 def cross_attention_alignment(model, audio, *, method: str = "greedy", beam_size: int = 4,
-                              ctc_weight: float = JOINT_CTC_WEIGHT) -> Alignment:
-    """Transcribe ``audio`` (one clip, ≤ one window) and collect the decoder's cross-attention maps."""
+                              ctc_weight: float = JOINT_CTC_WEIGHT, speeds: Sequence[float] = (1.0,)) -> Alignment:
+    """Transcribe ``audio`` (one clip, ≤ one window) and collect the decoder's cross-attention maps.
+
+    With several ``speeds`` (:mod:`echo_edu.speed_search`) the maps are those of the speed whose
+    transcript was kept, drawn over the clip played at that speed."""
     dims = model.dims
     wave = load_audio(audio)
-    mel = process_audio(wave, dims.audio_ctx, dims.mels, device=model.device, stride=dims.audio_stride).to(model.dtype)
+
+    def features(waves):
+        return process_audio(list(waves), dims.audio_ctx, dims.mels, device=model.device,
+                             stride=dims.audio_stride).to(model.dtype), None       # (1, mels, n_frames)
     tokenizer = model.tokenizer
-    result = decode(model, mel, method=method, beam_size=beam_size, ctc_weight=ctc_weight, tokenizer=tokenizer)
+    result = decode_at_speeds(model, [wave], features, speeds=speeds, method=method, beam_size=beam_size,
+                              ctc_weight=ctc_weight, tokenizer=tokenizer)
+    wave = change_speed(wave, result.speeds[0])
+    mel = features([wave])[0]
     ids = [dims.decoder_start_token_id] + result.tokens[0]
     was_training = model.training
     model.eval()

@@ -1,0 +1,126 @@
+"""Speed search: decode a clip at several playback speeds and keep the best-scoring transcript.
+
+* One speed (1.0) is plain decoding, token for token and score for score.
+* Several speeds keep, per clip, exactly the hypothesis of the speed whose separate decoding scored
+  highest, and say which speed that was; on random clips more than one speed wins.
+* ``transcribe`` cuts long audio into windows short enough to still fit the encoder when slowed.
+* The CLI decodes with speed search by default for a model with a CTC head, not for other models or
+  for an explicitly chosen ``--method``; bad speeds are refused with a ConfigError naming them.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from echo_edu import ConfigError, Dimensions, Echo, transcribe
+from echo_edu.audio import process_audio
+from echo_edu.augmentation.waveform import change_speed
+from echo_edu.cli import build_parser
+from echo_edu.cli.common import decoding, describe_decoding
+from echo_edu.data.collate import SpeechCollator
+from echo_edu.decode import SPEED_SEARCH, decode, default_decoding
+from echo_edu.evaluate import evaluate_model
+from echo_edu.speed_search import check_speeds, decode_at_speeds, parse_speeds
+from echo_edu.text import normalize_text
+from echo_edu.transcribe import split_windows, transcribe_detailed
+from echo_edu.viz.transcription import cross_attention_alignment
+
+SPEEDS = (0.9, 1.0, 1.1)
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return Echo(Dimensions.tiny(ctc_weight=0.3)).eval()
+
+
+@pytest.fixture(scope="module")
+def waves():
+    g = torch.Generator().manual_seed(1)
+    return [0.2 * torch.randn(n, generator=g) for n in (12000, 16000, 9000, 14000, 15000, 11000)]
+
+
+def _features(model):
+    return SpeechCollator.for_model(model, model.tokenizer).wave_features
+
+
+def test_one_speed_is_plain_decoding(model, waves):
+    features = _features(model)
+    mel, frames = features(waves)
+    plain = decode(model, mel, method="joint", beam_size=2, lengths=frames, max_tokens=6)
+    searched = decode_at_speeds(model, waves, features, speeds=(1.0,), method="joint", beam_size=2, max_tokens=6)
+    assert searched.tokens == plain.tokens and torch.equal(searched.scores, plain.scores.float().cpu())
+    assert searched.speeds == [1.0] * len(waves)
+
+
+@pytest.mark.parametrize("method", ["greedy", "joint"])
+def test_each_clip_keeps_the_hypothesis_of_its_best_scoring_speed(model, waves, method):
+    features = _features(model)
+    apart = []
+    for factor in SPEEDS:
+        mel, frames = features([change_speed(w, factor) for w in waves])
+        apart.append(decode(model, mel, method=method, beam_size=2, lengths=frames, max_tokens=6))
+    searched = decode_at_speeds(model, waves, features, speeds=SPEEDS, method=method, beam_size=2, max_tokens=6)
+    for b in range(len(waves)):
+        best = max(range(len(SPEEDS)), key=lambda k: apart[k].scores[b].item())
+        assert searched.speeds[b] == SPEEDS[best]
+        assert searched.tokens[b] == apart[best].tokens[b]
+        assert searched.scores[b].item() == pytest.approx(max(r.scores[b].item() for r in apart))
+    assert len(set(searched.speeds)) > 1            # the search chose, it did not fall back to one speed
+
+
+def test_evaluation_and_transcription_search_speeds(model, waves):
+    rows = [{"audio": {"array": w.numpy(), "sampling_rate": 16000}, "text": "a"} for w in waves]
+    kept = decode_at_speeds(model, waves, _features(model), speeds=SPEEDS, method="greedy",
+                            tokenizer=model.tokenizer)
+    assert evaluate_model(model, rows, method="greedy", speeds=SPEEDS).hypotheses == \
+        [normalize_text(t) for t in kept.texts]
+    plain = evaluate_model(model, rows, method="greedy").hypotheses
+    assert plain != evaluate_model(model, rows, method="greedy", speeds=SPEEDS).hypotheses
+
+
+@pytest.mark.filterwarnings("ignore:input 0. decoding reached max_tokens")
+def test_long_audio_windows_still_fit_when_slowed(model):
+    wave = 0.1 * torch.randn(5 * model.dims.n_audio_samples // 2, generator=torch.Generator().manual_seed(2))
+    plain = transcribe_detailed(model, wave, max_tokens=4)[0]
+    slowed = transcribe_detailed(model, wave, max_tokens=4, speeds=(0.8, 1.0))[0]
+    window = int(model.dims.n_audio_samples * 0.8)
+    hop = min(16000, window // 4)
+    assert len(slowed.windows) == len(split_windows(wave.numel(), window, hop)) > len(plain.windows)
+    assert change_speed(wave[:window], 0.8).numel() <= model.dims.n_audio_samples
+
+
+def test_the_alignment_is_drawn_at_the_kept_speed(model, waves):
+    alignment = cross_attention_alignment(model, waves[1], method="greedy", speeds=SPEEDS)
+    kept = decode_at_speeds(model, [waves[1]], lambda w: (process_audio(list(w), model.dims.audio_ctx,
+                                                                         model.dims.mels), None),
+                            speeds=SPEEDS, method="greedy", tokenizer=model.tokenizer)
+    assert alignment.text == kept.texts[0]
+    assert alignment.seconds == pytest.approx(change_speed(waves[1], kept.speeds[0]).numel() / 16000)
+
+
+def test_the_cli_searches_speeds_by_default_only_for_a_ctc_model(model):
+    parse = build_parser().parse_args
+    assert decoding(parse(["evaluate"]), model)["speeds"] == SPEED_SEARCH == default_decoding(model)["speeds"]
+    assert decoding(parse(["evaluate"]), Echo(Dimensions.tiny()))["speeds"] == (1.0,)
+    assert decoding(parse(["evaluate", "--method", "joint"]), model)["speeds"] == (1.0,)
+    chosen = decoding(parse(["evaluate", "--method", "beam", "--speeds", "0.95,1"]), model)
+    assert chosen["speeds"] == (0.95, 1.0)
+    assert describe_decoding(decoding(parse(["evaluate"]), model)).endswith("at speeds 0.9/1/1.1")
+
+
+@pytest.mark.parametrize("bad, match", [([], "empty"), ([0.0], "outside"), ([1.0, 3], "outside"),
+                                        ([1.0, 1.0], "twice"), (["fast"], "numbers"),
+                                        ([float("nan")], "outside")])
+def test_bad_speeds_are_refused_by_name(model, bad, match):
+    with pytest.raises(ConfigError, match=match):
+        check_speeds(bad)
+    with pytest.raises(ConfigError, match=match):
+        transcribe(model, torch.zeros(8000), speeds=bad)
+
+
+def test_the_cli_parses_speed_lists():
+    assert parse_speeds("0.9, 1,1.1") == SPEEDS
+    with pytest.raises(ConfigError, match="comma-separated"):
+        parse_speeds("0.9;1")
