@@ -26,11 +26,11 @@ from tqdm.auto import tqdm
 from .data.collate import SpeechCollator, example_audio, select_rows
 from .decode import JOINT_CTC_WEIGHT
 from .metrics import ErrorRates, SclitePoint, breakdown, error_rates, format_table, sclite_report
-from .speed_search import check_speeds, decode_at_speeds
+from .speed_search import check_speeds, decode_at_speeds, decode_each_speed, keep_best
 from .text import normalize_text
 
 __all__ = ["EvalReport", "transcribe_rows", "teacher_forced_texts", "evaluate_model", "evaluation_subset",
-           "ctc_weight_sweep"]
+           "ctc_weight_sweep", "SpeedSweep", "speed_sweep"]
 
 
 @dataclass
@@ -152,7 +152,11 @@ def evaluate_model(model, dataset, tokenizer=None, *, limit: int | None = None, 
     t0 = time.perf_counter()
     hyps = transcribe_rows(model, rows, tokenizer, batch_size=batch_size, method=method, beam_size=beam_size,
                            ctc_weight=ctc_weight, speeds=speeds, progress=progress)
-    seconds = time.perf_counter() - t0
+    return _report(rows, idx, hyps, time.perf_counter() - t0)
+
+
+def _report(rows: Sequence[dict], idx: Sequence[int], hyps: list[str], seconds: float) -> EvalReport:
+    """The :class:`EvalReport` of ``hyps`` for the evaluated ``rows`` (the split's rows ``idx``)."""
     refs = [str(r["text"]) for r in rows]
     engines = [str(r["engine"]) for r in rows] if rows and "engine" in rows[0] else []
     voices = [str(r["voice"]) for r in rows] if rows and "voice" in rows[0] else []
@@ -175,3 +179,49 @@ def ctc_weight_sweep(model, dataset, weights: Sequence[float], *, beam_size: int
     return {float(w): evaluate_model(model, dataset, limit=limit, batch_size=batch_size, method="joint",
                                      beam_size=beam_size, ctc_weight=float(w), progress=progress)
             for w in weights}
+
+
+@dataclass
+class SpeedSweep:
+    """One clip set decoded at several playback speeds (:func:`speed_sweep`).
+
+    Attributes:
+        speeds: the speeds, in order.
+        reports: ``{speed: EvalReport}`` of every clip decoded at that one speed.
+        searched: the :class:`EvalReport` of speed search: per clip, the hypothesis of the best-scoring speed.
+        kept: ``(clips,)`` the speed speed search kept for each clip.
+        scores: ``(speeds, clips)`` float32 decoding score of each speed's hypothesis.
+    """
+
+    speeds: tuple[float, ...]
+    reports: dict[float, EvalReport]
+    searched: EvalReport
+    kept: list[float]
+    scores: torch.Tensor
+
+
+@torch.no_grad()
+def speed_sweep(model, dataset, speeds: Sequence[float], *, limit: int | None = None, batch_size: int = 32,
+                progress: bool = False, **options) -> SpeedSweep:
+    """Decode ``dataset`` at each of ``speeds`` and score every speed alone and speed search over them, from
+    one decoding per speed (``options``: :func:`~echo_edu.decode.decode`'s, e.g. ``method="joint"``). Choose
+    speeds on a dev split, never on the test split."""
+    speeds = check_speeds(speeds)
+    idx = evaluation_subset(len(dataset), limit)
+    rows = select_rows(dataset, idx)
+    collate = SpeechCollator.for_model(model, model.tokenizer)
+    starts = tqdm(range(0, len(rows), batch_size), desc="speeds", unit="batch", disable=not progress)
+    texts, kept, scores = [[] for _ in speeds], [], []
+    t0 = time.perf_counter()
+    for s in starts:
+        waves = [example_audio(row) for row in rows[s:s + batch_size]]                # each (samples,)
+        results = decode_each_speed(model, waves, collate.wave_features, speeds=speeds, tokenizer=model.tokenizer,
+                                    **options)
+        for k, r in enumerate(results):
+            texts[k] += [normalize_text(t) for t in r.texts]
+        kept += keep_best(results, speeds).speeds
+        scores.append(torch.stack([r.scores.float().cpu() for r in results]))   # (speeds, b)
+    seconds = time.perf_counter() - t0
+    searched = [texts[speeds.index(v)][i] for i, v in enumerate(kept)]
+    return SpeedSweep(speeds, {v: _report(rows, idx, texts[k], seconds) for k, v in enumerate(speeds)},
+                      _report(rows, idx, searched, seconds), kept, torch.cat(scores, dim=1))

@@ -2,7 +2,7 @@
 
 People talk at different rates and with vocal tracts of different lengths, and a model trained on a few
 hundred speakers has heard only some of them. Playing a clip a little slower or faster
-(:func:`~echo_edu.augmentation.waveform.change_speed`: tempo and pitch move together, the perturbation
+(:func:`~echo_edu.audio.speed.change_speed`: tempo and pitch move together, the perturbation
 the model was trained with) can bring an unheard voice closer to voices it knows. Speed search decodes
 every clip at each of ``speeds`` and keeps, per clip, the hypothesis whose decoding score is highest
 (for ``joint`` decoding, the joint CTC/attention log-likelihood): a per-utterance maximum-likelihood choice
@@ -21,11 +21,11 @@ from typing import Callable, Sequence
 
 import torch
 
-from .augmentation.waveform import change_speed
+from .audio.speed import change_speed
 from .decode import DecodingResult, decode
 from .errors import ConfigError
 
-__all__ = ["check_speeds", "decode_at_speeds", "parse_speeds", "slowest"]
+__all__ = ["check_speeds", "decode_at_speeds", "decode_each_speed", "keep_best", "parse_speeds", "slowest"]
 
 #: Speeds outside this range distort speech more than training's perturbation (0.9–1.1) ever did.
 SPEED_RANGE = (0.5, 2.0)
@@ -71,23 +71,24 @@ def slowest(speeds: Sequence[float]) -> float:
 
 
 @torch.no_grad()
-def decode_at_speeds(model, waves: Sequence[torch.Tensor], features: Features, *,
-                     speeds: Sequence[float] = (1.0,), **options) -> DecodingResult:
-    """Decode 16 kHz ``(samples,)`` ``waves`` at each of ``speeds``; per wave keep the best-scoring hypothesis.
+def decode_each_speed(model, waves: Sequence[torch.Tensor], features: Features, *,
+                      speeds: Sequence[float] = (1.0,), **options) -> list[DecodingResult]:
+    """One :func:`~echo_edu.decode.decode` of 16 kHz ``(samples,)`` ``waves`` per speed of ``speeds``, in order.
 
     Args:
         features: turns a list of waves into ``(mel, frames)`` (e.g. ``SpeechCollator.wave_features``).
         options: :func:`~echo_edu.decode.decode` options (``method``, ``beam_size``, ``ctc_weight``,
             ``tokenizer``, ``max_tokens``...).
-    Returns:
-        a :class:`~echo_edu.decode.DecodingResult` whose ``scores`` ``(B,)`` are the kept hypotheses' and
-        whose ``speeds`` says which speed each came from. With ``speeds=(1.0,)`` it is plain :func:`decode`.
     """
-    speeds = check_speeds(speeds)
     results = []
-    for factor in speeds:
+    for factor in check_speeds(speeds):
         mel, frames = features([change_speed(w, factor) for w in waves])
         results.append(decode(model, mel.to(device=model.device, dtype=model.dtype), lengths=frames, **options))
+    return results
+
+
+def keep_best(results: Sequence[DecodingResult], speeds: Sequence[float]) -> DecodingResult:
+    """Per utterance, the hypothesis of the speed whose ``results`` entry scored highest; ``speeds`` says which."""
     scores = torch.stack([r.scores.float().cpu() for r in results])          # (speeds, B)
     best = scores.argmax(dim=0).tolist()                                      # host: once per batch, not per step
     pick = [results[k] for k in best]
@@ -95,4 +96,13 @@ def decode_at_speeds(model, waves: Sequence[torch.Tensor], features: Features, *
                           scores=scores.gather(0, torch.tensor(best)[None])[0],
                           finished=[r.finished[b] for b, r in enumerate(pick)],
                           texts=None if results[0].texts is None else [r.texts[b] for b, r in enumerate(pick)],
-                          speeds=[speeds[k] for k in best])
+                          speeds=[float(speeds[k]) for k in best])
+
+
+def decode_at_speeds(model, waves: Sequence[torch.Tensor], features: Features, *,
+                     speeds: Sequence[float] = (1.0,), **options) -> DecodingResult:
+    """Decode ``waves`` at each of ``speeds`` (:func:`decode_each_speed`); per wave keep the best-scoring
+    hypothesis (:func:`keep_best`). ``scores`` ``(B,)`` are the kept hypotheses' and ``speeds`` names the
+    speed each came from. With ``speeds=(1.0,)`` it is plain :func:`~echo_edu.decode.decode`."""
+    speeds = check_speeds(speeds)
+    return keep_best(decode_each_speed(model, waves, features, speeds=speeds, **options), speeds)

@@ -8,8 +8,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "echo_edu"
 #: The model and its feature path: what transcribing a file needs. It must not import these.
-CORE = ("model", "blocks", "dimensions", "checkpoint", "bundled", "decode", "transcribe", "tokenizer", "text", "rotary",
-        "quaternion", "errors", "utils", "_version", "audio", "attention")
+CORE = ("model", "blocks", "dimensions", "checkpoint", "bundled", "decode", "speed_search", "transcribe", "tokenizer",
+        "text", "rotary", "quaternion", "errors", "utils", "_version", "audio", "attention")
 TRAINING_OR_DISPLAY = ("augmentation", "data", "train", "train_loop", "train_state", "evaluate", "distributed", "viz", "cli",
                        "experiments", "exercises")
 

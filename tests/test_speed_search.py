@@ -15,7 +15,7 @@ import torch
 
 from echo_edu import ConfigError, Dimensions, Echo, transcribe
 from echo_edu.audio import process_audio
-from echo_edu.augmentation.waveform import change_speed
+from echo_edu.audio.speed import change_speed
 from echo_edu.cli import build_parser
 from echo_edu.cli.common import decoding, describe_decoding
 from echo_edu.data.collate import SpeechCollator
@@ -124,3 +124,16 @@ def test_the_cli_parses_speed_lists():
     assert parse_speeds("0.9, 1,1.1") == SPEEDS
     with pytest.raises(ConfigError, match="comma-separated"):
         parse_speeds("0.9;1")
+
+
+def test_a_speed_sweep_scores_each_speed_and_the_search_from_one_decoding_each(model, waves):
+    from echo_edu.evaluate import speed_sweep
+
+    rows = [{"audio": {"array": w.numpy(), "sampling_rate": 16000}, "text": "a b"} for w in waves]
+    sweep = speed_sweep(model, rows, SPEEDS, method="greedy", batch_size=4)
+    assert list(sweep.reports) == list(SPEEDS) and sweep.scores.shape == (3, len(rows))
+    assert sweep.searched.hypotheses == evaluate_model(model, rows, method="greedy", speeds=SPEEDS).hypotheses
+    assert sweep.reports[1.0].hypotheses == evaluate_model(model, rows, method="greedy").hypotheses
+    assert sweep.kept == [SPEEDS[k] for k in sweep.scores.argmax(0).tolist()]
+    for i, v in enumerate(sweep.kept):
+        assert sweep.searched.hypotheses[i] == sweep.reports[v].hypotheses[i]

@@ -5,6 +5,8 @@
   frames), and the constants every other module derives its numbers from.
 * :mod:`.normalize` — per-utterance CMVN (:func:`normalize_features`) over the real frames, which
   :func:`signal_frames` reads from the padding and :func:`frame_lengths` computes from sample counts.
+* :mod:`.speed` — :func:`~.speed.change_speed` (tape-style playback speed), which decoding's speed search
+  needs as much as training's speed perturbation.
 
 The encoder calls :mod:`.normalize` itself, so it belongs here and not with the training-only
 augmentation (:mod:`echo_edu.augmentation`), which the model never imports.

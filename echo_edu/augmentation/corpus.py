@@ -4,7 +4,7 @@ A model trained on a handful of synthetic voices learns their exact loudness, te
 :func:`random_augment` perturbs each of those once per clip, with settings drawn from
 :class:`CorpusAugmentConfig` and an explicit ``torch.Generator``:
 
-* :func:`~echo_edu.augmentation.waveform.change_speed` — faster or slower *and* higher or lower;
+* :func:`~echo_edu.audio.speed.change_speed` — faster or slower *and* higher or lower;
 * :func:`~echo_edu.augmentation.channel.apply_gain` — louder or quieter (dB), clipped to [-1, 1];
 * :func:`~echo_edu.augmentation.channel.add_noise` — white noise at a signal-to-noise ratio (dB).
 

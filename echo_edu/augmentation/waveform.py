@@ -5,6 +5,7 @@ size. These three warps move a clip along exactly those axes:
 
 * :func:`change_speed` — play the clip faster or slower (tape-style, Kaldi's speed perturbation):
   duration is divided by ``factor`` and every frequency (pitch *and* formants) is multiplied by it.
+  Defined in :mod:`echo_edu.audio.speed`, since decoding's speed search uses it too.
 * :func:`pitch_shift` — move the pitch (and the whole spectrum) by a number of semitones while keeping
   the duration: a phase-vocoder time stretch by ``ratio`` followed by a speed change by ``ratio``.
 * :func:`vtlp` — vocal-tract-length perturbation (Jaitly & Hinton, 2013): warp the frequency axis by
@@ -24,6 +25,7 @@ import torch
 import torchaudio.functional as AF
 
 from ..audio import SAMPLE_RATE
+from ..audio.speed import change_speed
 from ..errors import ConfigError
 from ._checks import check_positive, check_wave, work_dtype
 
@@ -40,21 +42,6 @@ def fit_length(wave: torch.Tensor, samples: int) -> torch.Tensor:
     if n >= samples:
         return wave[..., :samples]
     return torch.nn.functional.pad(wave, (0, samples - n))
-
-
-def change_speed(wave: torch.Tensor, factor: float, sr: int = SAMPLE_RATE) -> torch.Tensor:
-    """Play ``(..., samples)`` ``factor`` times faster (``samples / factor`` samples come out).
-
-    Resampling from ``sr * factor`` to ``sr`` shortens the clip and raises the pitch together,
-    like a tape played faster. ``factor`` is rounded to a rational with denominator 100 so
-    torchaudio's polyphase resampler stays small.
-    """
-    if factor <= 0:
-        raise ConfigError(f"speed factor must be positive, got {factor}")
-    source = int(round(sr * factor / 100.0)) * 100 or 100
-    if source == sr:
-        return wave
-    return AF.resample(wave, source, sr).clamp(-1.0, 1.0)
 
 
 def _stft(x: torch.Tensor, n_fft: int, hop: int) -> tuple[torch.Tensor, torch.Tensor]:

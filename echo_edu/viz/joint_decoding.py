@@ -16,12 +16,15 @@ from plotly.subplots import make_subplots
 from ..metrics import utterance_errors
 from .widgets import interactive_figure
 
-__all__ = ["weight_changed_utterances", "ctc_weight_figure", "ctc_weight_static", "ctc_weight_widget"]
+__all__ = ["ERROR_KINDS", "error_percent", "weight_changed_utterances", "ctc_weight_figure", "ctc_weight_static",
+           "ctc_weight_widget"]
 
-_KINDS = ("substitutions", "deletions", "insertions")   # ErrorRates fields, stacked in this order
+#: ErrorRates fields, stacked in this order (here and in :mod:`echo_edu.viz.speed_search`).
+ERROR_KINDS = ("substitutions", "deletions", "insertions")
 
 
-def _percent(reports: Mapping, kind: str) -> list[float]:
+def error_percent(reports: Mapping, kind: str) -> list[float]:
+    """Each report's errors of ``kind`` as % of its reference words, in the order of ``reports``."""
     return [100 * getattr(r.overall, kind) / max(r.overall.words, 1) for r in reports.values()]
 
 
@@ -55,8 +58,8 @@ def ctc_weight_figure(reports: Mapping, weight: float = 0.3) -> go.Figure:
     labels = [f"{w:g}" for w in reports]
     fig = make_subplots(rows=2, cols=1, row_heights=[0.58, 0.42], vertical_spacing=0.12,
                         specs=[[{"type": "xy"}], [{"type": "table"}]])
-    for kind in _KINDS:
-        fig.add_trace(go.Bar(name=kind, x=labels, y=_percent(reports, kind),
+    for kind in ERROR_KINDS:
+        fig.add_trace(go.Bar(name=kind, x=labels, y=error_percent(reports, kind),
                              marker_line_width=[3 if w == key else 0 for w in reports],
                              marker_line_color="black"), row=1, col=1)
     rows = weight_changed_utterances(reports)
@@ -78,8 +81,8 @@ def ctc_weight_static(reports: Mapping, weight: float = 0.3):
     rows = weight_changed_utterances(reports)
     fig, (ax, text) = plt.subplots(2, 1, figsize=(8, 5.6), gridspec_kw=dict(height_ratios=[3, 2]))
     bottom = [0.0] * len(labels)
-    for kind in _KINDS:
-        values = _percent(reports, kind)
+    for kind in ERROR_KINDS:
+        values = error_percent(reports, kind)
         ax.bar(labels, values, bottom=bottom, label=kind,
                linewidth=[2.5 if w == key else 0 for w in reports], edgecolor="black")
         bottom = [b + v for b, v in zip(bottom, values)]

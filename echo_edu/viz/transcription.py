@@ -18,7 +18,7 @@ from typing import Sequence
 import torch
 
 from ..audio import SAMPLE_RATE, load_audio, process_audio
-from ..augmentation.waveform import change_speed
+from ..audio.speed import change_speed
 from ..decode import JOINT_CTC_WEIGHT, decode, default_decoding
 from ..errors import EchoError, ShapeError
 from ..metrics import error_rates
