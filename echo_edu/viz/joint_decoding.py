@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 from ..metrics import utterance_errors
 from .widgets import interactive_figure
 
-__all__ = ["ERROR_KINDS", "error_percent", "weight_changed_utterances", "ctc_weight_figure", "ctc_weight_static",
+__all__ = ["ERROR_KINDS", "error_percent", "draw_error_stack", "weight_changed_utterances", "ctc_weight_figure", "ctc_weight_static",
            "ctc_weight_widget"]
 
 #: ErrorRates fields, stacked in this order (here and in :mod:`echo_edu.viz.speed_search`).
@@ -26,6 +26,20 @@ ERROR_KINDS = ("substitutions", "deletions", "insertions")
 def error_percent(reports: Mapping, kind: str) -> list[float]:
     """Each report's errors of ``kind`` as % of its reference words, in the order of ``reports``."""
     return [100 * getattr(r.overall, kind) / max(r.overall.words, 1) for r in reports.values()]
+
+
+def draw_error_stack(ax, reports: Mapping, outlined, xlabel: str) -> None:
+    """Matplotlib: the error kinds of each of ``reports`` (``{label: report}``) stacked as % of reference
+    words, the bar of label ``outlined`` edged in black."""
+    bottom = [0.0] * len(reports)
+    for kind in ERROR_KINDS:
+        values = error_percent(reports, kind)
+        ax.bar(list(reports), values, bottom=bottom, label=kind,
+               linewidth=[2.5 if k == outlined else 0 for k in reports], edgecolor="black")
+        bottom = [b + v for b, v in zip(bottom, values)]
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("% of reference words")
+    ax.legend(fontsize=8)
 
 
 def weight_changed_utterances(reports: Mapping, most: int = 5) -> list[int]:
@@ -80,16 +94,8 @@ def ctc_weight_static(reports: Mapping, weight: float = 0.3):
     labels = [f"{w:g}" for w in reports]
     rows = weight_changed_utterances(reports)
     fig, (ax, text) = plt.subplots(2, 1, figsize=(8, 5.6), gridspec_kw=dict(height_ratios=[3, 2]))
-    bottom = [0.0] * len(labels)
-    for kind in ERROR_KINDS:
-        values = error_percent(reports, kind)
-        ax.bar(labels, values, bottom=bottom, label=kind,
-               linewidth=[2.5 if w == key else 0 for w in reports], edgecolor="black")
-        bottom = [b + v for b, v in zip(bottom, values)]
-    ax.set_xlabel("CTC weight (0 = attention decoder alone)")
-    ax.set_ylabel("% of reference words")
+    draw_error_stack(ax, dict(zip(labels, reports.values())), f"{key:g}", "CTC weight (0 = attention decoder alone)")
     ax.set_title(_title(reports, weight), fontsize=9)
-    ax.legend(fontsize=8)
     text.axis("off")
     lines = [f"said:    {report.references[i]}\nwritten: {report.hypotheses[i]}" for i in rows]
     text.text(0, 1, "\n".join(lines) or "no utterance changes with the weight", va="top", family="monospace",

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..metrics import utterance_errors
-from .joint_decoding import ERROR_KINDS, error_percent
+from .joint_decoding import ERROR_KINDS, draw_error_stack, error_percent
 from .widgets import interactive_figure
 
 __all__ = ["SEARCH", "speed_changed_clips", "speed_search_figure", "speed_search_static", "speed_search_widget"]
@@ -85,16 +85,8 @@ def speed_search_static(sweep, choice=SEARCH):
 
     options, chosen = _options(sweep), _label(choice)
     fig, (ax, text) = plt.subplots(2, 1, figsize=(8, 5.6), gridspec_kw=dict(height_ratios=[3, 2]))
-    bottom = [0.0] * len(options)
-    for kind in ERROR_KINDS:
-        values = error_percent(options, kind)
-        ax.bar(list(options), values, bottom=bottom, label=kind,
-               linewidth=[2.5 if k == chosen else 0 for k in options], edgecolor="black")
-        bottom = [b + v for b, v in zip(bottom, values)]
-    ax.set_xlabel("playback speed (search: best-scoring per clip)")
-    ax.set_ylabel("% of reference words")
+    draw_error_stack(ax, options, chosen, "playback speed (search: best-scoring per clip)")
     ax.set_title(_title(sweep, choice), fontsize=8)
-    ax.legend(fontsize=8)
     text.axis("off")
     header, columns = _table(sweep, choice)
     lines = [f"said: {s} | written: {w} | kept {k} | scores {c}" for s, w, k, c in zip(*columns)]
