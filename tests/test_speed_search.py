@@ -137,3 +137,13 @@ def test_a_speed_sweep_scores_each_speed_and_the_search_from_one_decoding_each(m
     assert sweep.kept == [SPEEDS[k] for k in sweep.scores.argmax(0).tolist()]
     for i, v in enumerate(sweep.kept):
         assert sweep.searched.hypotheses[i] == sweep.reports[v].hypotheses[i]
+
+
+def test_a_bad_speeds_option_is_one_error_line_naming_it(capsys):
+    from echo_edu import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["transcribe", "--speeds", "0.9,3", "clip.wav"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "argument --speeds: speeds [3.0] lie outside 0.5–2.0" in err
+    assert "Traceback" not in err

@@ -18,12 +18,21 @@ from ..bundled import bundled_model_dir, digits_model_dir
 from ..data import build_corpus, load_speech, parse_data_spec
 from ..data.splits import SPLITS
 from ..decode import JOINT_CTC_WEIGHT, METHODS, SPEED_SEARCH, default_decoding
+from ..errors import ConfigError
 from ..model import Echo
 from ..speed_search import parse_speeds
 from ..utils import default_device
 
 __all__ = ["bundled_model_dir", "digits_model_dir", "add_decoding_arguments", "decoding", "describe_decoding",
            "load_model", "add_corpus_arguments", "corpus_from_args", "corpus_recipe", "corpus_name"]
+
+
+def _speeds_option(text: str) -> tuple[float, ...]:
+    """``--speeds``: :func:`~echo_edu.speed_search.parse_speeds`, its message as argparse's error line."""
+    try:
+        return parse_speeds(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +52,7 @@ def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ctc-weight", type=float, default=JOINT_CTC_WEIGHT,
                         help=f"with joint decoding: the CTC head's share of each hypothesis's score "
                              f"(default: {JOINT_CTC_WEIGHT}, chosen on AN4 dev)")
-    parser.add_argument("--speeds", type=parse_speeds, default=None, metavar="S1,S2,...",
+    parser.add_argument("--speeds", type=_speeds_option, default=None, metavar="S1,S2,...",
                         help="decode each clip at these playback speeds and keep the transcript the model scores "
                              f"highest (default: {','.join(f'{v:g}' for v in SPEED_SEARCH)} with the default decoding "
                              "of a model with a CTC head, else 1 = as recorded)")
@@ -73,7 +82,8 @@ def decoding(args: argparse.Namespace, model: Echo) -> dict:
 
 
 def describe_decoding(options: dict) -> str:
-    """``decoding()``'s options in words: ``joint decoding (4 beams, CTC weight 0.3)``, ``greedy decoding``."""
+    """``decoding()``'s options in words: ``joint decoding (4 beams, CTC weight 0.3) at speeds 0.9/1/1.1``,
+    ``greedy decoding``."""
     method = options["method"]
     if method == "joint":
         words = f"joint decoding ({options['beam_size']} beams, CTC weight {options['ctc_weight']:g})"

@@ -130,7 +130,7 @@ def analyse_recording(model, samples, sample_rate) -> Recording:
     if peak < SILENCE_PEAK:
         raise RecordingError(f"the recording is silent (peak {peak:.1e}): is the microphone muted or "
                              "another input selected?")
-    options = default_decoding(model)                                    # joint CTC/attention for echo-an4
+    options = default_decoding(model)                       # echo-an4: joint CTC/attention, speed search
     result = transcribe_detailed(model, wave, **options)[0]
     window = int(model.dims.n_audio_samples * slowest(options.get("speeds", (1.0,))))   # fits when slowed
     alignment = cross_attention_alignment(model, wave[:window], **options)

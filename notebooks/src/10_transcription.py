@@ -399,8 +399,9 @@ upload_transcriber(model)
 # The listening model is `assets/echo-an4` (trained on real recorded speech) when your checkout has it,
 # else the digits model above — trained on synthetic voices, so expect errors on yours, and compare the
 # log-mel of your voice with the bundled clips'. Both widgets decode the way `echo-edu transcribe` does
-# (`echo_edu.decode.default_decoding`): jointly with the encoder's CTC head, 4 beams, for a model that
-# has one, as echo-an4 does (lesson 12, section 4: AN4 dev 17.0 % WER greedy, 9.9 % joint); greedy for
+# (`echo_edu.decode.default_decoding`): jointly with the encoder's CTC head, 4 beams, at playback speeds
+# 0.9, 1 and 1.1 keeping the best-scoring transcript, for a model that has a CTC head, as echo-an4 does
+# (lesson 12, sections 4 and 5: AN4 dev 17.0 % WER greedy, 9.9 % joint, 9.2 % with speed search); greedy for
 # the digits model, which has none. Recording needs a browser that allows the microphone
 # (JupyterLab on `localhost` or `https://`); a recording that is empty, silent, shorter than 0.1 s or longer
 # than 30 s gets a message instead of a transcript. The static picture below the widget is what a

@@ -370,7 +370,7 @@ ctc_weight_widget(sweep, weight=0.3) if HAVE_DATA else print("skipped: no real r
 # per-clip maximum-likelihood choice, as vocal-tract length normalisation picks a frequency warp (Lee &
 # Rose, 1998). Nothing is retrained; it costs three decodings per clip.
 #
-# The next cell decodes the Speech Commands validation speakers (quick mode: 48 clips spread over them;
+# The next cell decodes the Speech Commands validation speakers (quick mode: 32 clips spread over them;
 # the full lesson: all 268) at the three speeds, once each, and scores every speed alone and the search
 # (`echo_edu.evaluate.speed_sweep`). The widget after it shows them: the bars are the error kinds, the
 # table lists the clips whose transcript depends on the speed, the ones the search fixed first.
@@ -378,7 +378,7 @@ ctc_weight_widget(sweep, weight=0.3) if HAVE_DATA else print("skipped: no real r
 # %%
 SPEEDS = (0.9, 1.0, 1.1)
 if HAVE_DATA:
-    speeds = speed_sweep(models["echo-an4"], commands["validation"], SPEEDS, limit=48 if QUICK else None,
+    speeds = speed_sweep(models["echo-an4"], commands["validation"], SPEEDS, limit=32 if QUICK else None,
                          batch_size=48, method="joint", beam_size=4, ctc_weight=0.3)
     display(pd.DataFrame([{"decoding": f"speed {v:g} alone" if v != 1.0 else "as recorded (1.0)",
                            "WER %": 100 * r.overall.wer, "clips": r.overall.n} for v, r in speeds.reports.items()]
