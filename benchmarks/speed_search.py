@@ -20,7 +20,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _timing import median_seconds  # noqa: E402
+from _timing import add_timing_arguments, median_seconds  # noqa: E402
 
 from echo_edu import Echo  # noqa: E402
 from echo_edu.bundled import bundled_model_dir  # noqa: E402
@@ -31,10 +31,8 @@ from echo_edu.evaluate import transcribe_rows  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
+    add_timing_arguments(parser, min_run_time=10.0)
     parser.add_argument("--speeds", type=float, nargs="+", default=list(SPEED_SEARCH))
-    parser.add_argument("--min-run-time", type=float, default=10.0, help="seconds of timing per run")
-    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     model = Echo.from_pretrained(bundled_model_dir()).eval()

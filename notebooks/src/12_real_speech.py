@@ -347,8 +347,9 @@ ctc_weight_widget(sweep, weight=0.3) if HAVE_DATA else print("skipped: no real r
 # 0.7 → 10.2 %. Eight beams did not help (10.2 % at 0.3; beam search alone got worse, 16.0 %). The weight
 # was chosen there — 0.3, which ties 0.4 on WER with the lower CER — and is what `echo-edu transcribe`,
 # `evaluate` and `demo` use by default for a model with a CTC head (with section 5's speed search on top).
-# Only then was the test split scored, once: **4.3 % WER, 2.65 % CER** on AN4 test (beam search alone had scored 11.0 / 8.3 there), below
-# ESPnet's 7.4 % and the package's 5 % target; the 2.5 % CER target is missed, narrowly.
+# Only then was the test split scored, once: **4.3 % WER, 2.65 % CER** on AN4 test (beam search alone had
+# scored 11.0 / 8.3 there), below ESPnet's 7.4 % and the package's 5 % target; the 2.5 % CER target is
+# missed, narrowly.
 #
 # What joint decoding does not fix is substitutions (47 against 48 on dev): the spelled letters of
 # section 3 that sound alike. Neither head knows which letter sequences are likely; a language model
