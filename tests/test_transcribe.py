@@ -116,3 +116,18 @@ def test_alignment_and_decoding_views(overfit):
     rows = compare_decoding(model, waves, TEXTS, beam_sizes=(1, 2))
     assert [r["wer"] for r in rows] == [0.0, 0.0] and rows[0]["texts"] == TEXTS
     assert len(decoding_comparison_figure(rows).data) == 2 and decoding_comparison_static(rows) is not None
+
+
+@pytest.mark.parametrize("stride", [2, 4])
+def test_the_alignment_time_axis_follows_the_encoder_stride(stride):
+    """One column per encoder position: 20 ms at stride 2, 40 ms at stride 4 (echo-an4); the figure spans
+    the clip (plus five positions), not twice it."""
+    from echo_edu.viz.transcription import alignment_figure, cross_attention_alignment
+
+    torch.manual_seed(0)
+    model = Echo(Dimensions.tiny(audio_stride=stride)).eval()
+    wave = 0.1 * torch.randn(16000, generator=torch.Generator().manual_seed(3))     # 1 s
+    alignment = cross_attention_alignment(model, wave, method="greedy")
+    assert alignment.position_seconds == pytest.approx(0.01 * stride)
+    times = alignment_figure(alignment).data[0].x
+    assert times[-1] == pytest.approx(1.0 + 4 * 0.01 * stride, abs=0.01 * stride)

@@ -3,7 +3,8 @@
 * :func:`cross_attention_alignment` — transcribe a clip, then replay the decoder on its own output with
   ``need_weights=True`` and keep every block's cross-attention ``(heads, tokens, audio frames)``.
 * :func:`alignment_figure` / :func:`alignment_static` / :func:`alignment_widget` — the picture: audio
-  time (20 ms per encoder frame) across, emitted characters down; a trained model draws a diagonal.
+  time (one column per encoder position: 20 ms at ``audio_stride`` 2, 40 ms at 4, as echo-an4) across,
+  emitted characters down; a trained model draws a diagonal.
 * :func:`compare_decoding` + :func:`decoding_comparison_figure` / ``_static`` — WER, log-probability
   and time of greedy search and beam search of several widths on the same clips.
 * :func:`upload_transcriber` — a file-upload widget that transcribes whatever you drop on it.
@@ -17,7 +18,7 @@ from typing import Sequence
 
 import torch
 
-from ..audio import SAMPLE_RATE, load_audio, process_audio
+from ..audio import HOP_LENGTH, SAMPLE_RATE, load_audio, process_audio
 from ..audio.speed import change_speed
 from ..decode import JOINT_CTC_WEIGHT, decode, default_decoding
 from ..errors import EchoError, ShapeError
@@ -31,7 +32,6 @@ __all__ = ["Alignment", "cross_attention_alignment", "alignment_figure", "alignm
            "compare_decoding", "decoding_comparison_figure", "decoding_comparison_static", "upload_transcriber"]
 
 MEAN = "mean"
-FRAME_SECONDS = 0.02  # one encoder position = 2 mel frames of 10 ms
 
 
 @dataclass
@@ -43,12 +43,15 @@ class Alignment:
             while predicting token t+1 (row 0: from the start token).
         tokens: the emitted characters (``"␣"`` for a space) plus ``"⏎"`` for end-of-text, one per row.
         text: the transcript; seconds: the clip's duration (frames past it are padding).
+        position_seconds: audio time per encoder position, one column of ``weights``
+            (``audio_stride`` mel frames of 10 ms).
     """
 
     weights: torch.Tensor
     tokens: list[str]
     text: str
     seconds: float
+    position_seconds: float = 0.02
 
 
 @torch.no_grad()
@@ -78,7 +81,8 @@ def cross_attention_alignment(model, audio, *, method: str = "greedy", beam_size
     maps = [info["cross"]["weights"][0].float().cpu() for info in infos]          # each (H, T, S)
     labels = [tokenizer.convert_ids_to_tokens(t) for t in result.tokens[0]] + ["⏎"]
     labels = ["␣" if t == " " else t for t in labels]
-    return Alignment(torch.stack(maps), labels, result.texts[0], wave.shape[-1] / SAMPLE_RATE)
+    return Alignment(torch.stack(maps), labels, result.texts[0], wave.shape[-1] / SAMPLE_RATE,
+                     dims.audio_stride * HOP_LENGTH / SAMPLE_RATE)
 
 
 def _pick(alignment: Alignment, block, head) -> torch.Tensor:
@@ -90,7 +94,7 @@ def _pick(alignment: Alignment, block, head) -> torch.Tensor:
 
 
 def _frames(alignment: Alignment) -> int:
-    return min(alignment.weights.shape[-1], max(1, int(round(alignment.seconds / FRAME_SECONDS)) + 5))
+    return min(alignment.weights.shape[-1], max(1, int(round(alignment.seconds / alignment.position_seconds)) + 5))
 
 
 def alignment_figure(alignment: Alignment, block=MEAN, head=MEAN):
@@ -98,7 +102,7 @@ def alignment_figure(alignment: Alignment, block=MEAN, head=MEAN):
     import plotly.graph_objects as go
 
     w = _pick(alignment, block, head)[:, :_frames(alignment)].numpy()
-    times = [round(i * FRAME_SECONDS, 2) for i in range(w.shape[1])]
+    times = [round(i * alignment.position_seconds, 2) for i in range(w.shape[1])]
     rows = [f"{i}:{t}" for i, t in enumerate(alignment.tokens)]
     fig = go.Figure(go.Heatmap(z=w, x=times, y=rows, colorscale="Viridis", colorbar=dict(title="weight"),
                                hovertemplate="t=%{x:.2f}s  token %{y}<br>weight %{z:.3f}<extra></extra>"))
@@ -112,7 +116,7 @@ def draw_alignment(ax, alignment: Alignment, block=MEAN, head=MEAN):
     """Draw the alignment heatmap on matplotlib axes ``ax``; return the image."""
     w = _pick(alignment, block, head)[:, :_frames(alignment)].numpy()
     image = ax.imshow(w, aspect="auto", cmap="viridis",
-                      extent=(0, w.shape[1] * FRAME_SECONDS, len(w) - 0.5, -0.5))
+                      extent=(0, w.shape[1] * alignment.position_seconds, len(w) - 0.5, -0.5))
     ax.set_yticks(range(len(alignment.tokens)), alignment.tokens)
     ax.set_xlabel("audio time (s)")
     ax.set_ylabel("emitted token")
