@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from .data.collate import SpeechCollator, example_audio, select_rows
 from .decode import JOINT_CTC_WEIGHT
 from .metrics import ErrorRates, SclitePoint, breakdown, error_rates, format_table, sclite_report
-from .speed_search import check_speeds, decode_at_speeds, decode_each_speed, keep_best
+from .speed_search import check_speeds, cut_short, decode_at_speeds, decode_each_speed, keep_best
 from .text import normalize_text
 
 __all__ = ["EvalReport", "transcribe_rows", "teacher_forced_texts", "evaluate_model", "evaluation_subset",
@@ -219,7 +219,7 @@ def speed_sweep(model, dataset, speeds: Sequence[float], *, limit: int | None = 
                                     **options)
         for k, r in enumerate(results):
             texts[k] += [normalize_text(t) for t in r.texts]
-        kept += keep_best(results, speeds).speeds
+        kept += keep_best(results, speeds, cut_short(waves, speeds, model.dims.n_audio_samples)).speeds
         scores.append(torch.stack([r.scores.float().cpu() for r in results]))   # (speeds, b)
     seconds = time.perf_counter() - t0
     searched = [texts[speeds.index(v)][i] for i, v in enumerate(kept)]

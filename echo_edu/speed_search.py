@@ -25,7 +25,8 @@ from .audio.speed import change_speed
 from .decode import DecodingResult, decode
 from .errors import ConfigError
 
-__all__ = ["check_speeds", "decode_at_speeds", "decode_each_speed", "keep_best", "parse_speeds", "slowest"]
+__all__ = ["check_speeds", "cut_short", "decode_at_speeds", "decode_each_speed", "keep_best", "parse_speeds",
+           "slowest"]
 
 #: Speeds outside this range distort speech more than training's perturbation (0.9–1.1) ever did.
 SPEED_RANGE = (0.5, 2.0)
@@ -87,10 +88,25 @@ def decode_each_speed(model, waves: Sequence[torch.Tensor], features: Features, 
     return results
 
 
-def keep_best(results: Sequence[DecodingResult], speeds: Sequence[float]) -> DecodingResult:
-    """Per utterance, the hypothesis of the speed whose ``results`` entry scored highest; ``speeds`` says which."""
+def cut_short(waves: Sequence[torch.Tensor], speeds: Sequence[float], window: int) -> torch.Tensor:
+    """``(speeds, B)`` bool: True where playing a wave at that speed leaves more of it outside the encoder's
+    ``window`` samples than playing it as recorded does (a slowed clip near the window's end loses its
+    tail, and a shorter transcript scores higher, so such a speed must not win)."""
+    n = torch.tensor([w.shape[-1] for w in waves], dtype=torch.float64)                  # (B,)
+    factors = torch.tensor(check_speeds(speeds), dtype=torch.float64)[:, None]             # (speeds, 1)
+    return n[None] / factors > torch.clamp(n, min=float(window))[None] + 1.0
+
+
+def keep_best(results: Sequence[DecodingResult], speeds: Sequence[float],
+              cut: torch.Tensor | None = None) -> DecodingResult:
+    """Per utterance, the hypothesis of the speed whose ``results`` entry scored highest; ``speeds`` says which.
+    ``cut`` ``(speeds, B)`` bool (:func:`cut_short`) rules a speed out for an utterance, unless it rules out all."""
     scores = torch.stack([r.scores.float().cpu() for r in results])          # (speeds, B)
-    best = scores.argmax(dim=0).tolist()                                      # host: once per batch, not per step
+    ranked = scores
+    if cut is not None:
+        cut = cut & ~cut.all(dim=0, keepdim=True)                             # never rule out every speed
+        ranked = scores.masked_fill(cut, float("-inf"))
+    best = ranked.argmax(dim=0).tolist()                                      # host: once per batch, not per step
     pick = [results[k] for k in best]
     return DecodingResult(tokens=[r.tokens[b] for b, r in enumerate(pick)],
                           scores=scores.gather(0, torch.tensor(best)[None])[0],
@@ -102,7 +118,9 @@ def keep_best(results: Sequence[DecodingResult], speeds: Sequence[float]) -> Dec
 def decode_at_speeds(model, waves: Sequence[torch.Tensor], features: Features, *,
                      speeds: Sequence[float] = (1.0,), **options) -> DecodingResult:
     """Decode ``waves`` at each of ``speeds`` (:func:`decode_each_speed`); per wave keep the best-scoring
-    hypothesis (:func:`keep_best`). ``scores`` ``(B,)`` are the kept hypotheses' and ``speeds`` names the
-    speed each came from. With ``speeds=(1.0,)`` it is plain :func:`~echo_edu.decode.decode`."""
+    hypothesis (:func:`keep_best`) among the speeds that cut no more of it than as recorded (:func:`cut_short`
+    against ``model.dims.n_audio_samples``). ``scores`` ``(B,)`` are the kept hypotheses' and ``speeds`` names
+    the speed each came from. With ``speeds=(1.0,)`` it is plain :func:`~echo_edu.decode.decode`."""
     speeds = check_speeds(speeds)
-    return keep_best(decode_each_speed(model, waves, features, speeds=speeds, **options), speeds)
+    results = decode_each_speed(model, waves, features, speeds=speeds, **options)
+    return keep_best(results, speeds, cut_short(waves, speeds, model.dims.n_audio_samples))

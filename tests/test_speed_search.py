@@ -147,3 +147,17 @@ def test_a_bad_speeds_option_is_one_error_line_naming_it(capsys):
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "argument --speeds: speeds [3.0] lie outside 0.5–2.0" in err
     assert "Traceback" not in err
+
+
+def test_a_speed_that_cuts_a_clip_short_never_wins():
+    """Slowed past the window, a clip loses its tail, and the shorter transcript would score higher."""
+    from echo_edu.decode import DecodingResult
+    from echo_edu.speed_search import cut_short, keep_best
+
+    waves = [torch.zeros(950), torch.zeros(500), torch.zeros(1200)]          # window: 1000 samples
+    cut = cut_short(waves, SPEEDS, window=1000)
+    assert cut.tolist() == [[True, False, True], [False, False, False], [False, False, False]]
+    results = [DecodingResult([[k]] * 3, torch.tensor([0.0, 0.0, 0.0]) - k, [True] * 3) for k in range(3)]
+    assert keep_best(results, SPEEDS).speeds == [0.9, 0.9, 0.9]             # 0.9 scores highest everywhere
+    assert keep_best(results, SPEEDS, cut).speeds == [1.0, 0.9, 1.0]
+    assert keep_best(results[:1], (0.9,), cut[:1]).speeds == [0.9] * 3     # never rule out every speed
