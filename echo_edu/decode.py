@@ -290,7 +290,8 @@ def default_decoding(model) -> dict:
 def decode(model, mel: torch.Tensor | None = None, *, encoded: torch.Tensor | None = None, method: str = "greedy",
            beam_size: int = 4, max_tokens: int | None = None, length_penalty: float = 0.0,
            use_cache: bool = True, tokenizer=None, lengths: torch.Tensor | None = None,
-           audio_mask: torch.Tensor | None = None, ctc_weight: float = JOINT_CTC_WEIGHT) -> DecodingResult:
+           audio_mask: torch.Tensor | None = None, ctc_weight: float = JOINT_CTC_WEIGHT,
+           speeds: tuple[float, ...] = (1.0,)) -> DecodingResult:
     """Encode ``mel`` (or take ``encoded``) and decode it with ``method`` = ``"greedy"``, ``"beam"``,
     ``"joint"`` (beam search scored by the attention decoder and the encoder's CTC head together, with
     ``ctc_weight``: :func:`beam_search`) or ``"ctc"`` (best path of the CTC head, no decoder). ``joint``
@@ -303,7 +304,12 @@ def decode(model, mel: torch.Tensor | None = None, *, encoded: torch.Tensor | No
             from the padding. The encoder's padding mask then also hides padding from cross-attention.
         audio_mask: with ``encoded``, its ``(B, audio_ctx)`` bool padding mask (True = real), if any.
         tokenizer: when given, ``texts`` is filled with the decoded strings.
+        speeds: accepted so that :func:`default_decoding`'s options can be passed whole, but only as
+            ``(1.0,)``: features cannot be replayed at another speed (speed search needs the waveform).
     """
+    if tuple(float(v) for v in speeds) != (1.0,):
+        raise ConfigError(f"decode takes features, which cannot be replayed at speeds {list(speeds)}: speed search "
+                          "needs the waveform (transcribe, evaluate_model or speed_search.decode_at_speeds)")
     if (mel is None) == (encoded is None):
         raise ShapeError("decode needs exactly one of mel= or encoded=")
     if (mel is None and lengths is not None) or (encoded is None and audio_mask is not None):

@@ -161,3 +161,11 @@ def test_a_speed_that_cuts_a_clip_short_never_wins():
     assert keep_best(results, SPEEDS).speeds == [0.9, 0.9, 0.9]             # 0.9 scores highest everywhere
     assert keep_best(results, SPEEDS, cut).speeds == [1.0, 0.9, 1.0]
     assert keep_best(results[:1], (0.9,), cut[:1]).speeds == [0.9] * 3     # never rule out every speed
+
+
+def test_decode_takes_the_default_options_whole_but_refuses_speeds_it_cannot_replay(model):
+    mel = torch.zeros(1, model.dims.mels, 2 * model.dims.audio_ctx)
+    options = {**default_decoding(model), "speeds": (1.0,)}
+    assert isinstance(decode(model, mel, max_tokens=3, **options).tokens[0], list)
+    with pytest.raises(ConfigError, match="needs the waveform"):
+        decode(model, mel, max_tokens=3, **default_decoding(model))
