@@ -16,16 +16,25 @@ from plotly.subplots import make_subplots
 from ..metrics import utterance_errors
 from .widgets import interactive_figure
 
-__all__ = ["ERROR_KINDS", "error_percent", "draw_error_stack", "weight_changed_utterances", "ctc_weight_figure", "ctc_weight_static",
-           "ctc_weight_widget"]
+__all__ = ["ERROR_KINDS", "error_percent", "add_error_stack", "draw_error_stack", "weight_changed_utterances",
+           "ctc_weight_figure", "ctc_weight_static", "ctc_weight_widget"]
 
-#: ErrorRates fields, stacked in this order (here and in :mod:`echo_edu.viz.speed_search`).
+#: ErrorRates fields, stacked in this order (by :func:`add_error_stack` and :func:`draw_error_stack`).
 ERROR_KINDS = ("substitutions", "deletions", "insertions")
 
 
 def error_percent(reports: Mapping, kind: str) -> list[float]:
     """Each report's errors of ``kind`` as % of its reference words, in the order of ``reports``."""
     return [100 * getattr(r.overall, kind) / max(r.overall.words, 1) for r in reports.values()]
+
+
+def add_error_stack(fig, reports: Mapping, outlined) -> None:
+    """Plotly: one bar trace per error kind in row 1 of ``fig``, over the labels of ``reports``
+    (``{label: report}``), % of reference words, the bars of label ``outlined`` edged in black."""
+    for kind in ERROR_KINDS:
+        fig.add_trace(go.Bar(name=kind, x=list(reports), y=error_percent(reports, kind),
+                             marker_line_width=[3 if k == outlined else 0 for k in reports],
+                             marker_line_color="black"), row=1, col=1)
 
 
 def draw_error_stack(ax, reports: Mapping, outlined, xlabel: str) -> None:
@@ -72,10 +81,7 @@ def ctc_weight_figure(reports: Mapping, weight: float = 0.3) -> go.Figure:
     labels = [f"{w:g}" for w in reports]
     fig = make_subplots(rows=2, cols=1, row_heights=[0.58, 0.42], vertical_spacing=0.12,
                         specs=[[{"type": "xy"}], [{"type": "table"}]])
-    for kind in ERROR_KINDS:
-        fig.add_trace(go.Bar(name=kind, x=labels, y=error_percent(reports, kind),
-                             marker_line_width=[3 if w == key else 0 for w in reports],
-                             marker_line_color="black"), row=1, col=1)
+    add_error_stack(fig, dict(zip(labels, reports.values())), f"{key:g}")
     rows = weight_changed_utterances(reports)
     fig.add_trace(go.Table(header=dict(values=["said", f"written at weight {key:g}"]),
                            cells=dict(values=[[report.references[i] for i in rows],

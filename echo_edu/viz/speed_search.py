@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..metrics import utterance_errors
-from .joint_decoding import ERROR_KINDS, draw_error_stack, error_percent
+from .joint_decoding import add_error_stack, draw_error_stack
 from .widgets import interactive_figure
 
 __all__ = ["SEARCH", "speed_changed_clips", "speed_search_figure", "speed_search_static", "speed_search_widget"]
@@ -67,10 +67,7 @@ def speed_search_figure(sweep, choice=SEARCH) -> go.Figure:
     options, chosen = _options(sweep), _label(choice)
     fig = make_subplots(rows=2, cols=1, row_heights=[0.55, 0.45], vertical_spacing=0.12,
                         specs=[[{"type": "xy"}], [{"type": "table"}]])
-    for kind in ERROR_KINDS:
-        fig.add_trace(go.Bar(name=kind, x=list(options), y=error_percent(options, kind),
-                             marker_line_width=[3 if k == chosen else 0 for k in options],
-                             marker_line_color="black"), row=1, col=1)
+    add_error_stack(fig, options, chosen)
     header, columns = _table(sweep, choice)
     fig.add_trace(go.Table(header=dict(values=header), cells=dict(values=columns)), row=2, col=1)
     fig.update_layout(barmode="stack", title=dict(text=_title(sweep, choice), font=dict(size=13)), height=580,
