@@ -1,6 +1,8 @@
-"""Where the trained models ship: ``assets/`` of the checkout, and the one rule for the default model.
+"""Where the trained models ship, and the one rule for the default model.
 
-* :data:`ASSETS_DIR` — the repository's ``assets/`` folder (models, ``samples/``, figures).
+* :data:`ASSETS_DIR` — where the shipped models and ``samples/`` are: the checkout's ``assets/`` folder,
+  or, in a regular (not editable) install, its copy inside the package, ``echo_edu/_assets/`` (the
+  wheel carries ``echo-an4/``, ``echo-digits/`` and ``samples/``; see ``pyproject.toml``).
 * :func:`bundled_model_dir` — the default model: ``assets/echo-an4`` (trained on real speech) when it
   holds a saved model, else a ``fallback`` the caller names, else a :class:`CheckpointError` saying how
   to make one. ``echo-edu transcribe/evaluate/demo`` and the microphone widget both ask it.
@@ -15,8 +17,12 @@ from .errors import CheckpointError
 
 __all__ = ["ASSETS_DIR", "bundled_model_dir", "digits_model_dir", "holds_model"]
 
-#: The repository's ``assets/`` folder, where the trained models and the sample clips ship.
-ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
+#: The installed copy of the shipped assets; only a regular install has it (``pip install .``, a wheel).
+PACKAGED_ASSETS = Path(__file__).resolve().parent / "_assets"
+#: The checkout's ``assets/`` folder: what an editable install (``make setup``) reads.
+CHECKOUT_ASSETS = Path(__file__).resolve().parents[1] / "assets"
+#: Where the trained models and the sample clips are found: the installed copy when there is one.
+ASSETS_DIR = PACKAGED_ASSETS if PACKAGED_ASSETS.is_dir() else CHECKOUT_ASSETS
 
 
 def holds_model(folder: Path | str) -> bool:

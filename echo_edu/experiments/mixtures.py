@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from ..bundled import ASSETS_DIR
 from ..errors import DataError
 from .paired import PairedResult
 
@@ -32,8 +33,9 @@ __all__ = ["MIXTURE_COLUMNS", "SHIPPED_TABLE", "LOCAL_TABLE", "find_mixture_tabl
 MIXTURE_COLUMNS = {"dev": "AN4 dev", "dev_ctc": "AN4 dev, CTC head", "test": "AN4 test",
                    "commands": "Speech Commands, unseen speakers", "fsdd": "FSDD, unseen speaker"}
 _ROOT = Path(__file__).resolve().parents[2]
-#: Where the shipped table lives, and where ``tools/an4_experiment.py`` writes a table of one's own runs.
-SHIPPED_TABLE = _ROOT / "assets" / "echo-an4" / "experiments.json"
+#: Where the shipped table lives (beside the model it compares), and where ``tools/an4_experiment.py`` writes a
+#: table of one's own runs in a checkout.
+SHIPPED_TABLE = ASSETS_DIR / "echo-an4" / "experiments.json"
 LOCAL_TABLE = _ROOT / "runs" / "an4-experiment" / "table.json"
 
 
