@@ -7,6 +7,9 @@
   holds a saved model, else a ``fallback`` the caller names, else a :class:`CheckpointError` saying how
   to make one. ``echo-edu transcribe/evaluate/demo`` and the microphone widget both ask it.
 * :func:`digits_model_dir` — ``assets/echo-digits``, the lessons' small synthetic-digits model.
+* :func:`shipped_model_folder` — a shipped model by name: ``Echo.from_pretrained("echo-an4")`` loads it from
+  any working directory, wherever echo_edu is installed (a folder of that name in the working directory
+  comes first, as any path does).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from pathlib import Path
 
 from .errors import CheckpointError
 
-__all__ = ["ASSETS_DIR", "bundled_model_dir", "digits_model_dir", "holds_model"]
+__all__ = ["ASSETS_DIR", "SHIPPED_MODELS", "bundled_model_dir", "digits_model_dir", "holds_model",
+           "shipped_model_folder"]
 
 #: The installed copy of the shipped assets; only a regular install has it (``pip install .``, a wheel).
 PACKAGED_ASSETS = Path(__file__).resolve().parent / "_assets"
@@ -23,6 +27,8 @@ PACKAGED_ASSETS = Path(__file__).resolve().parent / "_assets"
 CHECKOUT_ASSETS = Path(__file__).resolve().parents[1] / "assets"
 #: Where the trained models and the sample clips are found: the installed copy when there is one.
 ASSETS_DIR = PACKAGED_ASSETS if PACKAGED_ASSETS.is_dir() else CHECKOUT_ASSETS
+#: The models that ship in ``ASSETS_DIR``, loadable by name.
+SHIPPED_MODELS = ("echo-an4", "echo-digits")
 
 
 def holds_model(folder: Path | str) -> bool:
@@ -56,3 +62,12 @@ def bundled_model_dir(assets: Path | str | None = None, fallback: Path | str | N
 def digits_model_dir() -> Path:
     """``assets/echo-digits/``: the lessons' small model, trained on synthetic digits only."""
     return ASSETS_DIR / "echo-digits"
+
+
+def shipped_model_folder(name_or_path: Path | str) -> Path:
+    """The folder to load for ``name_or_path``: the path itself when it exists, else the shipped model of that
+    name (one of :data:`SHIPPED_MODELS`) when it is one, else the path unchanged for the loader to refuse."""
+    path = Path(name_or_path)
+    if not path.exists() and str(name_or_path) in SHIPPED_MODELS:
+        return ASSETS_DIR / str(name_or_path)
+    return path

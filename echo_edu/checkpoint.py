@@ -4,6 +4,7 @@
 
     model.save_pretrained("my-echo")           # my-echo/model.safetensors, config.json, tokenizer.json, ...
     model = Echo.from_pretrained("my-echo")     # rebuilt from config.json, weights checked, eval mode
+    model = Echo.from_pretrained("echo-an4")    # a shipped model, by name, from any working directory
 
 Why safetensors: a ``torch.save`` file is a pickle, and unpickling runs whatever code the file asks
 for. echo_edu never unpickles; handing it a pickle raises :class:`CheckpointError`. Every persistent
@@ -23,6 +24,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ._version import __version__
+from .bundled import SHIPPED_MODELS, shipped_model_folder
 from .dimensions import Dimensions
 from .errors import CheckpointError, ConfigError
 from .tokenizer import load_tokenizer
@@ -104,7 +106,8 @@ def _check_folder(directory) -> Path:
                                   "because loading a pickle can run arbitrary code. Save with save_pretrained.")
         raise CheckpointError(f"{str(directory)!r} is a file; pass the folder written by save_pretrained")
     if not directory.is_dir():
-        raise CheckpointError(f"model folder {str(directory)!r} does not exist")
+        raise CheckpointError(f"model folder {str(directory)!r} does not exist (the shipped models load by name: "
+                              f"{', '.join(SHIPPED_MODELS)})")
     if not (directory / WEIGHTS_NAME).is_file():
         pickles = [n for n in _PICKLE_NAMES if (directory / n).is_file()]
         if pickles:
@@ -168,11 +171,14 @@ def from_pretrained(model_class, directory, *, device=None, dtype=None):
     The class is passed in (``Echo.from_pretrained`` passes itself), so this module never imports the model.
 
     Args:
+        directory: a ``save_pretrained`` folder, or a shipped model's name (``"echo-an4"``, ``"echo-digits"``)
+            when no folder of that name exists.
         device, dtype: where to put the model (default: CPU, the saved dtype).
     Raises:
         CheckpointError: as :func:`read_weights` and :func:`load_weights`, or a tokenizer whose size is not
             ``config.json``'s ``vocab``.
     """
+    directory = shipped_model_folder(directory)
     dims, state = read_weights(directory)
     tokenizer = load_tokenizer(directory)
     if len(tokenizer) != dims.vocab:

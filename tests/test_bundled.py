@@ -1,11 +1,13 @@
 """The default model's one rule (``echo_edu.bundled``), asked by the CLI and the microphone widget alike."""
 
+import json
 from pathlib import Path
 
 import pytest
 
-from echo_edu import cli
-from echo_edu.bundled import ASSETS_DIR, bundled_model_dir, digits_model_dir, holds_model
+from echo_edu import Echo, cli
+from echo_edu.bundled import (ASSETS_DIR, SHIPPED_MODELS, bundled_model_dir, digits_model_dir, holds_model,
+                              shipped_model_folder)
 from echo_edu.errors import CheckpointError
 from echo_edu.viz import microphone
 
@@ -52,3 +54,25 @@ def test_cli_with_an_empty_assets_folder_is_one_clear_line(tmp_path, monkeypatch
     assert cli.main(["transcribe", str(tmp_path / "clip.wav")]) == 2
     err = capsys.readouterr().err
     assert "bundled model" in err and "echo-an4" in err and "Traceback" not in err
+
+
+def test_a_shipped_model_loads_by_name_from_any_working_directory(tmp_path, monkeypatch):
+    """``Echo.from_pretrained("echo-digits")`` (and ``--model echo-digits``) finds the shipped folder; a folder of
+    that name in the working directory comes first, like any path; an unknown name is refused naming both."""
+    monkeypatch.chdir(tmp_path)
+    assert [shipped_model_folder(name) for name in SHIPPED_MODELS] == [ASSETS_DIR / name for name in SHIPPED_MODELS]
+    model = Echo.from_pretrained("echo-digits")
+    assert model.dims == Echo.from_pretrained(digits_model_dir()).dims
+    (tmp_path / "echo-digits").mkdir()
+    assert shipped_model_folder("echo-digits") == Path("echo-digits")
+    with pytest.raises(CheckpointError, match="no model.safetensors"):
+        Echo.from_pretrained("echo-digits")
+    with pytest.raises(CheckpointError, match="'echo-tiny' does not exist.*echo-an4, echo-digits"):
+        Echo.from_pretrained("echo-tiny")
+
+
+def test_the_cli_takes_a_shipped_model_by_name(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    clip = ASSETS_DIR / "samples" / "digits_heldout_piper_0.flac"
+    assert cli.main(["transcribe", "--model", "echo-digits", "--json", str(clip)]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["file"] == str(clip)

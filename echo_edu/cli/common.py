@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Sequence
 
-from ..bundled import bundled_model_dir, digits_model_dir
+from ..bundled import bundled_model_dir, digits_model_dir, shipped_model_folder
 from ..data import build_corpus, load_speech, parse_data_spec
 from ..data.splits import SPLITS
 from ..decode import JOINT_CTC_WEIGHT, METHODS, SPEED_SEARCH, default_decoding
@@ -39,8 +39,8 @@ def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     """``--model``, ``--beam-size``, ``--method``, ``--ctc-weight`` and ``--device``: how a command loads a model
     and decodes."""
     parser.add_argument("--model", default=None, metavar="DIR",
-                        help="a save_pretrained folder (default: the bundled assets/echo-an4, trained on real "
-                             "speech; assets/echo-digits is the lessons' synthetic digits model)")
+                        help="a save_pretrained folder, or a shipped model by name (default: the bundled "
+                             "echo-an4, trained on real speech; echo-digits is the lessons' synthetic digits model)")
     parser.add_argument("--beam-size", type=int, default=None,
                         help="hypotheses kept by beam search (default: 4 with --method beam or joint); without "
                              "--method, 1 = greedy and > 1 = beam search (joint for a model with a CTC head)")
@@ -101,7 +101,7 @@ def load_model(args: argparse.Namespace) -> tuple[Echo, Path]:
     Raises:
         CheckpointError: the bundled model is missing (with how to make it), or the folder is not a model.
     """
-    directory = Path(args.model) if args.model else bundled_model_dir()
+    directory = shipped_model_folder(args.model) if args.model else bundled_model_dir()
     return Echo.from_pretrained(directory, device=args.device or default_device()), directory
 
 
