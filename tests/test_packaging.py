@@ -40,7 +40,8 @@ def test_the_packaged_assets_are_what_the_library_reads():
 
 @pytest.mark.slow
 def test_a_wheel_install_transcribes_with_its_own_copy_of_the_default_model(tmp_path):
-    """Build the wheel from a copy of the checkout, install it into a folder, and run it from elsewhere."""
+    """Build the wheel from a copy of the checkout, install it into a folder, and run it from elsewhere: the paths
+    point into the install, a shipped model loads by name, and the default model transcribes a bundled clip."""
     source = tmp_path / "source"
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
@@ -58,6 +59,7 @@ def test_a_wheel_install_transcribes_with_its_own_copy_of_the_default_model(tmp_
     probe = ("import json, echo_edu\n"
              "from echo_edu.bundled import ASSETS_DIR, bundled_model_dir, digits_model_dir\n"
              "from echo_edu.cli import main\n"
+             "echo_edu.Echo.from_pretrained('echo-digits')\n"
              "print(json.dumps({'package': echo_edu.__file__, 'assets': str(ASSETS_DIR),\n"
              "                  'model': str(bundled_model_dir()), 'digits': str(digits_model_dir())}))\n"
              "main(['transcribe', str(ASSETS_DIR / 'samples' / 'digits_heldout_piper_0.flac')])\n")
