@@ -25,7 +25,7 @@ from .ctc import ctc_greedy, encoded_lengths
 from .ctc_prefix import CTCPrefixScorer
 from .errors import ConfigError, ShapeError
 
-__all__ = ["METHODS", "JOINT_CTC_WEIGHT", "SPEED_SEARCH", "JOINT_DECODING", "default_decoding", "DecodingResult", "decode", "greedy_decode",
+__all__ = ["METHODS", "JOINT_CTC_WEIGHT", "SPEED_SEARCH", "JOINT_DECODING", "default_decoding", "decoding_options", "DecodingResult", "decode", "greedy_decode",
            "beam_search"]
 
 
@@ -285,6 +285,29 @@ def default_decoding(model) -> dict:
     if model.ctc is not None:
         return dict(JOINT_DECODING)
     return {"method": "greedy", "beam_size": 1}
+
+
+def decoding_options(model, *, method: str | None = None, beam_size: int | None = None,
+                     ctc_weight: float | None = None, speeds=None) -> dict:
+    """The one rule from what a caller chose to full decoding options (``transcribe``, the CLI's flags).
+
+    Nothing chosen: :func:`default_decoding`. Otherwise ``method`` when given, else joint for a model with a
+    CTC head (``beam_size=1``: greedy), beam search for ``beam_size`` > 1, greedy otherwise; beam and joint
+    keep 4 hypotheses unless ``beam_size``. ``ctc_weight`` (default :data:`JOINT_CTC_WEIGHT`) goes with joint.
+    ``speeds`` is always set: as given, else the default decoding's when nothing else was chosen (speed search
+    for a model with a CTC head), else as recorded, ``(1.0,)``.
+    """
+    if method is None and beam_size is None:
+        options = default_decoding(model)
+    else:
+        method = method or ("joint" if model.ctc is not None and beam_size != 1 else
+                            "beam" if beam_size is not None and beam_size > 1 else "greedy")
+        options = {"method": method,
+                   "beam_size": beam_size if beam_size is not None else 4 if method in ("beam", "joint") else 1}
+    if options["method"] == "joint":
+        options["ctc_weight"] = ctc_weight if ctc_weight is not None else options.get("ctc_weight", JOINT_CTC_WEIGHT)
+    options["speeds"] = speeds if speeds is not None else options.get("speeds", (1.0,))   # checked where decoded
+    return options
 
 
 def decode(model, mel: torch.Tensor | None = None, *, encoded: torch.Tensor | None = None, method: str = "greedy",

@@ -24,9 +24,9 @@ import numpy as np
 import torch
 
 from .audio import SAMPLE_RATE, frame_lengths, load_audio, process_audio
-from .decode import JOINT_CTC_WEIGHT
+from .decode import JOINT_CTC_WEIGHT, decoding_options
 from .errors import ConfigError
-from .speed_search import decode_at_speeds, slowest
+from .speed_search import check_speeds, decode_at_speeds, slowest
 
 __all__ = ["transcribe", "transcribe_detailed", "Transcription", "split_windows", "merge_texts"]
 
@@ -97,11 +97,13 @@ def _name(item) -> str | None:
 
 
 @torch.no_grad()
-def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy", beam_size: int = 4,
-                        ctc_weight: float = JOINT_CTC_WEIGHT, speeds: Sequence[float] = (1.0,),
+def transcribe_detailed(model, audio, *, tokenizer=None, method: str | None = None, beam_size: int | None = None,
+                        ctc_weight: float | None = None, speeds: Sequence[float] | None = None,
                         max_tokens: int | None = None, overlap: float | None = None, batch_size: int = 16,
                         sr: int | None = None) -> list[Transcription]:
     """Like :func:`transcribe` but always a list of :class:`Transcription` (text, seconds, windows)."""
+    options = decoding_options(model, method=method, beam_size=beam_size, ctc_weight=ctc_weight, speeds=speeds)
+    speeds = check_speeds(options["speeds"])
     dims = model.dims
     tokenizer = model.tokenizer if tokenizer is None else tokenizer
     items = [audio] if _is_single(audio) else list(audio)
@@ -124,8 +126,9 @@ def transcribe_detailed(model, audio, *, tokenizer=None, method: str = "greedy",
     texts, done = [], []
     for start in range(0, len(chunks), batch_size):
         batch = [c for _, c in chunks[start:start + batch_size]]
-        result = decode_at_speeds(model, batch, features, speeds=speeds, method=method, beam_size=beam_size,
-                                  ctc_weight=ctc_weight, max_tokens=max_tokens, tokenizer=tokenizer)
+        result = decode_at_speeds(model, batch, features, speeds=speeds, method=options["method"],
+                                  beam_size=options["beam_size"], ctc_weight=options.get("ctc_weight", JOINT_CTC_WEIGHT),
+                                  max_tokens=max_tokens, tokenizer=tokenizer)
         texts += [" ".join(t.split()) for t in result.texts]
         done += result.finished
     out, k = [], 0
@@ -149,11 +152,14 @@ def transcribe(model, audio, **options):
         model: an :class:`~echo_edu.model.Echo` (``model.tokenizer`` unless ``tokenizer`` is given).
         audio: a path, a ``(samples,)`` array/tensor at 16 kHz (or ``sr=``), a ``{"array",
             "sampling_rate"}`` dict — or a list of those, or a ``(B, samples)`` array.
-        method: ``"greedy"`` (default), ``"beam"`` (with ``beam_size``), ``"joint"`` (beam search with the
-            CTC head, weighted ``ctc_weight``) or ``"ctc"``: :func:`~echo_edu.decode.decode`.
-        speeds: playback speeds to decode each window at, keeping the best-scoring transcript
-            (:mod:`echo_edu.speed_search`; default ``(1.0,)``, as recorded). Windows of long audio are
-            cut shorter by the slowest speed so that, slowed, they still fit the encoder.
+        method, beam_size, ctc_weight, speeds: the decoding, by the CLI's rule
+            (:func:`~echo_edu.decode.decoding_options`). None given: the model's default decoding, the one
+            its scores are reported with (echo-an4: joint CTC/attention, 4 beams, CTC weight 0.3, at speeds
+            0.9/1/1.1; a model without a CTC head: greedy). ``method`` is ``"greedy"``, ``"beam"``,
+            ``"joint"`` or ``"ctc"`` (:func:`~echo_edu.decode.decode`); a chosen ``method``/``beam_size``
+            hears the audio as recorded unless ``speeds`` is given (:mod:`echo_edu.speed_search`: decode at
+            each playback speed, keep the best-scoring transcript). Windows of long audio are cut shorter
+            by the slowest speed so that, slowed, they still fit the encoder.
         overlap: seconds shared by neighbouring windows of long audio (default: 1 s, at most a
             quarter of a window; at most half a window when given).
         max_tokens: cap on new tokens per window (default ``text_ctx - 1``).

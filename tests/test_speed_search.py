@@ -19,7 +19,7 @@ from echo_edu.audio.speed import change_speed
 from echo_edu.cli import build_parser
 from echo_edu.cli.common import decoding, describe_decoding
 from echo_edu.data.collate import SpeechCollator
-from echo_edu.decode import SPEED_SEARCH, decode, default_decoding
+from echo_edu.decode import JOINT_DECODING, SPEED_SEARCH, decode, decoding_options, default_decoding
 from echo_edu.evaluate import evaluate_model
 from echo_edu.speed_search import check_speeds, decode_at_speeds, parse_speeds
 from echo_edu.text import normalize_text
@@ -81,10 +81,39 @@ def test_evaluation_and_transcription_search_speeds(model, waves):
 
 
 @pytest.mark.filterwarnings("ignore:input 0. decoding reached max_tokens")
+@pytest.mark.filterwarnings("ignore:input .*decoding reached max_tokens")
+def test_transcribe_decodes_as_the_cli_does_by_default(model, waves):
+    """``transcribe(model, audio)`` with no decoding option is the model's default decoding (echo-an4: joint, speed
+    search), the one its scores are reported with; greedy only for a model without a CTC head."""
+    rows = [{"array": w.numpy(), "sampling_rate": 16000} for w in waves[:3]]
+    searched = decode_at_speeds(model, waves[:3], _features(model), speeds=SPEED_SEARCH, method="joint",
+                                beam_size=4, tokenizer=model.tokenizer, max_tokens=6)
+    default = transcribe(model, rows, max_tokens=6)
+    assert default == [" ".join(t.split()) for t in searched.texts] == transcribe(model, rows, max_tokens=6,
+                                                                                   **JOINT_DECODING)
+    assert default != transcribe(model, rows, max_tokens=6, method="greedy")
+    plain = Echo(Dimensions.tiny()).eval()
+    assert transcribe(plain, rows, max_tokens=6) == transcribe(plain, rows, max_tokens=6, method="greedy",
+                                                                speeds=(1.0,))
+
+
+def test_decoding_options_follow_one_rule(model):
+    no_ctc = Echo(Dimensions.tiny())
+    assert decoding_options(model) == default_decoding(model) == JOINT_DECODING
+    assert decoding_options(model, beam_size=1) == {"method": "greedy", "beam_size": 1, "speeds": (1.0,)}
+    assert decoding_options(model, beam_size=8) == {"method": "joint", "beam_size": 8, "ctc_weight": 0.3,
+                                                    "speeds": (1.0,)}
+    assert decoding_options(model, method="beam", speeds=(0.9, 1.0)) == {"method": "beam", "beam_size": 4,
+                                                                         "speeds": (0.9, 1.0)}
+    assert decoding_options(model, ctc_weight=0.5)["ctc_weight"] == 0.5
+    assert decoding_options(no_ctc) == {"method": "greedy", "beam_size": 1, "speeds": (1.0,)}
+    assert decoding_options(no_ctc, beam_size=3) == {"method": "beam", "beam_size": 3, "speeds": (1.0,)}
+
+
 def test_long_audio_windows_still_fit_when_slowed(model):
     wave = 0.1 * torch.randn(5 * model.dims.n_audio_samples // 2, generator=torch.Generator().manual_seed(2))
-    plain = transcribe_detailed(model, wave, max_tokens=4)[0]
-    slowed = transcribe_detailed(model, wave, max_tokens=4, speeds=(0.8, 1.0))[0]
+    plain = transcribe_detailed(model, wave, method="greedy", max_tokens=4)[0]
+    slowed = transcribe_detailed(model, wave, method="greedy", max_tokens=4, speeds=(0.8, 1.0))[0]
     window = int(model.dims.n_audio_samples * 0.8)
     hop = min(16000, window // 4)
     assert len(slowed.windows) == len(split_windows(wave.numel(), window, hop)) > len(plain.windows)

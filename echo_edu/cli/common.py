@@ -17,7 +17,7 @@ from typing import Sequence
 from ..bundled import bundled_model_dir, digits_model_dir, shipped_model_folder
 from ..data import build_corpus, load_speech, parse_data_spec
 from ..data.splits import SPLITS
-from ..decode import JOINT_CTC_WEIGHT, METHODS, SPEED_SEARCH, default_decoding
+from ..decode import JOINT_CTC_WEIGHT, METHODS, SPEED_SEARCH, decoding_options
 from ..errors import ConfigError
 from ..model import Echo
 from ..speed_search import parse_speeds
@@ -60,25 +60,12 @@ def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def decoding(args: argparse.Namespace, model: Echo) -> dict:
-    """``decode`` keyword options for ``model``: ``--method`` when given (beam and joint: 4 beams unless
-    ``--beam-size``); else joint CTC/attention for a model with a CTC head (``--beam-size 1``: greedy),
-    beam search for ``--beam-size`` > 1, greedy otherwise (no option: :func:`echo_edu.decode.default_decoding`).
-    ``ctc_weight`` (``--ctc-weight``) goes with ``joint``. ``speeds`` (``--speeds``) is always set: the
-    default decoding's (speed search for a model with a CTC head) unless ``--method``/``--beam-size``
-    choose another decoding, which then hears clips as recorded unless ``--speeds`` is given."""
-    beams = args.beam_size
-    if args.method is None and beams is None:
-        options = default_decoding(model)
-    else:
-        method = args.method or ("joint" if model.ctc is not None and beams != 1 else
-                                 "beam" if beams is not None and beams > 1 else "greedy")
-        beam_size = beams if beams is not None else 4 if method in ("beam", "joint") else 1
-        options = {"method": method, "beam_size": beam_size}
-    if options["method"] == "joint":
-        options["ctc_weight"] = args.ctc_weight
-    speeds = getattr(args, "speeds", None)
-    options["speeds"] = tuple(speeds if speeds is not None else options.get("speeds", (1.0,)))
-    return options
+    """``decode`` keyword options for ``model`` from ``--method``, ``--beam-size``, ``--ctc-weight`` and ``--speeds``:
+    :func:`echo_edu.decode.decoding_options`, the rule ``transcribe`` follows too (no option: the default
+    decoding, speed search included; an explicit ``--method``/``--beam-size`` hears clips as recorded unless
+    ``--speeds`` is given)."""
+    return decoding_options(model, method=args.method, beam_size=args.beam_size, ctc_weight=args.ctc_weight,
+                            speeds=getattr(args, "speeds", None))
 
 
 def describe_decoding(options: dict) -> str:

@@ -87,7 +87,10 @@ print(f"{model.num_parameters() / 1e6:.2f} M parameters · window {model.dims.au
 # ## 2. Transcribe the sample clips
 #
 # `transcribe(model, audio)` accepts paths, arrays, `{"array", "sampling_rate"}` dicts or a list of
-# them. Half of the clips are spoken by **held-out voices** — voices the model never heard in training.
+# them, and decodes the way `echo-edu transcribe` does: the model's default decoding (greedy for this
+# digits model, which has no CTC head; section 8 names echo-an4's). `method=`, `beam_size=` and `speeds=`
+# choose another. Half of the clips are spoken by **held-out voices** — voices the model never heard in
+# training.
 # WER (word error rate) counts substituted, deleted and inserted words per reference word.
 
 # %%
