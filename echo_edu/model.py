@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +35,7 @@ from .dimensions import Dimensions
 from .errors import ConfigError, ShapeError
 from .tokenizer import build_tokenizer
 from .transcribe import transcribe
+from .utils import DerivedBuffers
 
 __all__ = ["Echo", "EchoOutput", "AudioEncoder", "TextDecoder", "DecoderCache"]
 
@@ -62,7 +64,7 @@ def _sum_aux(infos: list[dict], like: torch.Tensor) -> torch.Tensor:
     return total
 
 
-class AudioEncoder(nn.Module):
+class AudioEncoder(DerivedBuffers, nn.Module):
     """Log-mel frames → one vector per 20 ms (``audio_stride`` 2) or 40 ms (4).
 
     With ``dims.feature_norm`` set, each clip's log-mel is first normalised by its own statistics over
@@ -73,10 +75,9 @@ class AudioEncoder(nn.Module):
     (``signal_frames``), which SpecAugment's full-width frequency masks would defeat.
     With ``dims.mask_padding`` every self-attention layer gets a ``(B, audio_ctx)`` key padding mask
     (:meth:`audio_mask`: position ``i`` is real when ``stride·i < frames``), so no layer pools over padding.
-    Conv stem (``Conv1d(mels, d, 3) → act → Conv1d(d, d, 3, stride 2) → act``) halves the frame rate;
-    with ``audio_stride=4`` a second ``Conv1d(d, d, 3, stride 2) → act`` (``conv3``) halves it again;
-    fixed sinusoidal positions are added; then layer-A blocks (standard), layer-B blocks
-    (``self_attention_type``), all bidirectional; a final norm.
+    Conv stem (``Conv1d(mels, d, 3) → act → Conv1d(d, d, 3, stride 2) → act``) halves the frame rate; with
+    ``audio_stride=4`` a second ``Conv1d(d, d, 3, stride 2) → act`` (``conv3``) halves it again; fixed sinusoidal
+    positions are added; then layer-A blocks (standard), layer-B (``self_attention_type``), bidirectional; a norm.
     """
 
     def __init__(self, dims: Dimensions):
@@ -87,7 +88,7 @@ class AudioEncoder(nn.Module):
         self.conv2 = nn.Conv1d(d, d, kernel_size=3, stride=2, padding=1)
         self.conv3 = nn.Conv1d(d, d, kernel_size=3, stride=2, padding=1) if dims.audio_stride == 4 else None
         self.act = make_activation(dims.audio_act)
-        self.register_buffer("positional", sinusoids(dims.audio_ctx, d), persistent=False)
+        self.register_derived_buffers(positional=partial(sinusoids, dims.audio_ctx, d))   # (audio_ctx, d)
         kinds = ["standard"] * dims.audio_layerA + [dims.self_attention_type] * dims.audio_layerB
         self.blocks = nn.ModuleList(ResidualBlock(d, dims.audio_head, dims.audio_act, kind, dims) for kind in kinds)
         self.norm = make_norm(dims.norm, d)

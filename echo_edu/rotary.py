@@ -166,11 +166,11 @@ class RotaryEmbedding(nn.Module):
         # The 2-D pairs' sines laid out as (-sin, +sin) per pair, so a pair turns with one flip, two
         # multiplies and one add (see _turn_pairs) instead of recombining unbound halves every call.
         self.register_buffer("sin_pm_cached", torch.empty(0), persistent=False)   # (cache_len, n_pairs, 2)
-        self._build_tables(torch.float32, torch.device("cpu"))
+        self._build_tables(torch.float32, self.cos_cached.device)   # the CPU, or the device being built on
 
     def _fixed_freqs(self, dtype: torch.dtype) -> torch.Tensor:
         """``(n_rot,)`` frequencies ``±1 / θ^(2k/dim)`` computed in ``dtype`` on the CPU."""
-        starts = torch.tensor(self._starts, dtype=dtype)
+        starts = torch.tensor(self._starts, dtype=dtype, device="cpu")
         return math.copysign(1.0, self.theta) / self._base ** (starts / self.dim)
 
     def _build_tables(self, dtype: torch.dtype, device: torch.device) -> None:
@@ -181,8 +181,12 @@ class RotaryEmbedding(nn.Module):
         """
         work = torch.promote_types(dtype, torch.float32)
         cache_len = 0 if self.learned_freq else self.cache_max_seq_len
-        freqs = self.freqs.detach().cpu().to(work) if self.learned_freq else self._fixed_freqs(work)
-        angles = torch.arange(cache_len, dtype=work)[:, None] * freqs                # (cache_len, n_rot)
+        if self.learned_freq:   # a meta module (built under torch.device("meta")) has shapes, not values
+            freqs = torch.zeros(self.freqs.shape, dtype=work, device="cpu") if self.freqs.is_meta else \
+                self.freqs.detach().cpu().to(work)
+        else:
+            freqs = self._fixed_freqs(work)
+        angles = torch.arange(cache_len, dtype=work, device="cpu")[:, None] * freqs  # (cache_len, n_rot)
         if not self.learned_freq:
             self.freqs = freqs.to(device, self.freqs.dtype)
         self.cos_cached = angles.cos().to(device, dtype)

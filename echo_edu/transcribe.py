@@ -1,7 +1,8 @@
 """From audio files to text: ``transcribe(model, "clip.wav")`` → ``"three one four"``.
 
 The road: load (any rate, mono, [-1, 1]) → cut into windows the encoder can take → log-mel → encoder
-→ greedy or beam decoding with the KV cache → detokenise → stitch the windows' texts together.
+→ the model's default decoding (joint CTC/attention at three playback speeds for a model with a CTC head,
+greedy otherwise; or what the caller chose) with the KV cache → detokenise → stitch the windows' texts together.
 
 Long audio. The encoder sees ``audio_ctx · 2 · 10 ms`` at a time (``Dimensions.audio_seconds``).
 A longer recording is cut into windows that **overlap** by ``overlap`` seconds (default 1 s) (a word cut at one

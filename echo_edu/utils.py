@@ -60,3 +60,24 @@ def matmul_flops(fn: Callable[[], object]) -> int:
     with FlopCounterMode(display=False, custom_mapping=fused_cpu) as counter:
         fn()
     return int(counter.get_total_flops())
+
+
+class DerivedBuffers:
+    """Mixin (before ``nn.Module`` in the bases) for non-persistent buffers computed from the config: position
+    tables, window lists. ``register_derived_buffers(name=maker)`` registers ``maker()`` (a picklable callable:
+    a module-level function or a ``functools.partial``), and every ``_apply`` (``.to()``, ``.double()``,
+    ``to_empty``) calls it again and puts the result on the new device, in the dtype the move gave. So a model
+    built under ``torch.device("meta")`` (shapes only) and then ``to_empty(device=...)``'d holds the real
+    tables, not uninitialised memory."""
+
+    def register_derived_buffers(self, **makers: Callable[[], torch.Tensor]) -> None:
+        self._derived_makers = {**getattr(self, "_derived_makers", {}), **makers}
+        for name, make in makers.items():
+            self.register_buffer(name, make(), persistent=False)
+
+    def _apply(self, fn, recurse: bool = True):
+        super()._apply(fn, recurse)
+        for name, make in getattr(self, "_derived_makers", {}).items():
+            moved = getattr(self, name)
+            setattr(self, name, make().to(moved.device, moved.dtype))
+        return self

@@ -275,3 +275,20 @@ def test_the_normalisation_docstring_describes_the_padding_the_model_uses():
 
     assert 'padding="scale"' in inspect.getsource(AudioEncoder.forward)
     assert '``padding="scale"``' in normalize.__doc__ and "the model" in normalize.__doc__
+
+
+@pytest.mark.parametrize("kind", sorted(ATTENTION_TYPES))
+def test_every_attention_type_builds_on_the_meta_device_and_loads_into_empty_memory(kind):
+    """``with torch.device("meta")`` builds an Echo of shapes only (no memory, no values); ``to_empty`` then
+    ``load_state_dict`` give the model itself: the rotary tables are rebuilt on the new device, not copied."""
+    dims = Dimensions.tiny(self_attention_type=kind, use_quaternion=True, use_projection=True)
+    torch.manual_seed(0)
+    real = Echo(dims).eval()
+    with torch.device("meta"):
+        shell = Echo(dims)
+    assert all(t.is_meta for t in [*shell.parameters(), *shell.buffers()])
+    shell = shell.to_empty(device="cpu").eval()
+    shell.load_state_dict(real.state_dict())
+    mel, ids = mel_for(real), torch.tensor([[dims.decoder_start_token_id, 5, 6]] * 2)
+    with torch.no_grad():
+        torch.testing.assert_close(shell(mel, ids).logits, real(mel, ids).logits)

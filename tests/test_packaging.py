@@ -27,8 +27,9 @@ def test_the_package_list_holds_every_package_of_echo_edu():
     assert SETUPTOOLS["package-dir"] == {"echo_edu._assets": "assets"}
 
 
-def test_the_packaged_assets_are_what_the_library_reads():
-    """Every folder the wheel carries exists and holds files; the models are saved models."""
+def test_the_packaged_folders_exist_and_hold_the_models():
+    """Every folder the wheel carries exists and holds files; the models are saved models. (What the library
+    reads from them in an install is checked by the wheel test below.)"""
     from echo_edu.bundled import holds_model
 
     patterns = SETUPTOOLS["package-data"]["echo_edu._assets"]
@@ -60,8 +61,12 @@ def test_a_wheel_install_transcribes_with_its_own_copy_of_the_default_model(tmp_
              "from echo_edu.bundled import ASSETS_DIR, bundled_model_dir, digits_model_dir\n"
              "from echo_edu.cli import main\n"
              "echo_edu.Echo.from_pretrained('echo-digits')\n"
+             "from echo_edu.data.samples import SAMPLES_DIR\n"
+             "from echo_edu.experiments.mixtures import find_mixture_table\n"
              "print(json.dumps({'package': echo_edu.__file__, 'assets': str(ASSETS_DIR),\n"
-             "                  'model': str(bundled_model_dir()), 'digits': str(digits_model_dir())}))\n"
+             "                  'model': str(bundled_model_dir()), 'digits': str(digits_model_dir()),\n"
+             "                  'manifest': (SAMPLES_DIR / 'manifest.json').is_file(),\n"
+             "                  'table': str(find_mixture_table())}))\n"
              "main(['transcribe', str(ASSETS_DIR / 'samples' / 'digits_heldout_piper_0.flac')])\n")
     out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                          env={"PATH": "", "PYTHONPATH": str(target), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
@@ -70,6 +75,7 @@ def test_a_wheel_install_transcribes_with_its_own_copy_of_the_default_model(tmp_
     paths = json.loads(found)
     packaged = target / "echo_edu" / "_assets"
     assert paths == {"package": str(target / "echo_edu" / "__init__.py"), "assets": str(packaged),
-                     "model": str(packaged / "echo-an4"), "digits": str(packaged / "echo-digits")}
+                     "model": str(packaged / "echo-an4"), "digits": str(packaged / "echo-digits"),
+                     "manifest": True, "table": str(packaged / "echo-an4" / "experiments.json")}
     clips = json.loads((ROOT / "assets" / "samples" / "manifest.json").read_text())
     assert transcript.strip() == next(c["text"] for c in clips if c["file"] == "digits_heldout_piper_0.flac")

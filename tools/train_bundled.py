@@ -54,7 +54,7 @@ def write_model_card(output: Path, argv: list[str]) -> Path:
     lines = [
         "# echo-digits: the bundled Echo model", "",
         "A small Echo encoder–decoder that transcribes spoken digit strings (\"four oh seven two\"). It is the",
-        "default model of `echo-edu transcribe`, `echo-edu evaluate` and the lessons. Trained from scratch on",
+        "lessons' model (the CLI's default is echo-an4, trained on real speech). Trained from scratch on",
         "speech synthesised locally by espeak-ng and piper; no downloaded data or weights.", "",
         "## Results on the held-out-voice test split", "",
     ]

@@ -26,10 +26,13 @@ Cross-attention has no distance between text and audio positions: there the wind
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..utils import DerivedBuffers
 from .base import AttentionBase, AttentionCall, KVCache
 from .pooling import running_mean
 from .windows import local_attention
@@ -44,7 +47,7 @@ def frame_activity(x: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
     return change / (x.pow(2).sum(-1) + previous.pow(2).sum(-1) + 1e-6)
 
 
-class AdaptiveFocusAttention(AttentionBase):
+class AdaptiveFocusAttention(DerivedBuffers, AttentionBase):
     """Banded attention with a content-chosen width and optional focus iterations (see the module doc).
 
     Args:
@@ -76,7 +79,7 @@ class AdaptiveFocusAttention(AttentionBase):
             raise ConfigError(f"focus iterations must be an int ≥ 1, got {iterations!r}")
         self.windows, self.iterations = windows, iterations
         # narrowest-last lookup: bucket 0 (calm) → widest window
-        self.register_buffer("window_table", torch.tensor(windows[::-1], dtype=torch.long), persistent=False)
+        self.register_derived_buffers(window_table=partial(torch.tensor, windows[::-1], dtype=torch.long))  # (n,)
         # adaptive state (see calibrate), so it is saved with the weights
         self.register_buffer("thresholds", torch.tensor(thresholds, dtype=torch.float32))
         self.focus_norm = nn.LayerNorm(dims) if iterations > 1 else None

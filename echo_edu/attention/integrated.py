@@ -36,12 +36,14 @@ sense; the layer is then the global branch at full resolution with an output pro
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError, ShapeError
+from ..utils import DerivedBuffers
 from .refiner import QLearningRefiner
 from .base import AttentionBase, KVCache, info_dict, merge_heads
 from .masks import rows_with_keys
@@ -121,7 +123,7 @@ def _prefix_block_means(running, offset: int, t: int):
             has_key.flatten(1)[:, window].expand(km.shape[0], t))
 
 
-class IntegratedAttention(nn.Module):
+class IntegratedAttention(DerivedBuffers, nn.Module):
     """Local banded + global pooled attention with Q-learned per-token windows.
 
     Args:
@@ -154,7 +156,8 @@ class IntegratedAttention(nn.Module):
         # one set of keys and values, read two ways (fine band, coarse summary); in cross mode a plain MHA
         self.attn = AttentionBase(dims, heads, context_dims=context_dims, rotary=rotary, dropout=dropout,
                                   project_out=self.is_cross)
-        self.register_buffer("windows", torch.tensor(windows), persistent=False)  # (A,)
+        self.window_sizes = tuple(windows)
+        self.register_derived_buffers(windows=partial(torch.tensor, self.window_sizes))   # (A,) band widths
         if not self.is_cross:
             self.global_query = nn.Linear(dims, dims)
             self.fuse = nn.Linear(2 * dims, dims)
@@ -166,7 +169,7 @@ class IntegratedAttention(nn.Module):
         return self.attn.residual_outputs() if self.is_cross else [self.fuse]
 
     def extra_repr(self) -> str:
-        return (f"windows={tuple(self.windows.tolist())}, global_pool={self.global_pool}, "
+        return (f"windows={self.window_sizes}, global_pool={self.global_pool}, "
                 f"width_cost={self.width_cost}, cross={self.is_cross}")
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, *, causal: bool = False,
