@@ -7,6 +7,7 @@ import nbformat
 from notebook_rerun import run_notebooks  # tools/run_notebooks.py, loaded once (the rerun plugin uses its client)
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
+PLOTLY = "application/vnd.plotly.v1+json"
 
 
 def _executed() -> nbformat.NotebookNode:
@@ -16,7 +17,13 @@ def _executed() -> nbformat.NotebookNode:
     cell.outputs = [nbformat.v4.new_output("display_data", data={WIDGET: {"model_id": "a"}, "image/png": "iVBO",
                                                                   "text/plain": "w"}),
                     nbformat.v4.new_output("display_data", data={WIDGET: {"model_id": "b"}, "text/plain": "x"})]
-    nb.cells = [cell]
+    drawn = nbformat.v4.new_code_cell("figure_widget()")     # a widget that drew a plotly figure into its Output
+    drawn.outputs = [nbformat.v4.new_output("display_data", data={PLOTLY: {"data": []}}),
+                     nbformat.v4.new_output("display_data", data={WIDGET: {"model_id": "c"}, "image/png": "iVBO"})]
+    alone = nbformat.v4.new_code_cell("go.Figure()")           # a bare figure (its *_static twin: another cell)
+    alone.outputs = [nbformat.v4.new_output("display_data", data={PLOTLY: {"data": []}}),
+                     nbformat.v4.new_output("stream", name="stdout", text="drawn\n")]
+    nb.cells = [cell, drawn, alone]
     return nb
 
 
@@ -28,6 +35,9 @@ def test_static_view_shows_the_png_of_widgets_that_have_one_and_leaves_the_noteb
     assert WIDGET in without.data            # nothing static to show instead: left as it was
     assert "widgets" not in view.metadata
     assert WIDGET in nb.cells[0].outputs[0].data and "widgets" in nb.metadata  # a copy
+    assert [list(o.data) for o in view.cells[1].outputs] == [["image/png"]]    # the PNG stands in for the figure
+    assert [o.output_type for o in view.cells[2].outputs] == ["stream"]        # what a page cannot draw goes
+    assert len(nb.cells[1].outputs) == len(nb.cells[2].outputs) == 2
 
 
 def test_lessons_run_without_nbclients_output_widget_imitation():

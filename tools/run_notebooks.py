@@ -35,10 +35,15 @@ class NoWidgetClient(NotebookClient):
         return None
 
 
+PLOTLY = "application/vnd.plotly.v1+json"
+
+
 def static_view(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy of an executed notebook for a page read offline: each widget output that carries a static
     PNG (every lesson widget does) shows that PNG, and the widget state (drawn only by a script from a
-    CDN) is left out."""
+    CDN) is left out. So are plotly-only outputs: an HTML page draws them as nothing (nbconvert warned once
+    for each), and the lessons' matplotlib twins stand in for them (a figure a widget drew into its Output
+    area: the widget's PNG; a bare plotly figure: the ``*_static`` cell beside it)."""
     view = copy.deepcopy(nb)
     view.metadata.pop("widgets", None)
     for cell in view.cells:
@@ -46,6 +51,8 @@ def static_view(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             data = output.get("data", {})
             if "image/png" in data:
                 data.pop("application/vnd.jupyter.widget-view+json", None)
+        if "outputs" in cell:
+            cell.outputs = [o for o in cell.outputs if set(o.get("data", ())) != {PLOTLY}]
     return view
 
 
