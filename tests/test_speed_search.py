@@ -14,7 +14,6 @@ import pytest
 import torch
 
 from echo_edu import ConfigError, Dimensions, Echo, transcribe
-from echo_edu.audio import process_audio
 from echo_edu.audio.speed import change_speed
 from echo_edu.cli import build_parser
 from echo_edu.cli.common import decoding, describe_decoding
@@ -96,6 +95,13 @@ def test_transcribe_decodes_as_the_cli_does_by_default(model, waves):
                                                                 speeds=(1.0,))
 
 
+@pytest.mark.filterwarnings("ignore:input .*decoding reached max_tokens")
+def test_the_alignment_view_draws_the_transcript_transcribe_gives(model, waves):
+    assert cross_attention_alignment(model, waves[2]).text == transcribe(model, waves[2])
+    assert cross_attention_alignment(model, waves[2], method="greedy").text == transcribe(model, waves[2],
+                                                                                          method="greedy")
+
+
 def test_decoding_options_follow_one_rule(model):
     no_ctc = Echo(Dimensions.tiny())
     assert decoding_options(model) == default_decoding(model) == JOINT_DECODING
@@ -122,9 +128,8 @@ def test_long_audio_windows_still_fit_when_slowed(model):
 
 def test_the_alignment_is_drawn_at_the_kept_speed(model, waves):
     alignment = cross_attention_alignment(model, waves[1], method="greedy", speeds=SPEEDS)
-    kept = decode_at_speeds(model, [waves[1]], lambda w: (process_audio(list(w), model.dims.audio_ctx,
-                                                                         model.dims.mels), None),
-                            speeds=SPEEDS, method="greedy", tokenizer=model.tokenizer)
+    kept = decode_at_speeds(model, [waves[1]], _features(model), speeds=SPEEDS, method="greedy",
+                            tokenizer=model.tokenizer)
     assert alignment.text == kept.texts[0]
     assert alignment.seconds == pytest.approx(change_speed(waves[1], kept.speeds[0]).numel() / 16000)
 

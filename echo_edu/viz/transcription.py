@@ -18,9 +18,9 @@ from typing import Sequence
 
 import torch
 
-from ..audio import HOP_LENGTH, SAMPLE_RATE, load_audio, process_audio
+from ..audio import HOP_LENGTH, SAMPLE_RATE, frame_lengths, load_audio, process_audio
 from ..audio.speed import change_speed
-from ..decode import JOINT_CTC_WEIGHT, decode, default_decoding
+from ..decode import JOINT_CTC_WEIGHT, decode, decoding_options, default_decoding
 from ..errors import EchoError, ShapeError
 from ..metrics import error_rates
 from ..speed_search import decode_at_speeds
@@ -55,28 +55,35 @@ class Alignment:
 
 
 @torch.no_grad()
-def cross_attention_alignment(model, audio, *, method: str = "greedy", beam_size: int = 4,
-                              ctc_weight: float = JOINT_CTC_WEIGHT, speeds: Sequence[float] = (1.0,)) -> Alignment:
+def cross_attention_alignment(model, audio, *, method: str | None = None, beam_size: int | None = None,
+                              ctc_weight: float | None = None, speeds: Sequence[float] | None = None) -> Alignment:
     """Transcribe ``audio`` (one clip, ≤ one window) and collect the decoder's cross-attention maps.
 
-    With several ``speeds`` (:mod:`echo_edu.speed_search`) the maps are those of the speed whose
-    transcript was kept, drawn over the clip played at that speed."""
+    The decoding options follow :func:`~echo_edu.decode.decoding_options`, as ``transcribe``'s do (none given:
+    the model's default decoding, so the maps are those of the transcript ``transcribe`` returns). With
+    several ``speeds`` (:mod:`echo_edu.speed_search`) the maps are those of the speed whose transcript was
+    kept, drawn over the clip played at that speed."""
+    options = decoding_options(model, method=method, beam_size=beam_size, ctc_weight=ctc_weight, speeds=speeds)
     dims = model.dims
     wave = load_audio(audio)
 
-    def features(waves):
-        return process_audio(list(waves), dims.audio_ctx, dims.mels, device=model.device,
-                             stride=dims.audio_stride).to(model.dtype), None       # (1, mels, n_frames)
+    def features(waves):   # as transcribe's: the real frames too, so padding is masked the same way
+        mel = process_audio(list(waves), dims.audio_ctx, dims.mels, device=model.device,
+                            stride=dims.audio_stride).to(model.dtype)                   # (1, mels, n_frames)
+        return mel, frame_lengths([w.shape[-1] for w in waves], max_frames=dims.n_frames).to(model.device)  # (1,)
     tokenizer = model.tokenizer
-    result = decode_at_speeds(model, [wave], features, speeds=speeds, method=method, beam_size=beam_size,
-                              ctc_weight=ctc_weight, tokenizer=tokenizer)
+    result = decode_at_speeds(model, [wave], features, speeds=options["speeds"], method=options["method"],
+                              beam_size=options["beam_size"], ctc_weight=options.get("ctc_weight", JOINT_CTC_WEIGHT),
+                              tokenizer=tokenizer)
     wave = change_speed(wave, result.speeds[0])
-    mel = features([wave])[0]
+    mel, frames = features([wave])
     ids = [dims.decoder_start_token_id] + result.tokens[0]
     was_training = model.training
     model.eval()
-    encoded = model.encoder(mel)
-    _, infos = model.decoder(torch.tensor([ids], device=model.device), encoded, return_info=True, need_weights=True)
+    frames = model.encoder.real_frames(mel, frames) if model.encoder.needs_frames else None     # (1,) or None
+    encoded = model.encoder(mel, lengths=frames)                                                # (1, S, d)
+    _, infos = model.decoder(torch.tensor([ids], device=model.device), encoded, return_info=True, need_weights=True,
+                             audio_mask=model.encoder.audio_mask(frames, encoded.shape[1]))
     model.train(was_training)
     maps = [info["cross"]["weights"][0].float().cpu() for info in infos]          # each (H, T, S)
     labels = [tokenizer.convert_ids_to_tokens(t) for t in result.tokens[0]] + ["⏎"]
