@@ -35,6 +35,7 @@ import torch
 
 import echo_edu
 from echo_edu import Echo, transcribe
+from echo_edu.bundled import ASSETS_DIR
 from echo_edu.cli import digits_model_dir, main as echo_edu_cli
 from echo_edu.data import load_samples
 from echo_edu.data.samples import SAMPLES_DIR
@@ -313,7 +314,7 @@ assert not BUNDLED or (g_lp[split] >= b_lp[split] and beam_wins)       # greedy'
 # `assets/echo-sentences` model (its held-out-voice WER is printed below) on a clean bundled sentence:
 
 # %%
-SENTENCES_DIR = Path(echo_edu.__file__).resolve().parents[1] / "assets" / "echo-sentences"
+SENTENCES_DIR = ASSETS_DIR / "echo-sentences"
 if (SENTENCES_DIR / "model.safetensors").is_file():
     sentences = Echo.from_pretrained(SENTENCES_DIR)
     test = json.loads((SENTENCES_DIR / "training_log.json").read_text())["test"]["overall"]
