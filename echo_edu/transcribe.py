@@ -18,6 +18,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Sequence
 
@@ -25,11 +26,11 @@ import numpy as np
 import torch
 
 from .audio import SAMPLE_RATE, frame_lengths, load_audio, process_audio
-from .decode import JOINT_CTC_WEIGHT, decoding_options
+from .decode import decoding_options
 from .errors import ConfigError
 from .speed_search import check_speeds, decode_at_speeds, slowest
 
-__all__ = ["transcribe", "transcribe_detailed", "Transcription", "split_windows", "merge_texts"]
+__all__ = ["transcribe", "transcribe_detailed", "Transcription", "split_windows", "merge_texts", "window_features"]
 
 
 @dataclass
@@ -97,6 +98,14 @@ def _name(item) -> str | None:
     return str(item) if isinstance(item, (str, Path)) else None
 
 
+def window_features(model, waves: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-mel ``(b, mels, n_frames)`` of 16 kHz ``(samples,)`` waves (each at most one window), padded to the
+    full window on ``model``'s device, and their real frames ``(b,)``: what every window is decoded from."""
+    dims = model.dims
+    mel = process_audio(list(waves), dims.audio_ctx, dims.mels, device=model.device, stride=dims.audio_stride)
+    return mel, frame_lengths([w.shape[-1] for w in waves], max_frames=dims.n_frames)
+
+
 @torch.no_grad()
 def transcribe_detailed(model, audio, *, tokenizer=None, method: str | None = None, beam_size: int | None = None,
                         ctc_weight: float | None = None, speeds: Sequence[float] | None = None,
@@ -104,18 +113,14 @@ def transcribe_detailed(model, audio, *, tokenizer=None, method: str | None = No
                         sr: int | None = None) -> list[Transcription]:
     """Like :func:`transcribe` but always a list of :class:`Transcription` (text, seconds, windows)."""
     options = decoding_options(model, method=method, beam_size=beam_size, ctc_weight=ctc_weight, speeds=speeds)
-    speeds = check_speeds(options["speeds"])
+    speeds = options["speeds"] = check_speeds(options["speeds"])
     dims = model.dims
     tokenizer = model.tokenizer if tokenizer is None else tokenizer
     items = [audio] if _is_single(audio) else list(audio)
     if isinstance(audio, (torch.Tensor, np.ndarray)) and audio.ndim == 2:
         items = [row for row in audio]
     window = int(dims.n_audio_samples * slowest(speeds))    # a window slowed to the slowest speed still fits
-
-    def features(waves):
-        mel = process_audio(list(waves), dims.audio_ctx, dims.mels, device=model.device,
-                            stride=dims.audio_stride)                                   # (b, mels, n_frames)
-        return mel, frame_lengths([w.shape[-1] for w in waves], max_frames=dims.n_frames)   # (b,) real frames
+    features = partial(window_features, model)
     hop = min(SAMPLE_RATE, window // 4) if overlap is None else int(round(overlap * SAMPLE_RATE))
     waves, spans = [], []
     for item in items:
@@ -127,9 +132,7 @@ def transcribe_detailed(model, audio, *, tokenizer=None, method: str | None = No
     texts, done = [], []
     for start in range(0, len(chunks), batch_size):
         batch = [c for _, c in chunks[start:start + batch_size]]
-        result = decode_at_speeds(model, batch, features, speeds=speeds, method=options["method"],
-                                  beam_size=options["beam_size"], ctc_weight=options.get("ctc_weight", JOINT_CTC_WEIGHT),
-                                  max_tokens=max_tokens, tokenizer=tokenizer)
+        result = decode_at_speeds(model, batch, features, **options, max_tokens=max_tokens, tokenizer=tokenizer)
         texts += [" ".join(t.split()) for t in result.texts]
         done += result.finished
     out, k = [], 0

@@ -22,14 +22,14 @@ import torch.nn.functional as F
 
 from ..attention import MyelinatedAttention
 from ..audio import SAMPLE_RATE, load_audio, log_mel_spectrogram
-from ..bundled import ASSETS_DIR
+from ..data.samples import SAMPLES_DIR
 from ..errors import ConfigError, ShapeError
 from ..utils import set_seed
 
 __all__ = ["SAMPLES", "TRAIN_CLIPS", "clip_features", "speech_mask", "windows_of", "speech_gate_batch",
            "train_speech_gates", "gate_report"]
 
-SAMPLES = ASSETS_DIR / "samples"
+SAMPLES = SAMPLES_DIR
 #: the bundled synthetic training clips (digits, commands, sentences; espeak and piper voices)
 TRAIN_CLIPS = tuple(sorted(SAMPLES.glob("*_train_*.flac")))
 PAD_S = 0.3  # digital silence added on each side of a clip, so it has windows without speech

@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Sequence
 
 import torch
 
-from ..audio import HOP_LENGTH, SAMPLE_RATE, frame_lengths, load_audio, process_audio
+from ..audio import HOP_LENGTH, SAMPLE_RATE, load_audio, process_audio
 from ..audio.speed import change_speed
-from ..decode import JOINT_CTC_WEIGHT, decode, decoding_options, default_decoding
+from ..decode import decode, decoding_options, default_decoding
 from ..errors import EchoError, ShapeError
 from ..metrics import error_rates
 from ..speed_search import decode_at_speeds
-from ..transcribe import transcribe_detailed
+from ..transcribe import transcribe_detailed, window_features
 from .widgets import interactive_figure
 
 __all__ = ["Alignment", "cross_attention_alignment", "alignment_figure", "alignment_static", "alignment_widget",
@@ -67,16 +68,10 @@ def cross_attention_alignment(model, audio, *, method: str | None = None, beam_s
     dims = model.dims
     wave = load_audio(audio)
 
-    def features(waves):   # as transcribe's: the real frames too, so padding is masked the same way
-        mel = process_audio(list(waves), dims.audio_ctx, dims.mels, device=model.device,
-                            stride=dims.audio_stride).to(model.dtype)                   # (1, mels, n_frames)
-        return mel, frame_lengths([w.shape[-1] for w in waves], max_frames=dims.n_frames).to(model.device)  # (1,)
     tokenizer = model.tokenizer
-    result = decode_at_speeds(model, [wave], features, speeds=options["speeds"], method=options["method"],
-                              beam_size=options["beam_size"], ctc_weight=options.get("ctc_weight", JOINT_CTC_WEIGHT),
-                              tokenizer=tokenizer)
+    result = decode_at_speeds(model, [wave], partial(window_features, model), **options, tokenizer=tokenizer)
     wave = change_speed(wave, result.speeds[0])
-    mel, frames = features([wave])
+    mel, frames = window_features(model, [wave])
     ids = [dims.decoder_start_token_id] + result.tokens[0]
     was_training = model.training
     model.eval()
